@@ -1,0 +1,5 @@
+"""gitsync: GitOps for model-serving configs."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"

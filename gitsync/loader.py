@@ -1,0 +1,399 @@
+"""From a snapshot's YAML files to one validated deploy config.
+
+A config root holds any number of YAML files. Each is a whole deploy config (has
+``applications``), a single application (has ``import_path``) or instance options
+only; they merge into one deploy config. Every finding is then located back in the
+file and line it came from.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import posixpath
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gitsync import schema, yamlio
+from gitsync.errors import InvalidConfig
+from gitsync.issues import Finding, Issue, JsonPath, Severity, format_path
+from gitsync.snapshot import Snapshot
+
+DEFAULT_INCLUDE = ("*.yaml", "*.yml")
+MAX_TOTAL_CONFIG_BYTES = 256 * 1024 * 1024
+# Instance options: the keys of ServeDeploySchema other than ``applications``.
+INSTANCE_KEYS = frozenset(
+    {
+        "proxy_location",
+        "http_options",
+        "grpc_options",
+        "controller_options",
+        "logging_config",
+        "tracing_config",
+        "target_capacity",
+    }
+)
+_APP_ONLY_KEYS = frozenset(
+    {"import_path", "deployments", "route_prefix", "runtime_env", "args", "name"}
+)
+_URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*://")
+
+
+@dataclass
+class LoadResult:
+    """The merged config (None when a file could not be read) and every issue found."""
+
+    config: dict[str, Any] | None
+    issues: list[Issue]
+    code_paths: list[str] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.config is not None and not self.errors
+
+    @property
+    def errors(self) -> list[Issue]:
+        return [issue for issue in self.issues if issue.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Issue]:
+        return [issue for issue in self.issues if issue.severity == "warning"]
+
+
+@dataclass(frozen=True)
+class _Origin:
+    file: str
+    prefix: JsonPath  # where the merged subtree sits inside that file
+
+
+def config_files(
+    snapshot: Snapshot, root: str = "", include: Sequence[str] = DEFAULT_INCLUDE
+) -> list[str]:
+    """Config files below ``root``: names matching ``include``, outside hidden directories."""
+    prefix = root.strip("/") + "/" if root.strip("/") else ""
+    found = []
+    for name in snapshot.files:
+        if not name.startswith(prefix):
+            continue
+        parts = name[len(prefix) :].split("/")
+        if any(part.startswith(".") for part in parts):
+            continue
+        if any(fnmatch.fnmatch(parts[-1], pattern) for pattern in include):
+            found.append(name)
+    return sorted(found)
+
+
+def load_snapshot(
+    snapshot: Snapshot,
+    *,
+    root: str = "",
+    include: Sequence[str] = DEFAULT_INCLUDE,
+    files: Sequence[str] | None = None,
+    limits: yamlio.YamlLimits = yamlio.DEFAULT_LIMITS,
+) -> LoadResult:
+    """Load, merge and validate the config files of a snapshot."""
+    names = list(files) if files is not None else config_files(snapshot, root, include)
+    loader = _Loader(snapshot, limits)
+    return loader.run(names)
+
+
+def load_or_raise(snapshot: Snapshot, **options: Any) -> LoadResult:
+    result = load_snapshot(snapshot, **options)
+    if not result.ok:
+        raise InvalidConfig(result.issues)
+    return result
+
+
+class _Loader:
+    def __init__(self, snapshot: Snapshot, limits: yamlio.YamlLimits) -> None:
+        self.snapshot = snapshot
+        self.limits = limits
+        self.issues: list[Issue] = []
+        self.origins: dict[JsonPath, _Origin] = {}
+        self.located: dict[str, yamlio.Document | None] = {}
+
+    def run(self, names: Sequence[str]) -> LoadResult:
+        total = sum(len(self.snapshot.files[name]) for name in names if name in self.snapshot.files)
+        if total > MAX_TOTAL_CONFIG_BYTES:
+            issue = Issue(
+                "",
+                0,
+                0,
+                (),
+                "error",
+                f"config files total {total} bytes; the limit is {MAX_TOTAL_CONFIG_BYTES}",
+                "limit",
+            )
+            return LoadResult(None, [issue], files=list(names))
+        merged: dict[str, Any] = {}
+        apps: list[Any] = []
+        readable = True
+        for name in names:
+            value = self._parse(name)
+            if value is _UNREADABLE:
+                readable = False
+                continue
+            self._merge(name, value, merged, apps)
+        if not readable:
+            return LoadResult(None, self.issues, files=list(names))
+        if not names:
+            self.issues.append(
+                Issue("", 0, 0, (), "error", "no config files found (*.yaml, *.yml)", "files")
+            )
+        merged["applications"] = apps
+        findings = schema.check(merged)
+        code_paths = sorted(set(self._code_paths(apps, findings)))
+        self.issues.extend(self._locate(finding) for finding in findings)
+        self.issues.sort(key=lambda i: (i.file, i.line, i.column))
+        return LoadResult(merged, self.issues, code_paths, list(names))
+
+    def _parse(self, name: str) -> Any:
+        data = self.snapshot.files.get(name)
+        if data is None:
+            self.issues.append(Issue(name, 0, 0, (), "error", "file not found", "files"))
+            return _UNREADABLE
+        try:
+            return yamlio.load(data, name, self.limits)
+        except yamlio.YamlError as exc:
+            self.issues.append(exc.issue)
+            return _UNREADABLE
+
+    def _merge(self, name: str, value: Any, merged: dict[str, Any], apps: list[Any]) -> None:
+        if value is None:
+            self.issues.append(
+                Issue(name, 1, 1, (), "warning", "empty file: nothing to load", "files")
+            )
+            return
+        if not isinstance(value, dict):
+            self.issues.append(
+                Issue(
+                    name,
+                    1,
+                    1,
+                    (),
+                    "error",
+                    "a config file must be a mapping (a deploy "
+                    "config, one application, or instance options)",
+                    "files",
+                )
+            )
+            return
+        if "applications" in value or not (_APP_ONLY_KEYS & value.keys()):
+            for key, item in value.items():
+                if key == "applications":
+                    self._merge_apps(name, item, apps)
+                else:
+                    self._merge_option(name, key, item, merged)
+            return
+        self.origins[("applications", len(apps))] = _Origin(name, ())
+        apps.append(value)
+
+    def _merge_apps(self, name: str, items: Any, apps: list[Any]) -> None:
+        if not isinstance(items, list):
+            self.issues.append(
+                self._issue_at(name, ("applications",), "applications must be a list")
+            )
+            return
+        for index, app in enumerate(items):
+            self.origins[("applications", len(apps))] = _Origin(name, ("applications", index))
+            apps.append(app)
+
+    def _merge_option(self, name: str, key: str, item: Any, merged: dict[str, Any]) -> None:
+        if key in merged:
+            first = self.origins[(key,)]
+            line, col = self._position(first.file, (key,), at_key=True)
+            self.issues.append(
+                self._issue_at(
+                    name,
+                    (key,),
+                    f"{key} is already set in {first.file}:{line}:{col}",
+                    rule="merge-clash",
+                    at_key=True,
+                )
+            )
+            return
+        merged[key] = item
+        self.origins[(key,)] = _Origin(name, (key,))
+
+    def _code_paths(self, apps: list[Any], findings: list[Finding]) -> Iterable[str]:
+        """Local working_dir / py_modules directories, checked to lie inside the snapshot."""
+        for index, app in enumerate(apps):
+            if not isinstance(app, Mapping):
+                continue
+            app_path: JsonPath = ("applications", index)
+            places: list[tuple[JsonPath, Any]] = [
+                ((*app_path, "runtime_env"), app.get("runtime_env"))
+            ]
+            for dindex, dep in enumerate(app.get("deployments") or []):
+                actor = dep.get("ray_actor_options") if isinstance(dep, Mapping) else None
+                if isinstance(actor, Mapping):
+                    actor_env: JsonPath = (
+                        *app_path,
+                        "deployments",
+                        dindex,
+                        "ray_actor_options",
+                        "runtime_env",
+                    )
+                    places.append((actor_env, actor.get("runtime_env")))
+            for where, env in places:
+                if not isinstance(env, Mapping):
+                    continue
+                refs: list[tuple[JsonPath, Any]] = [
+                    ((*where, "working_dir"), env.get("working_dir"))
+                ]
+                modules = env.get("py_modules")
+                if isinstance(modules, list):
+                    refs.extend(((*where, "py_modules", i), m) for i, m in enumerate(modules))
+                for path, ref in refs:
+                    if isinstance(ref, str) and not _URI.match(ref):
+                        local = self._local_dir(ref, path, findings)
+                        if local is not None:
+                            yield local
+
+    def _local_dir(self, ref: str, path: JsonPath, findings: list[Finding]) -> str | None:
+        def refuse(message: str) -> None:
+            findings.append(Finding(path, message, rule="local-code-path"))
+
+        if ref.startswith("/"):
+            refuse(
+                f"{ref!r} is an absolute path: use a path relative to the repository root, or a URI"
+            )
+            return None
+        normal = posixpath.normpath(ref)
+        if normal == ".." or normal.startswith("../"):
+            refuse(f"{ref!r} points outside the repository")
+            return None
+        parts = [] if normal == "." else normal.split("/")
+        for depth in range(1, len(parts) + 1):
+            if "/".join(parts[:depth]) in self.snapshot.symlinks:
+                refuse(
+                    f"{ref!r} goes through a symlink ({'/'.join(parts[:depth])}); symlinks are not followed"
+                )
+                return None
+        if normal in self.snapshot.files:
+            refuse(f"{ref!r} is a file: working_dir and py_modules need a directory (or a URI)")
+            return None
+        if not self.snapshot.is_dir(normal):
+            refuse(f"directory {ref!r} does not exist in the repository")
+            return None
+        return normal
+
+    def _locate(self, finding: Finding) -> Issue:
+        origin, rest = self._origin(finding.path)
+        if origin is None:
+            file = self._any_file()
+            return finding.to_issue(file, 1 if file else 0, 1 if file else 0)
+        in_file = (*origin.prefix, *rest)
+        line, col = self._position(origin.file, in_file, finding.at_key)
+        message = finding.text(self._place(finding.related) if finding.related else None)
+        severity: Severity = "warning" if finding.severity == "warning" else "error"
+        return Issue(origin.file, line, col, in_file, severity, message, finding.rule)
+
+    def _place(self, path: JsonPath) -> str:
+        """``file:line:col`` of a merged-config path (for messages naming a second place)."""
+        origin, rest = self._origin(path)
+        if origin is None:
+            return format_path(path)
+        line, col = self._position(origin.file, (*origin.prefix, *rest))
+        return f"{origin.file}:{line}:{col}"
+
+    def _origin(self, path: JsonPath) -> tuple[_Origin | None, JsonPath]:
+        for depth in (2, 1):
+            origin = self.origins.get(tuple(path[:depth]))
+            if origin is not None:
+                return origin, tuple(path[depth:])
+        return None, tuple(path)
+
+    def _any_file(self) -> str:
+        files = sorted({origin.file for origin in self.origins.values()})
+        return files[0] if len(files) == 1 else ""
+
+    def _issue_at(
+        self, name: str, path: JsonPath, message: str, rule: str = "files", at_key: bool = False
+    ) -> Issue:
+        line, col = self._position(name, path, at_key)
+        return Issue(name, line, col, path, "error", message, rule)
+
+    def _position(self, name: str, path: JsonPath, at_key: bool = False) -> tuple[int, int]:
+        if name not in self.located:
+            try:
+                self.located[name] = yamlio.load_located(
+                    self.snapshot.files[name], name, self.limits
+                )
+            except (yamlio.YamlError, KeyError):
+                self.located[name] = None
+        doc = self.located[name]
+        if doc is None:
+            return (0, 0)
+        return doc.key_position(path) if at_key else doc.position(path)
+
+
+class _Unreadable:
+    pass
+
+
+_UNREADABLE: Any = _Unreadable()
+
+
+def load_paths(paths: Sequence[Path], *, root: Path | None = None) -> LoadResult:
+    """Load config files and directories from disk (the CLI's ``validate`` and the bench).
+
+    A single directory is the snapshot root; for files, ``root`` (default: the current
+    directory) is. Issue file names are relative to the current directory when possible.
+    """
+    from gitsync.sources.directory import read_directory
+
+    if len(paths) == 1 and paths[0].is_dir():
+        base = paths[0]
+        snapshot = read_directory(base)
+        result = load_snapshot(snapshot)
+    else:
+        base = root or Path.cwd()
+        snapshot = read_directory(base) if root is not None else _files_snapshot(paths, base)
+        names = [_relative(p, base) for p in paths]
+        result = load_snapshot(snapshot, files=names)
+    display = _display_prefix(base)
+    if display:
+        result.issues = [
+            Issue(
+                display + i.file if i.file else i.file,
+                i.line,
+                i.column,
+                i.path,
+                i.severity,
+                i.message,
+                i.rule,
+            )
+            for i in result.issues
+        ]
+    return result
+
+
+def _files_snapshot(paths: Sequence[Path], base: Path) -> Snapshot:
+    files = {}
+    for path in paths:
+        try:
+            files[_relative(path, base)] = path.read_bytes()
+        except OSError as exc:
+            from gitsync.errors import SourceError
+
+            raise SourceError(f"cannot read {path}: {exc.strerror}") from exc
+    return Snapshot("files", files)
+
+
+def _relative(path: Path, base: Path) -> str:
+    try:
+        return path.resolve().relative_to(base.resolve()).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def _display_prefix(base: Path) -> str:
+    try:
+        rel = base.resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        rel = base.as_posix()
+    return "" if rel in ("", ".") else rel.rstrip("/") + "/"

@@ -1,0 +1,296 @@
+"""Cross-field rules: what JSON Schema cannot say about a deploy config.
+
+Each rule mirrors a Ray validator (``ray/serve/schema.py``) or a check Ray only makes
+at apply time, when a bad config has already been accepted. Rules look only at values
+of the shape they expect: wrong shapes are the schema's to report.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from gitsync.issues import Finding, JsonPath
+
+DEFAULT_APP_NAME = "default"
+DEFAULT_ROUTE_PREFIX = "/"
+
+
+def check(config: Any) -> list[Finding]:
+    if not isinstance(config, Mapping):
+        return []
+    findings = list(_http_options(config.get("http_options"), ("http_options",)))
+    apps = config.get("applications")
+    if isinstance(apps, list):
+        findings.extend(_unique_apps(apps))
+        for index, app in enumerate(apps):
+            if isinstance(app, Mapping):
+                findings.extend(_application(app, ("applications", index)))
+    return findings
+
+
+def _http_options(options: Any, path: JsonPath) -> Iterator[Finding]:
+    if not isinstance(options, Mapping):
+        return
+    cert, key = options.get("ssl_certfile"), options.get("ssl_keyfile")
+    if cert and not key:
+        yield Finding((*path, "ssl_certfile"), "ssl_certfile needs ssl_keyfile", rule="ssl-pair")
+    if key and not cert:
+        # Ray lets a lone keyfile through and then serves plain HTTP.
+        yield Finding((*path, "ssl_keyfile"), "ssl_keyfile needs ssl_certfile", rule="ssl-pair")
+
+
+def _unique_apps(apps: list[Any]) -> Iterator[Finding]:
+    names: dict[str, int] = {}
+    routes: dict[str, int] = {}
+    for index, app in enumerate(apps):
+        if not isinstance(app, Mapping):
+            continue
+        name = app.get("name", DEFAULT_APP_NAME)
+        if isinstance(name, str):
+            if name in names:
+                where = (
+                    ("applications", index, "name") if "name" in app else ("applications", index)
+                )
+                yield Finding(
+                    where,
+                    f"application name {name!r} is already used by {{related}}"
+                    + (
+                        ""
+                        if "name" in app
+                        else " (an application without a name is called 'default')"
+                    ),
+                    rule="unique-app-name",
+                    related=("applications", names[name]),
+                )
+            else:
+                names[name] = index
+        route = app.get("route_prefix", DEFAULT_ROUTE_PREFIX)
+        if isinstance(route, str):
+            if route in routes:
+                where = (
+                    ("applications", index, "route_prefix")
+                    if "route_prefix" in app
+                    else ("applications", index)
+                )
+                yield Finding(
+                    where,
+                    f"route_prefix {route!r} is already used by {{related}}"
+                    + ("" if "route_prefix" in app else " (the default route_prefix is '/')"),
+                    rule="unique-route-prefix",
+                    related=("applications", routes[route]),
+                )
+            else:
+                routes[route] = index
+
+
+def _application(app: Mapping[str, Any], path: JsonPath) -> Iterator[Finding]:
+    for key in ("host", "port"):
+        if key in app:
+            yield Finding(
+                (*path, key),
+                f"{key!r} is not allowed inside an application: set http_options.{key} instead",
+                rule="app-host-port",
+                at_key=True,
+            )
+    deployments = app.get("deployments")
+    if not isinstance(deployments, list):
+        return
+    seen: dict[str, int] = {}
+    external = app.get("external_scaler_enabled") is True
+    for index, deployment in enumerate(deployments):
+        if not isinstance(deployment, Mapping):
+            continue
+        name = deployment.get("name")
+        if isinstance(name, str):
+            if name in seen:
+                yield Finding(
+                    (*path, "deployments", index, "name"),
+                    f"deployment {name!r} is listed twice (first at deployments[{seen[name]}]); "
+                    "Ray would silently keep only the last one",
+                    rule="duplicate-deployment",
+                )
+            else:
+                seen[name] = index
+        if external or _worth_a_look(deployment):
+            yield from _deployment(deployment, (*path, "deployments", index), external)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _worth_a_look(dep: Mapping[str, Any]) -> bool:
+    """A cheap test that skips the common deployment with nothing to check."""
+    return (
+        "autoscaling_config" in dep
+        or type(dep.get("num_replicas")) is float
+        or type(dep.get("max_queued_requests")) is float
+        or not _RARE_KEYS.isdisjoint(dep)
+    )
+
+
+# Keys whose presence calls for a closer look; most deployments have none of them.
+_RARE_KEYS = frozenset(
+    {
+        "gang_scheduling_config",
+        "placement_group_bundles",
+        "placement_group_strategy",
+        "placement_group_bundle_label_selector",
+        "deployment_actors",
+    }
+)
+
+
+def _deployment(dep: Mapping[str, Any], path: JsonPath, external_scaler: bool) -> Iterator[Finding]:
+    replicas = dep.get("num_replicas")
+    autoscaling = dep.get("autoscaling_config")
+    if isinstance(replicas, float):
+        yield Finding(
+            (*path, "num_replicas"), f'num_replicas must be an integer or "auto", got {replicas!r}'
+        )
+    if autoscaling is not None and _is_int(replicas):
+        yield Finding(
+            (*path, "num_replicas"),
+            "num_replicas is a fixed number, so autoscaling_config must not be set "
+            '(use num_replicas: "auto" to autoscale)',
+            rule="num-replicas-autoscaling",
+        )
+    if external_scaler and (replicas == "auto" or autoscaling is not None):
+        yield Finding(
+            path,
+            "external_scaler_enabled is set on the application, so this deployment must not autoscale",
+            rule="external-scaler",
+        )
+    if isinstance(dep.get("max_queued_requests"), float):
+        yield Finding(
+            (*path, "max_queued_requests"),
+            f"max_queued_requests must be an integer, got {dep['max_queued_requests']!r}",
+        )
+    if isinstance(autoscaling, Mapping):
+        yield from _autoscaling(autoscaling, (*path, "autoscaling_config"))
+    if _RARE_KEYS.isdisjoint(dep):
+        return
+    yield from _gang(dep, replicas, autoscaling, path)
+    yield from _placement(dep, path)
+    yield from _deployment_actors(dep.get("deployment_actors"), (*path, "deployment_actors"))
+
+
+def _autoscaling(cfg: Mapping[str, Any], path: JsonPath) -> Iterator[Finding]:
+    low, high, start = (
+        cfg.get("min_replicas", 1),
+        cfg.get("max_replicas"),
+        cfg.get("initial_replicas"),
+    )
+    if not all(_is_int(v) or v is None for v in (low, high, start)):
+        return
+    if high is not None and low is not None and low > high:
+        yield Finding(
+            (*path, "min_replicas"),
+            f"min_replicas ({low}) must not be greater than max_replicas ({high})",
+            rule="autoscaling-bounds",
+        )
+    if start is not None:
+        if low is not None and start < low:
+            yield Finding(
+                (*path, "initial_replicas"),
+                f"initial_replicas ({start}) must not be less than min_replicas ({low})",
+                rule="autoscaling-bounds",
+            )
+        if high is not None and start > high:
+            yield Finding(
+                (*path, "initial_replicas"),
+                f"initial_replicas ({start}) must not be greater than max_replicas ({high})",
+                rule="autoscaling-bounds",
+            )
+    look_back, interval = cfg.get("look_back_period_s"), cfg.get("metrics_interval_s")
+    if (
+        isinstance(look_back, int | float)
+        and isinstance(interval, int | float)
+        and look_back <= interval
+    ):
+        yield Finding(
+            (*path, "look_back_period_s"),
+            f"look_back_period_s ({look_back}) should be greater than metrics_interval_s ({interval})",
+            "warning",
+            "autoscaling-bounds",
+        )
+
+
+def _gang(
+    dep: Mapping[str, Any], replicas: Any, autoscaling: Any, path: JsonPath
+) -> Iterator[Finding]:
+    gang = dep.get("gang_scheduling_config")
+    if not isinstance(gang, Mapping) or not _is_int(gang.get("gang_size")) or gang["gang_size"] < 1:
+        return
+    size = gang["gang_size"]
+    if _is_int(replicas) and replicas % size:
+        yield Finding(
+            (*path, "num_replicas"),
+            f"num_replicas ({replicas}) must be a multiple of gang_size ({size})",
+            rule="gang-size",
+        )
+    if replicas == "auto" and isinstance(autoscaling, Mapping):
+        for key in ("min_replicas", "max_replicas", "initial_replicas"):
+            value = autoscaling.get(key)
+            if _is_int(value) and value % size:
+                yield Finding(
+                    (*path, "autoscaling_config", key),
+                    f"{key} ({value}) must be a multiple of gang_size ({size})",
+                    rule="gang-size",
+                )
+    for key in ("max_replicas_per_node", "placement_group_strategy"):
+        if key in dep:
+            yield Finding(
+                (*path, key),
+                f"{key} cannot be combined with gang_scheduling_config",
+                rule="gang-size",
+            )
+
+
+def _placement(dep: Mapping[str, Any], path: JsonPath) -> Iterator[Finding]:
+    bundles = dep.get("placement_group_bundles")
+    has_bundles = isinstance(bundles, list) and len(bundles) > 0
+    if has_bundles and "max_replicas_per_node" in dep:
+        yield Finding(
+            (*path, "max_replicas_per_node"),
+            "max_replicas_per_node cannot be combined with placement_group_bundles",
+            rule="placement-group",
+        )
+    if "placement_group_strategy" in dep and not has_bundles:
+        yield Finding(
+            (*path, "placement_group_strategy"),
+            "placement_group_strategy needs placement_group_bundles",
+            rule="placement-group-strategy",
+        )
+    selector = dep.get("placement_group_bundle_label_selector")
+    if isinstance(selector, list) and selector:
+        if not has_bundles:
+            yield Finding(
+                (*path, "placement_group_bundle_label_selector"),
+                "placement_group_bundle_label_selector needs placement_group_bundles",
+                rule="placement-group",
+            )
+        elif isinstance(bundles, list) and len(selector) not in (1, len(bundles)):
+            yield Finding(
+                (*path, "placement_group_bundle_label_selector"),
+                f"placement_group_bundle_label_selector must have 1 entry or one per bundle "
+                f"({len(bundles)}), got {len(selector)}",
+                rule="placement-group",
+            )
+
+
+def _deployment_actors(actors: Any, path: JsonPath) -> Iterator[Finding]:
+    if not isinstance(actors, list):
+        return
+    seen: set[str] = set()
+    for index, actor in enumerate(actors):
+        name = actor.get("name") if isinstance(actor, Mapping) else None
+        if isinstance(name, str):
+            if name in seen:
+                yield Finding(
+                    (*path, index, "name"),
+                    f"deployment actor {name!r} is listed twice",
+                    rule="duplicate-deployment-actor",
+                )
+            seen.add(name)

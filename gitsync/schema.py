@@ -1,0 +1,303 @@
+"""JSON Schema validation of a deploy config, fast when valid and precise when not.
+
+The schemas live in ``schemas/`` (shipped inside the wheel as ``gitsync/schemas``).
+A compiled validator (jsonschema-rs) answers "is it valid?" in milliseconds; only when
+it says no does ``jsonschema`` walk the config to explain why. Both use a *strict*
+variant of the schemas in which objects whose unknown keys Ray drops
+(``x-gitsync-unknown-keys: warn``) refuse them, so one fast check also proves there is
+nothing to warn about.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import json
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import jsonschema_rs
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
+
+from gitsync import rules
+from gitsync.errors import GitsyncError
+from gitsync.issues import Finding, Issue, JsonPath
+from gitsync.yamlio import non_json_values
+
+ROOT_SCHEMA = "deploy-config.schema.json"
+SCHEMA_BASE = "https://gitsync.dev/schemas/"
+_WARN_MARK = "x-gitsync-unknown-keys"
+_MESSAGE_MARK = "x-gitsync-message"
+
+
+def schemas_dir() -> Path:
+    """``gitsync/schemas`` in an installed wheel, ``schemas/`` in a source checkout."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "schemas", here.parent / "schemas"):
+        if (candidate / ROOT_SCHEMA).is_file():
+            return candidate
+    raise GitsyncError(f"gitsync's JSON Schemas were not found next to {here}")
+
+
+def _strict(node: Any) -> Any:
+    """Turn ``x-gitsync-unknown-keys: warn`` objects into ones that refuse extra keys."""
+    if isinstance(node, dict):
+        out = {key: _strict(value) for key, value in node.items()}
+        if node.get(_WARN_MARK) == "warn":
+            out["additionalProperties"] = False
+        return out
+    if isinstance(node, list):
+        return [_strict(item) for item in node]
+    return node
+
+
+class SchemaSet:
+    """The loaded schemas with their two validators."""
+
+    def __init__(self, directory: Path) -> None:
+        self.documents: dict[str, dict[str, Any]] = {}
+        for path in sorted(directory.glob("*.schema.json")):
+            document = json.loads(path.read_text(encoding="utf-8"))
+            self.documents[document.get("$id", SCHEMA_BASE + path.name)] = document
+        strict = {uri: _strict(doc) for uri, doc in self.documents.items()}
+        self.root_uri = SCHEMA_BASE + ROOT_SCHEMA
+        self.registry: Registry[Any] = Registry().with_resources(
+            (uri, Resource.from_contents(doc, default_specification=DRAFT202012))
+            for uri, doc in strict.items()
+        )
+        self.explainer = jsonschema.Draft202012Validator(
+            strict[self.root_uri], registry=self.registry
+        )
+        rs_registry = jsonschema_rs.Registry(list(strict.items()))
+        self.fast = jsonschema_rs.Draft202012Validator(strict[self.root_uri], registry=rs_registry)
+
+    def resolve(self, uri: str) -> dict[str, Any]:
+        """A schema document by ``$id`` (used for defaults and descriptions)."""
+        return copy.deepcopy(self.documents[uri])
+
+
+@functools.cache
+def schema_set() -> SchemaSet:
+    return SchemaSet(schemas_dir())
+
+
+def validate_config(config: Any) -> list[Issue]:
+    """Validate a merged deploy config (plain data); issues carry paths but no positions."""
+    return [finding.to_issue() for finding in check(config)]
+
+
+def check(config: Any) -> list[Finding]:
+    """Schema findings plus cross-field rules, fast when there is nothing to say."""
+    schemas = schema_set()
+    try:
+        valid = schemas.fast.is_valid(config)
+    except ValueError:  # a value the compiled validator cannot take (non-string key)
+        valid = False
+    findings: list[Finding] = []
+    if not valid:
+        findings.extend(_explain(schemas, config))
+    findings.extend(rules.check(config))
+    return _dedupe(findings)
+
+
+def _dedupe(findings: list[Finding]) -> list[Finding]:
+    """Drop repeats, and warnings about a place that already has an error."""
+    seen: set[tuple[JsonPath, str]] = set()
+    errors_at = {f.path for f in findings if f.severity == "error"}
+    out = []
+    for finding in findings:
+        key = (finding.path, finding.message)
+        if finding.severity == "warning" and finding.path in errors_at:
+            continue
+        if key not in seen:
+            seen.add(key)
+            out.append(finding)
+    return out
+
+
+def _explain(schemas: SchemaSet, config: Any) -> Iterator[Finding]:
+    bad = list(non_json_values(config))
+    for path, message in bad:
+        yield Finding(path, message, rule="yaml")
+    if bad:
+        return  # jsonschema would trip over the same values
+    for error in schemas.explainer.iter_errors(config):
+        yield from _describe(error)
+
+
+def _describe(error: jsonschema.ValidationError) -> Iterator[Finding]:
+    path: JsonPath = tuple(error.absolute_path)
+    schema = error.schema if isinstance(error.schema, Mapping) else {}
+    kind = error.validator
+    if kind in ("anyOf", "oneOf") and error.context:
+        branch = _matching_branch(error)
+        if branch is not None:
+            for sub in branch:
+                yield from _describe(sub)
+            return
+        yield Finding(path, _one_of_message(error.instance, error.validator_value))
+        return
+    if kind == "additionalProperties" and isinstance(error.instance, Mapping):
+        yield from _unknown_keys(path, schema, error.instance)
+        return
+    if kind == "type":
+        yield _type_finding(path, error.instance, error.validator_value)
+        return
+    if kind == "required":
+        missing = [key for key in error.validator_value if key not in error.instance]
+        for key in missing:
+            yield Finding(path, f"missing required key {key!r}")
+        return
+    message = schema.get(_MESSAGE_MARK) if kind in ("pattern", "format") else None
+    if message:
+        yield Finding(path, f"{message}; got {error.instance!r}", rule=_rule_for(path))
+        return
+    yield Finding(path, _plain_message(error), rule=_rule_for(path))
+
+
+def _rule_for(path: JsonPath) -> str:
+    """Constraints Ray itself checks only at apply time carry their own rule name."""
+    leaf = path[-1] if path else ""
+    return {
+        "route_prefix": "route-prefix-format",
+        "max_replicas_per_node": "max-replicas-per-node",
+        "placement_group_strategy": "placement-group-strategy",
+    }.get(str(leaf), "autoscaling-bounds" if "autoscaling_config" in path else "schema")
+
+
+def _matching_branch(error: jsonschema.ValidationError) -> list[jsonschema.ValidationError] | None:
+    """The anyOf branch meant for this value's type, if exactly one is."""
+    branches: dict[int, list[jsonschema.ValidationError]] = {}
+    for sub in error.context or []:
+        branches.setdefault(int(sub.relative_schema_path[0]), []).append(sub)
+    if not isinstance(error.instance, Mapping | list):
+        return None  # a scalar: "expected X or Y" says it best
+    candidates = [
+        errs
+        for errs in branches.values()
+        if not any(e.validator in ("type", "const", "enum") and not e.path for e in errs)
+    ]
+    return candidates[0] if len(candidates) == 1 else None
+
+
+def _unknown_keys(
+    path: JsonPath, schema: Mapping[str, Any], instance: Mapping[str, Any]
+) -> Iterator[Finding]:
+    known = set(schema.get("properties", {}))
+    warn = schema.get(_WARN_MARK) == "warn"
+    for key in instance:
+        if key in known:
+            continue
+        if warn:
+            message = f"unknown key {key!r}: Ray ignores it, so it has no effect"
+            yield Finding((*path, key), message, "warning", "unknown-key", at_key=True)
+        else:
+            allowed = ", ".join(sorted(known))
+            rule = (
+                "ray-actor-options-key"
+                if path and path[-1] == "ray_actor_options"
+                else "unknown-key"
+            )
+            yield Finding(
+                (*path, key), f"unknown key {key!r} (allowed: {allowed})", rule=rule, at_key=True
+            )
+
+
+_JSON_TYPES = {
+    "integer": "an integer",
+    "number": "a number",
+    "string": "a string",
+    "boolean": "a boolean",
+    "object": "a mapping",
+    "array": "a list",
+    "null": "null",
+}
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "list"
+    return "mapping" if isinstance(value, Mapping) else type(value).__name__
+
+
+def _type_finding(path: JsonPath, value: Any, expected: Any) -> Finding:
+    wanted = [expected] if isinstance(expected, str) else list(expected)
+    names = " or ".join(_JSON_TYPES.get(w, w) for w in wanted)
+    message = f"expected {names}, got {_json_type(value)} {json.dumps(value)[:60]}"
+    numeric = {"integer", "number"} & set(wanted)
+    if numeric and isinstance(value, bool):
+        hint = f"Ray would silently read {json.dumps(value)} as {int(value)}; write {int(value)}"
+        return Finding(path, f"{message} ({hint})", rule="lax-coercion")
+    if numeric and isinstance(value, str) and _is_number(value):
+        hint = f"Ray would coerce the string {value!r}; write {value} without quotes"
+        return Finding(path, f"{message} ({hint})", rule="lax-coercion")
+    return Finding(path, message)
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _one_of_message(value: Any, branches: Any) -> str:
+    options = []
+    for branch in branches if isinstance(branches, list) else []:
+        if "const" in branch:
+            options.append(json.dumps(branch["const"]))
+        elif "minimum" in branch and "type" not in branch:
+            options.append(f">= {branch['minimum']}")
+        elif "$ref" in branch:
+            options.append("a mapping")
+        elif "type" in branch:
+            kind = branch["type"]
+            text = _JSON_TYPES.get(kind, str(kind)) if isinstance(kind, str) else str(kind)
+            if "minimum" in branch:
+                text += f" >= {branch['minimum']}"
+            options.append(text)
+    return f"expected {' or '.join(options) or 'another value'}, got {json.dumps(value)[:60]}"
+
+
+def _plain_message(error: jsonschema.ValidationError) -> str:
+    value = (
+        json.dumps(error.instance)[:60] if _json_type(error.instance) != "mapping" else "mapping"
+    )
+    bound = error.validator_value
+    messages: dict[str, str] = {
+        "minimum": f"must be >= {bound}, got {value}",
+        "exclusiveMinimum": f"must be > {bound}, got {value}",
+        "maximum": f"must be <= {bound}, got {value}",
+        "exclusiveMaximum": f"must be < {bound}, got {value}",
+        "enum": f"must be one of {', '.join(json.dumps(v) for v in bound) if isinstance(bound, list) else bound}, got {value}",
+        "const": f"must be {json.dumps(bound)}, got {value}",
+        "minLength": "must not be empty"
+        if bound == 1
+        else f"must have at least {bound} characters",
+        "minItems": f"must have at least {bound} items",
+        "maxItems": f"must have at most {bound} items",
+    }
+    return messages.get(str(error.validator), str(error.message))
+
+
+def validate_or_raise(config: Any) -> None:
+    """Raise InvalidConfig when ``config`` has errors (warnings pass)."""
+    from gitsync.errors import InvalidConfig
+
+    issues = validate_config(config)
+    if any(issue.severity == "error" for issue in issues):
+        raise InvalidConfig(issues)

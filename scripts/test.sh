@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Install gitsync with its test extra into .venv, then lint, type-check and run every test.
+# This is the README's test command; .ci/run calls exactly this.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+python3 -m venv .venv
+.venv/bin/python -m pip install --quiet --upgrade pip
+.venv/bin/python -m pip install --quiet -e '.[test]'
+
+.venv/bin/ruff check gitsync tests bench
+.venv/bin/ruff format --check gitsync tests bench
+.venv/bin/mypy --strict gitsync
+
+# pytest exits 5 when it collected no test: that is a failure here, as is any other non-zero.
+.venv/bin/python -m pytest -q -p no:cacheprovider "$@"
