@@ -1,0 +1,12 @@
+"""Sources of desired state, each read into an immutable ``Snapshot``.
+
+- ``directory.read_directory(root, subpath=...)`` and ``directory.DirectoryWatcher``:
+  a plain tree; the revision is a content digest ``dir:<sha256>``.
+- ``git.GitSource(url_or_path, ref=..., subpath=..., cache_dir=..., timeout_s=...)``:
+  committed content of a local repository or a remote; the revision is the commit sha.
+
+The submodules are not imported here: GitPython and watchdog each take ~0.1 s to
+import, and a command that reads a directory should not pay for git.
+"""
+
+from __future__ import annotations

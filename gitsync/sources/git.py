@@ -1,0 +1,320 @@
+"""The git source: a repository (local path or remote URL) at a ref, read into a Snapshot.
+
+Only committed content is read, from the commit's tree objects, never from a work
+tree. A remote is mirrored into a bare cache repository (keyed by a hash of the URL)
+with shallow fetches; ``git ls-remote`` first answers "has the ref moved?" so an
+unchanged remote costs one round trip. A local path is read in place.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import os
+import re
+import shutil
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from git import Repo
+from git.objects import Tree
+
+from gitsync.errors import SourceError, UnsafeInput
+from gitsync.snapshot import Snapshot
+from gitsync.sources.collect import (
+    DEFAULT_LIMITS,
+    VCS_DIRS,
+    Limits,
+    SnapshotBuilder,
+    normalize_subpath,
+)
+from gitsync.sources.gitauth import git_environment, resolve_credentials, split_credentials
+from gitsync.sources.gitcmd import GitRunner, GitSourceError
+from gitsync.sources.gitrefs import RefResolver, check_ref, is_full_sha
+
+_SYMLINK_MODE = 0o120000
+
+
+def default_cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(Path.home(), ".cache")
+    return Path(base) / "gitsync" / "git"
+
+
+def is_remote(url_or_path: str) -> bool:
+    """A URL (``scheme://``) or scp-like ``user@host:path``; anything else is a path."""
+    if "://" in url_or_path:
+        return True
+    head = url_or_path.split("/", 1)[0]
+    return ":" in head and not os.path.exists(url_or_path)
+
+
+class GitSource:
+    """A git repository at ``ref`` (``HEAD``, a branch, a tag or a commit sha).
+
+    ``remote_revision()`` is cheap (``ls-remote`` or ``rev-parse``); ``snapshot()``
+    fetches only when the ref moved, then reads the tree below ``subpath``. Every git
+    command is killed after ``timeout_s``. Errors are GitSourceError (a SourceError)
+    whose ``reason`` says what went wrong; no message ever carries a credential.
+    """
+
+    def __init__(
+        self,
+        url_or_path: str | Path,
+        *,
+        ref: str = "HEAD",
+        subpath: str = "",
+        cache_dir: Path | None = None,
+        timeout_s: float = 60.0,
+        depth: int = 1,
+        limits: Limits = DEFAULT_LIMITS,
+    ) -> None:
+        raw = str(url_or_path)
+        self.ref = check_ref(ref)
+        self.subpath = normalize_subpath(subpath)
+        self.timeout_s = timeout_s
+        self.depth = depth
+        self.limits = limits
+        self.is_remote = is_remote(raw)
+        parsed = split_credentials(raw) if self.is_remote else None
+        creds = resolve_credentials(parsed) if parsed is not None else None
+        self.url = parsed.url if parsed is not None else str(Path(raw).absolute())
+        secrets = (creds.password,) if creds is not None else ()
+        env = git_environment(creds, timeout_s)
+        self._git = GitRunner(env, timeout_s, self.url, secrets)
+        if self.is_remote:
+            key = hashlib.sha256(self.url.encode()).hexdigest()[:16]
+            name = re.sub(r"[^A-Za-z0-9._-]+", "-", self.url.rstrip("/").rsplit("/", 1)[-1])
+            root = cache_dir if cache_dir is not None else default_cache_dir()
+            self.repo_dir = root / f"{name.removesuffix('.git')[:40]}-{key}.git"
+        else:
+            self.repo_dir = Path(self.url)
+        # ls-remote runs beside the cache, not in whatever repository the process is in.
+        self._refs = RefResolver(self._git, self.url, self.ref, cwd=self.repo_dir.parent)
+        self._last: Snapshot | None = None
+
+    def __repr__(self) -> str:
+        return f"GitSource({self.url!r}, ref={self.ref!r}, subpath={self.subpath!r})"
+
+    def remote_revision(self) -> str:
+        """The commit sha the ref points at now, without fetching any objects."""
+        if self.is_remote:
+            self._make_cache_root()
+            return self._refs.remote_sha()
+        return self._refs.local_sha(self._local_repo())
+
+    def snapshot(self) -> Snapshot:
+        """Fetch when the ref moved, then read the commit's tree below ``subpath``."""
+        if not self.is_remote:
+            repo_dir = self._local_repo()
+            sha = self._refs.local_sha(repo_dir)
+            return self._read_cached(repo_dir, sha)
+        with self._cache_lock():
+            try:
+                return self._fetch_and_read()
+            except GitSourceError as exc:
+                if exc.reason != "corrupt":
+                    raise
+            # The cache is ours to rebuild: a corrupted one is thrown away once.
+            shutil.rmtree(self.repo_dir, ignore_errors=True)
+            self._last = None
+            return self._fetch_and_read()
+
+    # -- remote cache ---------------------------------------------------------------
+
+    def _make_cache_root(self) -> None:
+        try:
+            self.repo_dir.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise SourceError(
+                f"git cache directory {self.repo_dir.parent} cannot be created: {exc.strerror}"
+            ) from exc
+
+    def _fetch_and_read(self) -> Snapshot:
+        sha = self.remote_revision()
+        self._ensure_cache()
+        if not self._has_commit(sha):
+            sha = self._fetch(sha)
+        return self._read_cached(self.repo_dir, sha)
+
+    def _ensure_cache(self) -> None:
+        if (self.repo_dir / "HEAD").is_file():
+            return
+        self.repo_dir.parent.mkdir(parents=True, exist_ok=True)
+        shutil.rmtree(self.repo_dir, ignore_errors=True)
+        self._git.run(["init", "--quiet", "--bare", str(self.repo_dir)], what="git init")
+
+    def _has_commit(self, sha: str) -> bool:
+        args = ["cat-file", "-e", f"{sha}^{{commit}}"]
+        return self._git.run_status(args, cwd=self.repo_dir)[0] == 0
+
+    def _fetch(self, sha: str) -> str:
+        """Fetch the ref (force: a rewritten history is fine) and return its commit."""
+        fetch = ["-c", "gc.autoDetach=false", "fetch", "--quiet", "--no-tags"]
+        shallow = [f"--depth={self.depth}"] if self.depth > 0 else []
+        if is_full_sha(self.ref):
+            target = f"refs/gitsync/commits/{sha}"
+            args = [*fetch, *shallow, "--", self.url, f"+{sha}:{target}"]
+            status, _, err = self._git.run_status(args, cwd=self.repo_dir)
+            if status != 0 and self._git.error("", err).reason == "failed":
+                # The server refuses unadvertised commits: fetch all branches and tags.
+                self._fetch_everything()
+            elif status != 0:
+                raise self._git.error("git fetch", err)
+            if not self._has_commit(sha):
+                raise GitSourceError(f"commit {sha} not found in {self.url}", reason="unknown-ref")
+            return sha
+        full = self._refs.full_name()
+        target = f"refs/gitsync/{full}"
+        args = [*fetch, *shallow, "--", self.url, f"+{full}:{target}"]
+        self._git.run(args, cwd=self.repo_dir, what="git fetch")
+        # The ref may have moved again since ls-remote: read what was fetched.
+        return self._git.run(["rev-parse", "--verify", f"{target}^{{commit}}"], cwd=self.repo_dir)
+
+    def _fetch_everything(self) -> None:
+        refspecs = [
+            "+refs/heads/*:refs/gitsync/all/heads/*",
+            "+refs/tags/*:refs/gitsync/all/tags/*",
+        ]
+        shallow = self._git.run(["rev-parse", "--is-shallow-repository"], cwd=self.repo_dir)
+        extra = ["--unshallow"] if shallow.strip() == "true" else []
+        args = ["fetch", "--quiet", "--no-tags", *extra, "--", self.url, *refspecs]
+        self._git.run(args, cwd=self.repo_dir, what="git fetch")
+
+    @contextlib.contextmanager
+    def _cache_lock(self) -> Iterator[None]:
+        """One fetch at a time per cache repository, across threads and processes."""
+        self._make_cache_root()
+        lock_path = self.repo_dir.with_name(self.repo_dir.name + ".lock")
+        deadline = time.monotonic() + self.timeout_s
+        with open(lock_path, "a+b") as handle:
+            while True:
+                try:
+                    fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() > deadline:
+                        raise GitSourceError(
+                            f"the cache of {self.url} stayed locked by another fetch for "
+                            f"{self.timeout_s:g} s ({lock_path})",
+                            reason="timeout",
+                        ) from None
+                    time.sleep(0.05)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+    # -- reading a commit -----------------------------------------------------------
+
+    def _local_repo(self) -> Path:
+        if not self.repo_dir.exists():
+            raise GitSourceError(f"git repository {self.url} does not exist", "not-found")
+        return self.repo_dir
+
+    def _read_cached(self, repo_dir: Path, sha: str) -> Snapshot:
+        if self._last is not None and self._last.revision == sha:
+            return self._last
+        snap = self._read_commit(repo_dir, sha)
+        self._last = snap
+        return snap
+
+    def _read_commit(self, repo_dir: Path, sha: str) -> Snapshot:
+        timed_out = threading.Event()
+        try:
+            repo = Repo(repo_dir)
+        except Exception as exc:
+            message = f"git repository {self.url} cannot be opened: {self._git.redact(str(exc))}"
+            raise GitSourceError(message, "not-found") from exc
+        repo.git.update_environment(**self._git.env)
+        # Objects are read through git's persistent cat-file processes; the guard kills
+        # them when the read overruns, so a stuck read ends like any other timeout.
+        guard = threading.Timer(self.timeout_s, _kill_readers, args=(repo, timed_out))
+        guard.start()
+        try:
+            commit = repo.commit(sha)
+            builder = SnapshotBuilder(self.limits)
+            self._collect(repo, self._subtree(commit.tree), builder)
+            meta = {
+                "sha": commit.hexsha,
+                "author": f"{commit.author.name} <{commit.author.email}>",
+                "message": str(commit.message).rstrip("\n"),
+                "time": commit.committed_datetime.isoformat(),
+                "ref": self.ref,
+                "source": self.url,
+            }
+            if self.subpath:
+                meta["subpath"] = self.subpath
+            return builder.build(commit.hexsha, meta)
+        except (SourceError, UnsafeInput):
+            raise
+        except Exception as exc:
+            if timed_out.is_set():
+                raise GitSourceError(
+                    f"reading commit {sha} timed out after {self.timeout_s:g} s for {self.url}",
+                    reason="timeout",
+                ) from exc
+            detail = self._git.redact(str(exc).strip().splitlines()[-1] if str(exc) else "")
+            raise GitSourceError(
+                f"the git object store for {self.url} is corrupted (reading commit {sha}: "
+                f"{type(exc).__name__}: {detail}); run `git fsck`",
+                reason="corrupt",
+            ) from exc
+        finally:
+            guard.cancel()
+            repo.close()
+
+    def _subtree(self, root: Tree) -> Tree:
+        """The tree at ``subpath``, walked one name at a time so a symlink is caught."""
+        tree = root
+        walked: list[str] = []
+        for name in self.subpath.split("/") if self.subpath else []:
+            walked.append(name)
+            here = "/".join(walked)
+            found = next((item for item in tree if item.name == name), None)
+            if found is None:
+                raise GitSourceError(
+                    f"subpath {self.subpath!r} not found at {self.ref} in {self.url} "
+                    f"({here!r} is missing)",
+                    reason="not-found",
+                )
+            if found.mode == _SYMLINK_MODE:
+                raise UnsafeInput(f"subpath {self.subpath!r} goes through the symlink {here!r}")
+            if not isinstance(found, Tree):
+                raise GitSourceError(
+                    f"subpath {self.subpath!r} is not a directory at {self.ref} in {self.url}",
+                    reason="not-found",
+                )
+            tree = found
+        return tree
+
+    def _collect(self, repo: Repo, tree: Tree, builder: SnapshotBuilder) -> None:
+        """List the tree with sizes in one command, check every cap, then read blobs."""
+        args = ["ls-tree", "-r", "-l", "-z", "--full-tree", tree.hexsha]
+        listing = self._git.run(args, cwd=Path(repo.git_dir), what="git ls-tree")
+        blobs: list[tuple[str, str]] = []
+        for entry in listing.split("\0"):
+            info, _, rel = entry.partition("\t")
+            if not rel or any(part in VCS_DIRS for part in rel.split("/")):
+                continue
+            mode, kind, sha, size = info.split()
+            if int(mode, 8) == _SYMLINK_MODE:
+                builder.add_symlink(rel)
+            elif kind == "blob":  # submodules ("commit") are not content
+                builder.admit(rel, int(size))
+                blobs.append((rel, sha))
+        # Caps were checked on the listed sizes: only now is any content read.
+        for rel, sha in blobs:
+            builder.put(rel, repo.odb.stream(bytes.fromhex(sha)).read())
+
+
+def _kill_readers(repo: Repo, timed_out: threading.Event) -> None:
+    timed_out.set()
+    for attr in ("cat_file_all", "cat_file_header"):
+        reader = getattr(repo.git, attr, None)
+        proc = getattr(reader, "proc", None)
+        if proc is not None:
+            with contextlib.suppress(OSError):
+                proc.kill()

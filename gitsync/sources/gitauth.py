@@ -1,0 +1,148 @@
+"""Git credentials: taken from the environment (or a URL), given to git through a
+``GIT_ASKPASS`` helper, and kept out of URLs on disk, command lines, logs and errors.
+
+The helper script holds no secret: git runs it with a prompt, and it prints the
+username or password from environment variables that only the git child process
+sees. ``redact`` scrubs ``user:pass@`` and every known secret from any message.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import re
+import shutil
+import stat
+import tempfile
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from urllib.parse import urlsplit, urlunsplit
+
+ENV_USERNAME = "GITSYNC_GIT_USERNAME"
+ENV_PASSWORD = "GITSYNC_GIT_PASSWORD"
+ENV_TOKEN = "GITSYNC_GIT_TOKEN"
+TOKEN_USERNAME = "x-access-token"  # accepted by GitHub; other forges ignore the name
+
+# Names the helper reads; they are set only in the environment of git children.
+_HELPER_USER = "GITSYNC_ASKPASS_USERNAME"
+_HELPER_PASS = "GITSYNC_ASKPASS_PASSWORD"
+
+_ASKPASS_SCRIPT = f"""#!/bin/sh
+# gitsync askpass helper: answers git's prompt from the environment.
+case "$1" in
+  Username*) printf '%s\\n' "${_HELPER_USER}" ;;
+  *) printf '%s\\n' "${_HELPER_PASS}" ;;
+esac
+"""
+
+# scheme://userinfo@ — userinfo may hold a token or user:password.
+_URL_USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)[^/@\s'\"]+@")
+
+
+@dataclass(frozen=True)
+class Credentials:
+    username: str
+    password: str
+
+    def __repr__(self) -> str:
+        return f"Credentials(username={self.username!r}, password='***')"
+
+
+@dataclass(frozen=True)
+class ParsedUrl:
+    """A remote URL split into the URL git sees and the userinfo it carried."""
+
+    url: str  # safe to show, log and store
+    user: str | None = None
+    password: str | None = None
+
+
+def split_credentials(url: str) -> ParsedUrl:
+    """Take the userinfo (``user:pass@`` or a bare ``token@``) out of an http(s) URL.
+
+    For ssh URLs the user name is part of the address (``git@host``) and stays; only a
+    password is removed.
+    """
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return ParsedUrl(url)
+    userinfo, _, hostport = parts.netloc.rpartition("@")
+    user, has_password, password = userinfo.partition(":")
+    if parts.scheme in ("http", "https"):
+        clean = urlunsplit(parts._replace(netloc=hostport))
+        return ParsedUrl(clean, user, password if has_password else None)
+    if has_password:
+        clean = urlunsplit(parts._replace(netloc=f"{user}@{hostport}"))
+        return ParsedUrl(clean, None, password)
+    return ParsedUrl(url)
+
+
+def resolve_credentials(
+    parsed: ParsedUrl, env: Mapping[str, str] | None = None
+) -> Credentials | None:
+    """Credentials for a remote: the URL's own, else the environment's.
+
+    Environment: ``GITSYNC_GIT_TOKEN`` (user ``GITSYNC_GIT_USERNAME`` or
+    ``x-access-token``), or ``GITSYNC_GIT_USERNAME`` + ``GITSYNC_GIT_PASSWORD``.
+    A URL with a bare ``name@`` takes its password from the environment when one is
+    set, else the name is taken as a token (``https://TOKEN@github.com/...``).
+    """
+    env = os.environ if env is None else env
+    secret = env.get(ENV_TOKEN) or env.get(ENV_PASSWORD) or ""
+    env_user = env.get(ENV_USERNAME) or TOKEN_USERNAME
+    if parsed.password is not None:
+        return Credentials(parsed.user or env_user, parsed.password)
+    if parsed.user:
+        if secret:
+            return Credentials(parsed.user, secret)
+        return Credentials(TOKEN_USERNAME, parsed.user)
+    return Credentials(env_user, secret) if secret else None
+
+
+def redact(text: str, secrets: tuple[str, ...] = ()) -> str:
+    """Remove URL userinfo and every literal secret from ``text``."""
+    text = _URL_USERINFO.sub(r"\g<scheme>***@", text)
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
+    return text
+
+
+def git_environment(credentials: Credentials | None, timeout_s: float) -> dict[str, str]:
+    """Environment for git children: never prompt, never hang on ssh questions."""
+    env = {
+        "GIT_TERMINAL_PROMPT": "0",
+        "GCM_INTERACTIVE": "never",
+        "GIT_ASKPASS": askpass_helper(),
+    }
+    if "GIT_SSH_COMMAND" not in os.environ and "GIT_SSH" not in os.environ:
+        # BatchMode: fail instead of asking about host keys or passphrases.
+        connect = max(1, int(timeout_s))
+        env["GIT_SSH_COMMAND"] = f"ssh -o BatchMode=yes -o ConnectTimeout={connect}"
+    if credentials is not None:
+        env[_HELPER_USER] = credentials.username
+        env[_HELPER_PASS] = credentials.password
+    else:
+        env[_HELPER_USER] = ""
+        env[_HELPER_PASS] = ""
+    return env
+
+
+_helper_lock = threading.Lock()
+_helper_path: str | None = None
+
+
+def askpass_helper() -> str:
+    """Path of the helper script, written once per process in a private directory."""
+    global _helper_path
+    with _helper_lock:
+        if _helper_path is None or not os.path.exists(_helper_path):
+            directory = tempfile.mkdtemp(prefix="gitsync-askpass-")  # mode 0700
+            atexit.register(shutil.rmtree, directory, True)
+            path = os.path.join(directory, "askpass.sh")
+            with open(path, "w", encoding="utf-8") as handle:
+                handle.write(_ASKPASS_SCRIPT)
+            os.chmod(path, stat.S_IRWXU)
+            _helper_path = path
+        return _helper_path
