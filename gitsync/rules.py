@@ -7,6 +7,7 @@ of the shape they expect: wrong shapes are the schema's to report.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -84,7 +85,29 @@ def _unique_apps(apps: list[Any]) -> Iterator[Finding]:
                 routes[route] = index
 
 
+_URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*://")
+
+
+def absolute_code_path_message(ref: str) -> str:
+    return f"{ref!r} is an absolute path: use a path relative to the repository root, or a URI"
+
+
+def _runtime_env(env: Any, path: JsonPath) -> Iterator[Finding]:
+    """Ray refuses local paths; gitsync carries relative ones, but never absolute ones."""
+    if not isinstance(env, dict):
+        return
+    refs: list[tuple[JsonPath, Any]] = [((*path, "working_dir"), env.get("working_dir"))]
+    modules = env.get("py_modules")
+    if isinstance(modules, list):
+        refs.extend(((*path, "py_modules", i), m) for i, m in enumerate(modules))
+    for where, ref in refs:
+        if isinstance(ref, str) and ref.startswith("/") and not _URI.match(ref):
+            yield Finding(where, absolute_code_path_message(ref), rule="local-code-path")
+
+
 def _application(app: Mapping[str, Any], path: JsonPath) -> Iterator[Finding]:
+    if "runtime_env" in app:
+        yield from _runtime_env(app["runtime_env"], (*path, "runtime_env"))
     for key in ("host", "port"):
         if key in app:
             yield Finding(
@@ -124,6 +147,7 @@ def _worth_a_look(dep: Mapping[str, Any]) -> bool:
     """A cheap test that skips the common deployment with nothing to check."""
     return (
         "autoscaling_config" in dep
+        or "ray_actor_options" in dep
         or type(dep.get("num_replicas")) is float
         or type(dep.get("max_queued_requests")) is float
         or not _RARE_KEYS.isdisjoint(dep)
@@ -169,6 +193,9 @@ def _deployment(dep: Mapping[str, Any], path: JsonPath, external_scaler: bool) -
         )
     if isinstance(autoscaling, Mapping):
         yield from _autoscaling(autoscaling, (*path, "autoscaling_config"))
+    actor = dep.get("ray_actor_options")
+    if isinstance(actor, dict) and "runtime_env" in actor:
+        yield from _runtime_env(actor["runtime_env"], (*path, "ray_actor_options", "runtime_env"))
     if _RARE_KEYS.isdisjoint(dep):
         return
     yield from _gang(dep, replicas, autoscaling, path)

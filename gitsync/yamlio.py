@@ -124,7 +124,7 @@ def load(data: bytes, file: str, limits: YamlLimits = DEFAULT_LIMITS) -> Any:
     text = decode(data, file, limits)
     if not _needs_careful(text, limits):
         try:
-            with _gc_paused():
+            with gc_paused():
                 return yaml_rs.loads(text, parse_datetime=False)
         except yaml_rs.YAMLDecodeError:
             pass  # the careful path finds the same problem and says where it is
@@ -137,7 +137,7 @@ def load_located(data: bytes, file: str, limits: YamlLimits = DEFAULT_LIMITS) ->
 
 
 @contextlib.contextmanager
-def _gc_paused() -> Iterator[None]:
+def gc_paused() -> Iterator[None]:
     """Parsed YAML holds no reference cycles, so the cyclic GC's passes while millions
     of objects are created are pure cost (a third of the parse time on large files)."""
     was_enabled = gc.isenabled()

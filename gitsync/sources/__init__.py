@@ -10,3 +10,13 @@ import, and a command that reads a directory should not pay for git.
 """
 
 from __future__ import annotations
+
+import os
+
+
+def is_remote(url_or_path: str) -> bool:
+    """A URL (``scheme://``) or scp-like ``user@host:path``; anything else is a path."""
+    if "://" in url_or_path:
+        return True
+    head = url_or_path.split("/", 1)[0]
+    return ":" in head and not os.path.exists(url_or_path)

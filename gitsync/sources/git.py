@@ -24,6 +24,7 @@ from git.objects import Tree
 
 from gitsync.errors import SourceError, UnsafeInput
 from gitsync.snapshot import Snapshot
+from gitsync.sources import is_remote
 from gitsync.sources.collect import (
     DEFAULT_LIMITS,
     VCS_DIRS,
@@ -41,14 +42,6 @@ _SYMLINK_MODE = 0o120000
 def default_cache_dir() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(Path.home(), ".cache")
     return Path(base) / "gitsync" / "git"
-
-
-def is_remote(url_or_path: str) -> bool:
-    """A URL (``scheme://``) or scp-like ``user@host:path``; anything else is a path."""
-    if "://" in url_or_path:
-        return True
-    head = url_or_path.split("/", 1)[0]
-    return ":" in head and not os.path.exists(url_or_path)
 
 
 class GitSource:
