@@ -91,6 +91,7 @@ class PruneRefused(GitsyncError):
 
     error_code = "PRECONDITION_FAILED"
     http_status = 412
+    exit_code = 4
 
 
 class InvalidConfig(GitsyncError):
@@ -102,7 +103,7 @@ class InvalidConfig(GitsyncError):
 
     error_code = "INVALID_APPLICATION_PACKAGE"
     http_status = 400
-    exit_code = 1
+    exit_code = 3  # > 1: an error, in the kubectl-diff sense (1 means "changes")
 
     def __init__(self, issues: Sequence[Issue], message: str | None = None) -> None:
         self.issues = list(issues)

@@ -1,0 +1,112 @@
+"""A remote engine over HTTP, with the same interface as the embedded one.
+
+Speaks gitsync's own routes (``/api/gitsync/v1/...``), which carry what the Vespa and
+Serve APIs have no room for: source revisions and commit metadata, code digests,
+history and rollback. httpx errors become EngineUnavailable; error bodies in the
+``{"error-code", "message"}`` form become the matching GitsyncError.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from gitsync import errors, package, wire
+from gitsync.engine.records import DeploySource, HistoryEntry
+from gitsync.target import Applied, LiveView
+
+_ERRORS_BY_CODE: dict[str, type[errors.GitsyncError]] = {
+    "BAD_REQUEST": errors.BadRequest,
+    "NOT_FOUND": errors.NotFound,
+    "ACTIVATION_CONFLICT": errors.ActivationConflict,
+    "APPLICATION_LOCK_FAILURE": errors.LockHeld,
+    "PRECONDITION_FAILED": errors.PruneRefused,
+    "UNAUTHORIZED": errors.Unauthorized,
+    "FORBIDDEN": errors.Forbidden,
+    "METHOD_NOT_ALLOWED": errors.MethodNotAllowed,
+    "REQUEST_TIMEOUT": errors.RequestTimeout,
+}
+SOURCE_HEADER = "X-Gitsync-Source"
+
+
+class RemoteEngine:
+    """``--engine URL``: the engine API of another process."""
+
+    def __init__(self, base_url: str, *, token: str | None = None, timeout_s: float = 60.0) -> None:
+        if not base_url.startswith(("http://", "https://")):
+            raise errors.BadRequest(
+                f"--engine must be an http:// or https:// URL, got {base_url!r}"
+            )
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self.base_url = base_url.rstrip("/")
+        self._http = httpx.Client(base_url=self.base_url, headers=headers, timeout=timeout_s)
+
+    def _unit(self, tenant: str, application: str) -> str:
+        return f"/api/gitsync/v1/tenant/{quote(tenant, safe='')}/application/{quote(application, safe='')}"
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        try:
+            response = self._http.request(method, path, **kwargs)
+        except httpx.HTTPError as exc:
+            raise errors.EngineUnavailable(
+                f"engine at {self.base_url} is unreachable: {type(exc).__name__}"
+            ) from exc
+        if response.status_code == 200:
+            return response.json()
+        raise _error_from(response)
+
+    def live(self, tenant: str, application: str) -> LiveView:
+        return wire.live_from_json(self._call("GET", self._unit(tenant, application) + "/live"))
+
+    def deploy(
+        self,
+        files: Mapping[str, bytes],
+        *,
+        tenant: str,
+        application: str,
+        source: DeploySource,
+        force: bool = False,
+    ) -> Applied:
+        body = package.build_zip(dict(files))
+        header = json.dumps({"revision": source.revision, "meta": dict(source.meta)})
+        data = self._call(
+            "POST",
+            self._unit(tenant, application) + "/deploy",
+            content=body,
+            params={"force": "true"} if force else {},
+            headers={"Content-Type": "application/zip", SOURCE_HEADER: header},
+        )
+        return Applied(
+            int(data["generation"]), int(data["previousActiveGeneration"]), bool(data["activated"])
+        )
+
+    def history(self, tenant: str, application: str) -> list[HistoryEntry]:
+        data = self._call("GET", self._unit(tenant, application) + "/history")
+        return [wire.history_from_json(entry) for entry in data]
+
+    def rollback(self, tenant: str, application: str, generation: int | None) -> Applied:
+        params = {"generation": str(generation)} if generation is not None else {}
+        data = self._call("POST", self._unit(tenant, application) + "/rollback", params=params)
+        return Applied(
+            int(data["generation"]), int(data["previousActiveGeneration"]), bool(data["activated"])
+        )
+
+    def close(self) -> None:
+        self._http.close()
+
+
+def _error_from(response: httpx.Response) -> errors.GitsyncError:
+    try:
+        body = response.json()
+        code, message = str(body["error-code"]), str(body["message"])
+    except (ValueError, KeyError, TypeError):
+        text = response.text.strip()[:500]
+        return errors.EngineUnavailable(f"engine answered {response.status_code}: {text}")
+    if code == "INVALID_APPLICATION_PACKAGE":
+        return errors.InvalidConfig([], message)
+    error = _ERRORS_BY_CODE.get(code, errors.EngineUnavailable)(message)
+    return error

@@ -1,0 +1,41 @@
+"""``gitsync diff``: what a sync would change, changing nothing (kubectl diff exit codes)."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from gitsync import reconcile
+from gitsync.commands.common import SourceSpec, TargetSpec, read_source
+from gitsync.output import echo, use_color
+from gitsync.plan_render import plan_to_json, render_text
+
+EXIT_NO_CHANGES = 0
+EXIT_CHANGES = 1
+
+
+def diff(
+    source: SourceSpec,
+    target: TargetSpec,
+    *,
+    tenant: str = "default",
+    application: str = "default",
+    output: str = "text",
+    policy: reconcile.PrunePolicy = reconcile.DEFAULT_POLICY,
+) -> int:
+    snapshot = read_source(source)
+    engine = target.open()
+    try:
+        proposal = reconcile.propose(
+            snapshot, engine, tenant=tenant, application=application, policy=policy
+        )
+    finally:
+        engine.close()
+    if output == "json":
+        report = plan_to_json(proposal.plan)
+        report["revision"] = snapshot.revision
+        report["liveGeneration"] = proposal.live.generation
+        echo(json.dumps(report, indent=2))
+    else:
+        echo(render_text(proposal.plan, color=use_color(sys.stdout)).rstrip("\n"))
+    return EXIT_CHANGES if proposal.plan.has_changes else EXIT_NO_CHANGES

@@ -1,0 +1,106 @@
+"""``gitsync status``: applications and their statuses, the active generation, revisions and drift."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+from gitsync import reconcile
+from gitsync.commands.common import SourceSpec, TargetSpec, read_source
+from gitsync.errors import GitsyncError
+from gitsync.output import echo, paint, use_color
+from gitsync.plan_render import plan_to_json, summary_line
+
+_GOOD = {"RUNNING", "HEALTHY"}
+
+
+def status(
+    target: TargetSpec,
+    *,
+    source: SourceSpec | None = None,
+    tenant: str = "default",
+    application: str = "default",
+    output: str = "text",
+) -> int:
+    engine = target.open()
+    try:
+        live = engine.live(tenant, application)
+        drift: dict[str, Any] | None = None
+        if source is not None:
+            drift = _drift(source, engine, tenant, application)
+    finally:
+        engine.close()
+    report: dict[str, Any] = {
+        "tenant": tenant,
+        "application": application,
+        "generation": live.generation,
+        "runtime": live.runtime,
+        "lastAppliedRevision": live.revision,
+        "applications": [
+            {
+                "name": app.name,
+                "status": app.status,
+                "message": app.message,
+                "route_prefix": app.route_prefix,
+                "deployments": {d.name: d.status for d in app.deployments},
+            }
+            for app in live.applications
+        ],
+    }
+    if drift is not None:
+        report["source"] = drift
+    if output == "json":
+        echo(json.dumps(report, indent=2))
+    else:
+        _print(report)
+    return 0
+
+
+def _drift(source: SourceSpec, engine: Any, tenant: str, application: str) -> dict[str, Any]:
+    """Compare the source with the live state: the plan a sync would apply."""
+    try:
+        snapshot = read_source(source)
+        proposal = reconcile.propose(snapshot, engine, tenant=tenant, application=application)
+    except GitsyncError as exc:
+        return {"location": source.location, "error": exc.message, "inSync": False}
+    return {
+        "location": source.location,
+        "revision": snapshot.revision,
+        "inSync": not proposal.plan.has_changes,
+        "plan": plan_to_json(proposal.plan),
+        "summary": summary_line(proposal.plan),
+    }
+
+
+def _print(report: dict[str, Any]) -> None:
+    color = use_color(sys.stdout)
+    unit = f"{report['tenant']}.{report['application']}"
+    if not report["generation"]:
+        echo(f"{unit}: nothing deployed yet (runtime: {report['runtime']})")
+    else:
+        revision = report["lastAppliedRevision"] or "-"
+        echo(
+            f"{unit}: generation {report['generation']}, revision {revision[:12]}, runtime {report['runtime']}"
+        )
+    for app in report["applications"]:
+        state = paint(app["status"], "green" if app["status"] in _GOOD else "red", color)
+        echo(f"  {app['name']:24} {state:10} {app['route_prefix'] or '-'}")
+        for name, dstatus in sorted(app["deployments"].items()):
+            echo(f"    {name:22} {paint(dstatus, 'green' if dstatus in _GOOD else 'red', color)}")
+        if app["status"] not in _GOOD and app["message"]:
+            echo(f"    message: {app['message']}")
+    source = report.get("source")
+    if source:
+        if "error" in source:
+            echo(paint(f"source {source['location']}: {source['error']}", "red", color))
+        elif source["inSync"]:
+            echo(paint(f"source {source['revision'][:16]}: in sync", "green", color))
+        else:
+            echo(
+                paint(
+                    f"source {source['revision'][:16]}: drift — {source['summary']}",
+                    "yellow",
+                    color,
+                )
+            )

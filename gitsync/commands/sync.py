@@ -1,0 +1,57 @@
+"""``gitsync sync``: validate everything, then create session → upload → prepare → activate."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from gitsync import reconcile
+from gitsync.commands.common import SourceSpec, TargetSpec, read_source
+from gitsync.output import echo, use_color
+from gitsync.plan_render import plan_to_json, render_text
+
+
+def sync(
+    source: SourceSpec,
+    target: TargetSpec,
+    *,
+    tenant: str = "default",
+    application: str = "default",
+    output: str = "text",
+    policy: reconcile.PrunePolicy = reconcile.DEFAULT_POLICY,
+    force: bool = False,
+) -> int:
+    snapshot = read_source(source)
+    engine = target.open()
+    try:
+        proposal = reconcile.propose(
+            snapshot, engine, tenant=tenant, application=application, policy=policy
+        )
+        if output == "text":
+            echo(render_text(proposal.plan, color=use_color(sys.stdout)).rstrip("\n"))
+        if not proposal.plan.has_changes and proposal.live.revision == snapshot.revision:
+            if output == "json":
+                echo(json.dumps(_report(proposal, None), indent=2))
+            else:
+                echo(f"Already in sync at generation {proposal.live.generation}.")
+            return 0
+        result = reconcile.apply(
+            proposal, engine, tenant=tenant, application=application, force=force
+        )
+    finally:
+        engine.close()
+    if output == "json":
+        echo(json.dumps(_report(proposal, result.generation), indent=2))
+    else:
+        echo(f"Applied {snapshot.revision[:12]} as generation {result.generation}.")
+    return 0
+
+
+def _report(proposal: reconcile.Proposal, generation: int | None) -> dict[str, object]:
+    report = plan_to_json(proposal.plan)
+    report["revision"] = proposal.snapshot.revision
+    report["generation"] = generation if generation is not None else proposal.live.generation
+    report["applied"] = generation is not None
+    if proposal.kept:
+        report["kept"] = proposal.kept
+    return report

@@ -1,0 +1,285 @@
+"""Plain records the engine returns: the Engine facade speaks only in these.
+
+They carry data, never URLs: the HTTP layer builds absolute URLs from the request's
+Host header (vespa-deploy-api.md §1.14) and renders these records as JSON.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+JsonDict = dict[str, Any]
+
+
+class SessionStatus(enum.Enum):
+    """Vespa's session states (vespa-deploy-api.md §4.1), with our spelling."""
+
+    NEW = "NEW"
+    PREPARED = "PREPARED"
+    ACTIVE = "ACTIVE"
+    DEACTIVATED = "DEACTIVATED"
+    DELETED = "DELETED"
+
+
+@dataclass(frozen=True, slots=True)
+class AppId:
+    """A Vespa application id: one deployment unit (DESIGN.md §3)."""
+
+    tenant: str
+    application: str = "default"
+    instance: str = "default"
+
+    def full_string(self) -> str:
+        """``t.a.i``, as Vespa prints application ids in messages."""
+        return f"{self.tenant}.{self.application}.{self.instance}"
+
+    def serialized(self) -> str:
+        """``t:a:i``, as Vespa serializes application ids in JSON."""
+        return f"{self.tenant}:{self.application}:{self.instance}"
+
+
+@dataclass(frozen=True, slots=True)
+class OtherUnitApp:
+    """A Serve application live in some deployment unit of a tenant (for the
+    cross-unit name and route prefix checks of prepare)."""
+
+    unit: AppId
+    name: str
+    route_prefix: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class DeploySource:
+    """Where a deployment came from: the source revision and commit metadata
+    (``author``, ``message``, ``time``...) the caller passes to activation."""
+
+    revision: str = ""
+    meta: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class LogEntry:
+    """One ``log`` entry of a Vespa response; ``time`` in milliseconds."""
+
+    time: int
+    level: str  # java.util.logging names: INFO, WARNING, SEVERE
+    message: str
+    application_package: bool = False
+
+    def to_json(self) -> JsonDict:
+        out: JsonDict = {"time": self.time, "level": self.level, "message": self.message}
+        if self.application_package:
+            out["applicationPackage"] = True
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeActions:
+    """Vespa's ``configChangeActions`` plus our own per-class detail.
+
+    ``restart`` holds Vespa-shaped entries (clusterName, clusterType, serviceType,
+    messages, services); ``refeed`` and ``reindex`` are always empty for Serve.
+    ``create``/``delete`` list Serve application names; ``reconfigure``/``scale`` list
+    ``{"application", "deployment", "fields"}`` entries.
+    """
+
+    restart: list[JsonDict] = field(default_factory=list)
+    create: list[str] = field(default_factory=list)
+    delete: list[str] = field(default_factory=list)
+    reconfigure: list[JsonDict] = field(default_factory=list)
+    scale: list[JsonDict] = field(default_factory=list)
+
+    def to_vespa_json(self) -> JsonDict:
+        """The exact Vespa shape: ``{"restart": [...], "refeed": [], "reindex": []}``."""
+        return {"restart": list(self.restart), "refeed": [], "reindex": []}
+
+    def to_json(self) -> JsonDict:
+        """Vespa shape plus ``create``/``delete``/``reconfigure``/``scale``."""
+        out = self.to_vespa_json()
+        out.update(
+            create=list(self.create),
+            delete=list(self.delete),
+            reconfigure=list(self.reconfigure),
+            scale=list(self.scale),
+        )
+        return out
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> ChangeActions:
+        return cls(
+            restart=list(data.get("restart", [])),
+            create=list(data.get("create", [])),
+            delete=list(data.get("delete", [])),
+            reconfigure=list(data.get("reconfigure", [])),
+            scale=list(data.get("scale", [])),
+        )
+
+    def summary(self) -> dict[str, int]:
+        """Counts per class, for history records and one-line reports."""
+        return {
+            "create": len(self.create),
+            "delete": len(self.delete),
+            "restart": len(self.restart),
+            "reconfigure": len(self.reconfigure),
+            "scale": len(self.scale),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class SessionInfo:
+    """A session as the engine holds it."""
+
+    tenant: str
+    session_id: int
+    status: SessionStatus
+    app: AppId
+    created: float
+    changed: float
+    previous_active_generation: int
+
+
+@dataclass(frozen=True, slots=True)
+class PrepareResult:
+    """What ``PUT …/session/{id}/prepared`` answers (vespa-deploy-api.md §2.5)."""
+
+    session: SessionInfo
+    log: list[LogEntry]
+    actions: ChangeActions
+
+
+@dataclass(frozen=True, slots=True)
+class ActivateResult:
+    """What an activation answers (§2.2, §2.7); ``activated`` False only for a dry run."""
+
+    session: SessionInfo
+    app: AppId
+    generation: int
+    previous_active_generation: int
+    checksum: str
+    activated: bool = True
+    log: list[LogEntry] = field(default_factory=list)
+    actions: ChangeActions = field(default_factory=ChangeActions)
+
+
+@dataclass(frozen=True, slots=True)
+class ApplicationInfo:
+    """An active deployment unit (``GET …/application/{a}``, §2.8)."""
+
+    app: AppId
+    generation: int
+    checksum: str
+    activated_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class FileContent:
+    """A file of a package (``GET …/content/{path}``)."""
+
+    path: str
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class DirListing:
+    """A directory listing: paths relative to the package root, directories end in ``/``,
+    dot-files hidden, sorted (§2.4)."""
+
+    path: str
+    entries: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class FileStatus:
+    """``return=status`` for one path: ``new``, ``changed`` or ``deleted``; md5 ``""`` for
+    directories (§2.4)."""
+
+    path: str
+    status: str
+    md5: str
+    is_dir: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryEntry:
+    """One activation of a deployment unit."""
+
+    app: AppId
+    generation: int
+    session_id: int
+    time: float
+    kind: str  # "deploy" | "rollback"
+    revision: str
+    meta: Mapping[str, str]
+    summary: Mapping[str, int]
+    rollback_of: int | None = None
+
+    def to_json(self) -> JsonDict:
+        return {
+            "tenant": self.app.tenant,
+            "application": self.app.application,
+            "instance": self.app.instance,
+            "generation": self.generation,
+            "session-id": self.session_id,
+            "time": self.time,
+            "kind": self.kind,
+            "revision": self.revision,
+            "meta": dict(self.meta),
+            "summary": dict(self.summary),
+            "rollbackOf": self.rollback_of,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class DeployedApp:
+    """A Serve application of the active generation, as the store holds it; the input
+    a Runtime turns into live state."""
+
+    name: str
+    route_prefix: str | None
+    config: JsonDict  # the application entry of the deploy config, as the user wrote it
+    last_deployed_time_s: float
+    generation: int
+
+
+@dataclass(frozen=True, slots=True)
+class DeploymentLive:
+    """Live state of one Serve deployment (Ray's DeploymentDetails, reduced)."""
+
+    name: str
+    status: str  # DeploymentStatus: HEALTHY, UPDATING, ...
+    status_trigger: str
+    message: str
+    deployment_config: JsonDict
+    target_num_replicas: int
+    replicas: list[JsonDict] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class AppLive:
+    """Live state of one Serve application (Ray's ApplicationDetails, reduced)."""
+
+    name: str
+    route_prefix: str | None
+    status: str  # ApplicationStatus: RUNNING, DEPLOYING, ...
+    message: str
+    last_deployed_time_s: float
+    deployed_app_config: JsonDict
+    deployments: list[DeploymentLive]
+
+
+@dataclass(frozen=True, slots=True)
+class ServeState:
+    """Everything ``GET /api/serve/applications/`` needs for one deployment unit.
+
+    ``config`` is the active deploy config (instance options included) or None when
+    nothing is deployed; ``generation`` is 0 then.
+    """
+
+    app: AppId
+    generation: int
+    config: JsonDict | None
+    applications: list[AppLive]
+    runtime: str

@@ -1,0 +1,197 @@
+"""Plan and apply one snapshot against an engine: the heart of diff, sync and the agent.
+
+``propose`` is everything left of apply in DESIGN.md §2 plus one read of the live
+state: load and validate the snapshot, build the package it would deploy, and diff it
+against what is live. ``check_prune`` applies the safety rules of §6, and ``apply``
+hands the package to the engine (create session → upload → prepare → activate).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from gitsync import model, package, plan, yamlio
+from gitsync.engine.records import DeploySource
+from gitsync.errors import InvalidConfig, PruneRefused
+from gitsync.issues import Issue
+from gitsync.loader import LoadResult, load_snapshot
+from gitsync.snapshot import Snapshot
+from gitsync.target import Applied, LiveView, Target
+
+#: Repository settings for gitsync itself (hidden, so never read as a Serve config).
+SETTINGS_FILE = ".gitsync.yaml"
+#: Applications kept alive by ``--no-prune`` travel in the package as this file.
+KEPT_FILE = "gitsync-kept-applications.yaml"
+DEFAULT_MAX_PRUNE = 0.5
+
+
+@dataclass(frozen=True)
+class PrunePolicy:
+    """DESIGN.md §6: refuse a plan that removes every application, or more than
+    ``max_prune`` of them, unless mass pruning is allowed; ``prune=False`` keeps them."""
+
+    max_prune: float = DEFAULT_MAX_PRUNE
+    allow_mass_prune: bool = False
+    prune: bool = True
+
+
+DEFAULT_POLICY = PrunePolicy()
+
+
+@dataclass
+class Proposal:
+    """What a sync of ``snapshot`` would do."""
+
+    snapshot: Snapshot
+    load: LoadResult
+    live: LiveView
+    plan: plan.Plan
+    files: dict[str, bytes]  # the package to deploy
+    policy: PrunePolicy
+    kept: list[str] = field(default_factory=list)  # live apps kept by --no-prune
+
+    @property
+    def source(self) -> DeploySource:
+        return DeploySource(revision=self.snapshot.revision, meta=dict(self.snapshot.meta))
+
+
+def read_settings(snapshot: Snapshot) -> dict[str, Any]:
+    """``.gitsync.yaml`` at the snapshot root, e.g. ``prune: {allow_mass_prune: true}``."""
+    data = snapshot.files.get(SETTINGS_FILE)
+    if data is None:
+        return {}
+    try:
+        value = yamlio.load(data, SETTINGS_FILE)
+    except yamlio.YamlError as exc:
+        raise InvalidConfig([exc.issue]) from exc
+    if not isinstance(value, dict):
+        issue = Issue(SETTINGS_FILE, 1, 1, (), "error", "settings must be a mapping", "settings")
+        raise InvalidConfig([issue])
+    return value
+
+
+def policy_from(snapshot: Snapshot, base: PrunePolicy) -> PrunePolicy:
+    """Flags win where they loosen; the repository may also allow mass pruning."""
+    prune = read_settings(snapshot).get("prune") or {}
+    allow = base.allow_mass_prune or prune.get("allow_mass_prune") is True
+    share = prune.get("max_prune")
+    max_prune = base.max_prune
+    if (
+        isinstance(share, int | float)
+        and not isinstance(share, bool)
+        and base.max_prune == DEFAULT_MAX_PRUNE
+    ):
+        max_prune = float(share)
+    return PrunePolicy(max_prune=max_prune, allow_mass_prune=allow, prune=base.prune)
+
+
+def package_files(snapshot: Snapshot, result: LoadResult) -> dict[str, bytes]:
+    """The config files plus the local code directories they reference; nothing else."""
+    files = {name: snapshot.files[name] for name in result.files if name in snapshot.files}
+    for code in result.code_paths:
+        prefix = code.rstrip("/") + "/"
+        files.update({n: d for n, d in snapshot.files.items() if n.startswith(prefix)})
+    return files
+
+
+def code_digests(files: Mapping[str, bytes], code_paths: list[str]) -> dict[str, str]:
+    """The same digests the engine computes at prepare, so both sides compare alike."""
+    return {path: package.tree_digest(files, path) for path in code_paths}
+
+
+def propose(
+    snapshot: Snapshot,
+    target: Target,
+    *,
+    tenant: str = "default",
+    application: str = "default",
+    policy: PrunePolicy = DEFAULT_POLICY,
+) -> Proposal:
+    """Validate the snapshot and diff it against the live state; raises InvalidConfig."""
+    policy = policy_from(snapshot, policy)
+    result = load_snapshot(snapshot)
+    if not result.ok or result.config is None:
+        raise InvalidConfig(result.issues)
+    files = package_files(snapshot, result)
+    live = target.live(tenant, application)
+    kept: list[str] = []
+    if not policy.prune and live.config is not None:
+        files, result, kept = _keep_unlisted(snapshot, files, result, live.config)
+    desired = model.from_config(result.config or {}, code_digests(files, result.code_paths))
+    current = model.from_config(live.config or {"applications": []}, live.code_digests)
+    return Proposal(snapshot, result, live, plan.diff(desired, current), files, policy, kept)
+
+
+def _keep_unlisted(
+    snapshot: Snapshot, files: dict[str, bytes], result: LoadResult, live: Mapping[str, Any]
+) -> tuple[dict[str, bytes], LoadResult, list[str]]:
+    """``--no-prune``: carry the live entries of unlisted applications in the package."""
+    wanted = {
+        str(app.get("name", "default")) for app in (result.config or {}).get("applications", [])
+    }
+    keep = [
+        app
+        for app in live.get("applications") or []
+        if str(app.get("name", "default")) not in wanted
+    ]
+    if not keep:
+        return files, result, []
+    kept_file = _dump({"applications": keep})
+    merged = Snapshot(
+        snapshot.revision, {**snapshot.files, KEPT_FILE: kept_file}, snapshot.symlinks
+    )
+    reloaded = load_snapshot(merged, files=[*result.files, KEPT_FILE])
+    if not reloaded.ok:
+        raise InvalidConfig(reloaded.issues)
+    names = sorted(str(app.get("name", "default")) for app in keep)
+    return package_files(merged, reloaded), reloaded, names
+
+
+def _dump(value: Any) -> bytes:
+    import json
+
+    # JSON is YAML: exact, and free of YAML 1.1/1.2 ambiguities.
+    return (json.dumps(value, indent=2, sort_keys=True) + "\n").encode()
+
+
+def check_prune(proposal: Proposal) -> None:
+    """Raise PruneRefused when the plan removes too much (the message names what)."""
+    counts = proposal.plan.counts
+    policy = proposal.policy
+    if not counts.delete or policy.allow_mass_prune:
+        return
+    names = ", ".join(f'"{name}"' for name in plan.prune_candidates(proposal.plan))
+    if counts.would_remove_all:
+        reason = f"it would remove every application ({names})"
+    elif counts.prune_fraction > policy.max_prune:
+        reason = (
+            f"it would remove {counts.delete} of {counts.live_total} applications "
+            f"({counts.prune_fraction:.0%} > --max-prune {policy.max_prune:.0%}): {names}"
+        )
+    else:
+        return
+    raise PruneRefused(
+        f"refusing to apply the plan: {reason}. Pass --allow-mass-prune (or set "
+        f"prune.allow_mass_prune in {SETTINGS_FILE}) if this is intended, or --no-prune to keep them."
+    )
+
+
+def apply(
+    proposal: Proposal,
+    target: Target,
+    *,
+    tenant: str = "default",
+    application: str = "default",
+    force: bool = False,
+) -> Applied:
+    """Deploy the proposal's package as one session (prune rules checked first)."""
+    check_prune(proposal)
+    return target.deploy(
+        proposal.files,
+        tenant=tenant,
+        application=application,
+        source=proposal.source,
+        force=force,
+    )

@@ -1,0 +1,116 @@
+"""What the commands and the agent need from an engine, embedded or remote.
+
+``EmbeddedTarget`` wraps the in-process :class:`gitsync.engine.Engine`;
+``gitsync.client.RemoteEngine`` speaks the same interface over HTTP.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Protocol
+
+from gitsync.engine.records import ActivateResult, AppLive, DeploySource, HistoryEntry
+
+
+@dataclass(frozen=True)
+class Applied:
+    """The outcome of an activation, as both targets can report it."""
+
+    generation: int
+    previous_generation: int
+    activated: bool = True
+
+    @classmethod
+    def of(cls, result: ActivateResult) -> Applied:
+        return cls(result.generation, result.previous_active_generation, result.activated)
+
+
+@dataclass(frozen=True)
+class LiveView:
+    """The live state of one deployment unit."""
+
+    generation: int
+    config: dict[str, Any] | None
+    code_digests: dict[str, str]
+    applications: list[AppLive]
+    runtime: str
+    history: list[HistoryEntry] = field(default_factory=list)  # newest first
+
+    @property
+    def revision(self) -> str | None:
+        """The source revision of the active generation, if it came from a source."""
+        return self.history[0].revision if self.history else None
+
+
+class Target(Protocol):
+    def live(self, tenant: str, application: str) -> LiveView: ...
+
+    def deploy(
+        self,
+        files: Mapping[str, bytes],
+        *,
+        tenant: str,
+        application: str,
+        source: DeploySource,
+        force: bool = False,
+    ) -> Applied: ...
+
+    def history(self, tenant: str, application: str) -> list[HistoryEntry]: ...
+
+    def rollback(self, tenant: str, application: str, generation: int | None) -> Applied: ...
+
+    def close(self) -> None: ...
+
+
+class EmbeddedTarget:
+    """An in-process engine over a state directory, opened for the target's lifetime."""
+
+    def __init__(self, state_dir: str | Path) -> None:
+        from gitsync.engine import Engine
+
+        self.engine = Engine(state_dir).open()
+
+    def live(self, tenant: str, application: str) -> LiveView:
+        state = self.engine.live(tenant, application)
+        history = self.engine.history(tenant, application)
+        digests = self.engine.active_code_digests(tenant, application)
+        return LiveView(
+            state.generation, state.config, digests, state.applications, state.runtime, history
+        )
+
+    def deploy(
+        self,
+        files: Mapping[str, bytes],
+        *,
+        tenant: str,
+        application: str,
+        source: DeploySource,
+        force: bool = False,
+    ) -> Applied:
+        result = self.engine.deploy_files(
+            files, tenant=tenant, application=application, source=source, force=force
+        )
+        return Applied.of(result)
+
+    def history(self, tenant: str, application: str) -> list[HistoryEntry]:
+        return self.engine.history(tenant, application)
+
+    def rollback(self, tenant: str, application: str, generation: int | None) -> Applied:
+        return Applied.of(self.engine.rollback(tenant, application, generation))
+
+    def close(self) -> None:
+        self.engine.close()
+
+    def __enter__(self) -> EmbeddedTarget:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()

@@ -1,0 +1,81 @@
+"""The store's schema versioning, and the runtime interface as the engine drives it."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gitsync.engine import AppId, AppLive, DeployedApp, Engine, NoneRuntime
+from gitsync.engine.store import MIGRATIONS, StoreError
+from gitsync.errors import NotFound
+
+
+def test_schema_version_is_recorded_and_reopen_is_idempotent(tmp_path: Path) -> None:
+    for _ in range(2):
+        with Engine(tmp_path / "s"):
+            pass
+    db = sqlite3.connect(tmp_path / "s" / "engine.sqlite3")
+    assert db.execute("SELECT version FROM schema_version").fetchall() == [(len(MIGRATIONS),)]
+    assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+
+
+def test_a_newer_schema_is_refused(tmp_path: Path) -> None:
+    with Engine(tmp_path / "s"):
+        pass
+    db = sqlite3.connect(tmp_path / "s" / "engine.sqlite3")
+    db.execute("UPDATE schema_version SET version = 99")
+    db.commit()
+    db.close()
+    with pytest.raises(StoreError) as caught:
+        Engine(tmp_path / "s").open()
+    assert caught.value.message == (
+        f"State store '{tmp_path / 's'}' has schema version 99, newer than this gitsync "
+        f"understands ({len(MIGRATIONS)})"
+    )
+    # The lock was released: a later open is not refused with LockHeld.
+    with pytest.raises(StoreError):
+        Engine(tmp_path / "s").open()
+
+
+def test_unknown_tenant_is_404_everywhere(engine: Engine) -> None:
+    message = "^Tenant 'ghost' was not found.$"
+    with pytest.raises(NotFound, match=message):
+        engine.create_session_from_files("ghost", {"a.yaml": b""})
+    with pytest.raises(NotFound, match=message):
+        engine.list_applications("ghost")
+    with pytest.raises(NotFound, match=message):
+        engine.activate("ghost", 2)
+
+
+class RecordingRuntime(NoneRuntime):
+    """The none runtime, remembering what it was asked to apply."""
+
+    name = "recording"
+
+    def __init__(self) -> None:
+        self.applied: list[tuple[AppId, list[str] | None]] = []
+
+    def apply(self, app: AppId, config: Mapping[str, Any] | None) -> None:
+        names = None if config is None else [a["name"] for a in config["applications"]]
+        self.applied.append((app, names))
+
+    def live(self, app: AppId, deployed: Sequence[DeployedApp]) -> list[AppLive]:
+        return super().live(app, deployed)
+
+
+def test_the_runtime_sees_each_activation_and_delete(
+    tmp_path: Path, config_of: Callable[..., bytes]
+) -> None:
+    runtime = RecordingRuntime()
+    with Engine(tmp_path / "s", runtime=runtime) as engine:
+        engine.deploy_files({"serve.yaml": config_of(("a", "/a"))})
+        result = engine.deploy_files({"serve.yaml": config_of(("a", "/a"), ("b", "/b"))})
+        engine.activate("default", result.generation)  # no-op: not applied again
+        engine.delete_application("default", "default")
+        assert engine.live().runtime == "recording"
+    unit = AppId("default")
+    assert runtime.applied == [(unit, ["a"]), (unit, ["a", "b"]), (unit, None)]
