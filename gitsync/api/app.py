@@ -1,0 +1,304 @@
+"""The engine's HTTP API: a Starlette app serving the Vespa Deploy API v2 and the Ray
+Serve REST API over one Engine.
+
+``create_app`` builds it; its lifespan opens the engine (unless one is passed in) and
+closes it. A pure ASGI middleware does, in order: timing, metrics and the access log;
+the browser guard and bearer-token check; nothing else sits between a request and
+its route. GitsyncErrors become ``{"error-code", "message"}`` with their HTTP status
+(text/plain on the Serve routes, as Ray answers); no traceback is ever sent.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hmac
+import logging
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import BaseRoute, Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from gitsync.api import deploy_v2, native, openapi, serve
+from gitsync.api.accesslog import ACCESS_LOG_NAME, AccessLog, AccessRecord
+from gitsync.api.common import (
+    DEFAULT_MAX_BODY,
+    ApiContext,
+    context,
+    error_body,
+    error_response,
+    json_response,
+    node_id_for,
+    too_large_message,
+)
+from gitsync.api.metrics import CONTENT_TYPE, ApiMetrics
+from gitsync.engine import Engine
+from gitsync.errors import GitsyncError, PayloadTooLarge
+
+log = logging.getLogger(__name__)
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+LOOPBACK_CLIENTS = frozenset({"127.0.0.1", "::1", "localhost"})
+_BROWSER_HEADERS = (b"origin", b"referer")
+
+
+@dataclass(frozen=True)
+class ApiSettings:
+    """How the API runs. ``token``: mutating routes need ``Authorization: Bearer``."""
+
+    state_dir: Path
+    token: str | None = None
+    max_body: int = DEFAULT_MAX_BODY
+    access_log_max_bytes: int = 10 * 1024 * 1024
+    access_log_backups: int = 5
+
+
+def is_text_route(path: str) -> bool:
+    """Ray's routes answer errors as text/plain; Vespa's as JSON."""
+    return path.startswith("/api/")
+
+
+def _error(path: str, status: int, code: str, message: str) -> Response:
+    if is_text_route(path):
+        return PlainTextResponse(message, status_code=status)
+    return json_response(error_body(code, message), status)
+
+
+def _is_browser(headers: dict[bytes, bytes]) -> bool:
+    """Ray's dashboard rule: a Mozilla user agent, or Origin/Referer/Sec-Fetch-* headers."""
+    if headers.get(b"user-agent", b"").startswith(b"Mozilla"):
+        return True
+    return any(name in _BROWSER_HEADERS or name.startswith(b"sec-fetch-") for name in headers)
+
+
+class GuardMiddleware:
+    """Browser guard (405) and bearer token (401 missing, 403 wrong) on mutating
+    requests (with a token, reads from non-loopback clients need it too); the body cap
+    (413) for every route."""
+
+    def __init__(self, app: ASGIApp, token: str | None, max_body: int = DEFAULT_MAX_BODY) -> None:
+        self.app = app
+        self.token = token.encode() if token else None
+        self.max_body = max_body
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        method: str = scope["method"]
+        path: str = scope["path"]
+        headers = dict(scope["headers"])
+        mutating = method not in SAFE_METHODS
+        if mutating and _is_browser(headers):
+            message = f"'{method}' method not allowed for browser traffic."
+            await _error(path, 405, "METHOD_NOT_ALLOWED", message)(scope, receive, send)
+            return
+        client = scope.get("client")
+        loopback = client is not None and client[0] in LOOPBACK_CLIENTS
+        if self.token is not None and (mutating or not loopback):
+            denied = self._check(headers.get(b"authorization"))
+            if denied is not None:
+                status, code, message = denied
+                response = _error(path, status, code, message)
+                response.headers["WWW-Authenticate"] = "Bearer"
+                await response(scope, receive, send)
+                return
+        declared = headers.get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > self.max_body:
+            message = too_large_message(int(declared), self.max_body)
+            await _error(path, 413, "BAD_REQUEST", message)(scope, receive, send)
+            return
+        await self.app(scope, self._capped(receive), send)
+
+    def _capped(self, receive: Receive) -> Receive:
+        """A chunked body has no Content-Length: count it as it arrives."""
+        total = 0
+
+        async def capped() -> Message:
+            nonlocal total
+            message = await receive()
+            total += len(message.get("body", b""))
+            if total > self.max_body:
+                raise PayloadTooLarge(too_large_message(total, self.max_body))
+            return message
+
+        return capped
+
+    def _check(self, header: bytes | None) -> tuple[int, str, str] | None:
+        assert self.token is not None
+        if not header:
+            return 401, "UNAUTHORIZED", "Missing 'Authorization: Bearer <token>' header"
+        scheme, _, given = header.partition(b" ")
+        if scheme.lower() != b"bearer" or not hmac.compare_digest(given.strip(), self.token):
+            return 403, "FORBIDDEN", "Invalid token"
+        return None
+
+
+class ObserveMiddleware:
+    """Metrics for every request; the access log for the Deploy API's requests."""
+
+    def __init__(self, app: ASGIApp, metrics: ApiMetrics, access_log: AccessLog) -> None:
+        self.app = app
+        self.metrics = metrics
+        self.access_log = access_log
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        arrived = time.time()
+        status = 500
+        sent = 0
+        received = 0
+
+        async def counting_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            return message
+
+        async def observing_send(message: Message) -> None:
+            nonlocal status, sent
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            elif message["type"] == "http.response.body":
+                sent += len(message.get("body", b""))
+            await send(message)
+
+        try:
+            await self.app(scope, counting_receive, observing_send)
+        finally:
+            duration = time.perf_counter() - started
+            route = scope.get("route")
+            template = getattr(route, "path", None) or "<unmatched>"
+            self.metrics.observe(scope["method"], template, status, duration)
+            if _logged(scope["path"]):
+                self.access_log.write(_record(scope, arrived, status, received, sent, duration))
+
+
+def _logged(path: str) -> bool:
+    return path.startswith(("/application/v2", "/status.html", "/ApplicationStatus", "/state/"))
+
+
+def _record(
+    scope: Scope, arrived: float, status: int, received: int, sent: int, duration: float
+) -> AccessRecord:
+    headers = dict(scope["headers"])
+    client = scope.get("client") or ("", 0)
+    server = scope.get("server") or ("", 0)
+    query = scope.get("query_string", b"").decode("latin-1")
+    raw_path = scope.get("raw_path") or scope["path"].encode()
+    uri = raw_path.decode("latin-1") + (f"?{query}" if query else "")
+    return AccessRecord(
+        client=str(client[0]),
+        client_port=int(client[1] or 0),
+        time=arrived,
+        method=scope["method"],
+        uri=uri,
+        version=f"HTTP/{scope.get('http_version', '1.1')}",
+        status=status,
+        request_bytes=received,
+        response_bytes=sent,
+        user_agent=headers.get(b"user-agent", b"").decode("latin-1"),
+        host=headers.get(b"host", b"").decode("latin-1"),
+        local_port=int(server[1] or 0),
+        duration=duration,
+    )
+
+
+# -- error handlers ----------------------------------------------------------------------
+
+
+async def _gitsync_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, GitsyncError)
+    if is_text_route(request.url.path):
+        return PlainTextResponse(exc.message, status_code=exc.http_status)
+    return error_response(exc)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    path = request.url.path
+    if exc.status_code == 404:
+        response = _error(path, 404, "NOT_FOUND", f"Nothing at path '{path}'")
+    elif exc.status_code == 405:
+        message = f"Method '{request.method}' is not supported"
+        response = _error(path, 405, "METHOD_NOT_ALLOWED", message)
+    else:
+        response = _error(path, exc.status_code, "BAD_REQUEST", str(exc.detail))
+    response.headers.update(exc.headers or {})
+    return response
+
+
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    log.error("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
+    return _error(request.url.path, 500, "INTERNAL_SERVER_ERROR", "Internal server error")
+
+
+# -- app-level routes --------------------------------------------------------------------
+
+
+async def metrics_endpoint(request: Request) -> Response:
+    return Response(context(request).metrics.render(), media_type=CONTENT_TYPE)
+
+
+def routes() -> list[BaseRoute]:
+    return [
+        *deploy_v2.routes(),
+        *serve.routes(),
+        Route("/metrics", metrics_endpoint, methods=["GET"]),
+        Route("/openapi.yaml", openapi.endpoint, methods=["GET"]),
+        *native.routes,
+    ]
+
+
+def create_app(settings: ApiSettings, *, engine: Engine | None = None) -> Starlette:
+    """The API over ``engine`` (owned by the caller) or over a new Engine on
+    ``settings.state_dir`` that the app's lifespan opens and closes."""
+    owned = engine is None
+    the_engine = engine if engine is not None else Engine(settings.state_dir)
+    metrics = ApiMetrics(the_engine)
+    access_log = AccessLog(
+        settings.state_dir / "logs" / ACCESS_LOG_NAME,
+        max_bytes=settings.access_log_max_bytes,
+        backups=settings.access_log_backups,
+    )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if owned:
+            the_engine.open()
+        try:
+            yield
+        finally:
+            if owned:
+                the_engine.close()
+            access_log.close()
+
+    app = Starlette(
+        routes=routes(),
+        lifespan=lifespan,
+        exception_handlers={
+            GitsyncError: _gitsync_error,
+            HTTPException: _http_error,
+            Exception: _unexpected,
+        },
+    )
+    app.router.redirect_slashes = False  # Ray and Vespa answer 404, not a redirect
+    app.state.engine = the_engine  # what gitsync's own routes (native.py) read
+    app.state.ctx = ApiContext(
+        engine=the_engine,
+        metrics=metrics,
+        max_body=settings.max_body,
+        node_id=node_id_for(settings.state_dir),
+    )
+    app.add_middleware(GuardMiddleware, token=settings.token, max_body=settings.max_body)
+    app.add_middleware(ObserveMiddleware, metrics=metrics, access_log=access_log)
+    return app

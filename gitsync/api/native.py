@@ -1,0 +1,106 @@
+"""gitsync's own routes (``/api/gitsync/v1``): what ``gitsync.client`` speaks.
+
+They carry what neither the Vespa nor the Serve API has room for: source revisions
+and commit metadata, code digests, history and rollback.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from gitsync import package, wire
+from gitsync.engine import Engine
+from gitsync.engine.records import DeploySource
+from gitsync.errors import BadRequest
+from gitsync.target import LiveView
+
+PREFIX = "/api/gitsync/v1/tenant/{tenant}/application/{application}"
+SOURCE_HEADER = "X-Gitsync-Source"
+
+
+def _engine(request: Request) -> Engine:
+    engine: Engine = request.app.state.engine
+    return engine
+
+
+def _unit(request: Request) -> tuple[str, str]:
+    return request.path_params["tenant"], request.path_params["application"]
+
+
+def live_view(engine: Engine, tenant: str, application: str) -> LiveView:
+    state = engine.live(tenant, application)
+    return LiveView(
+        state.generation,
+        state.config,
+        engine.active_code_digests(tenant, application),
+        state.applications,
+        state.runtime,
+        engine.history(tenant, application),
+    )
+
+
+async def live(request: Request) -> JSONResponse:
+    tenant, application = _unit(request)
+    view = await run_in_threadpool(live_view, _engine(request), tenant, application)
+    return JSONResponse(wire.live_to_json(view))
+
+
+async def history(request: Request) -> JSONResponse:
+    tenant, application = _unit(request)
+    entries = await run_in_threadpool(_engine(request).history, tenant, application)
+    return JSONResponse([entry.to_json() for entry in entries])
+
+
+def _source(request: Request) -> DeploySource:
+    raw = request.headers.get(SOURCE_HEADER)
+    if not raw:
+        return DeploySource()
+    try:
+        data: Any = json.loads(raw)
+        meta = {str(k): str(v) for k, v in dict(data.get("meta") or {}).items()}
+        return DeploySource(revision=str(data.get("revision") or ""), meta=meta)
+    except (ValueError, TypeError, AttributeError) as exc:
+        raise BadRequest(f"{SOURCE_HEADER} must be a JSON object with revision and meta") from exc
+
+
+async def deploy(request: Request) -> JSONResponse:
+    tenant, application = _unit(request)
+    engine = _engine(request)
+    source = _source(request)
+    body = await request.body()
+    content_type = request.headers.get("content-type", "")
+    force = request.query_params.get("force", "false") == "true"
+
+    def run() -> dict[str, Any]:
+        files = package.read_package(body, content_type, engine.limits)
+        result = engine.deploy_files(
+            files, tenant=tenant, application=application, source=source, force=force
+        )
+        return wire.activation_to_json(result)
+
+    return JSONResponse(await run_in_threadpool(run))
+
+
+async def rollback(request: Request) -> JSONResponse:
+    tenant, application = _unit(request)
+    raw = request.query_params.get("generation")
+    try:
+        generation = int(raw) if raw is not None else None
+    except ValueError as exc:
+        raise BadRequest(f"generation must be a number, got {raw!r}") from exc
+    result = await run_in_threadpool(_engine(request).rollback, tenant, application, generation)
+    return JSONResponse(wire.activation_to_json(result))
+
+
+routes = [
+    Route(PREFIX + "/live", live, methods=["GET"]),
+    Route(PREFIX + "/history", history, methods=["GET"]),
+    Route(PREFIX + "/deploy", deploy, methods=["POST"]),
+    Route(PREFIX + "/rollback", rollback, methods=["POST"]),
+]

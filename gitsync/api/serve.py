@@ -1,0 +1,187 @@
+"""Ray Serve REST API routes (ray-serve.md §4): V2 ``/api/serve/applications/`` and the
+seed's V1 ``/api/serve/deployments/`` routes, over tenant ``default``, application
+``default``.
+
+As in Ray: success is 200 (PUT and DELETE with an empty body and no Content-Type),
+errors are text/plain. A PUT is create session + prepare + activate; applications
+not listed are removed at activation.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from gitsync.api import serve_render
+from gitsync.api.common import (
+    RAY_VERSION,
+    ApiContext,
+    call,
+    context,
+    json_bytes,
+    json_response,
+    parse_json,
+    read_body,
+)
+from gitsync.api.metrics import activation_result
+from gitsync.engine import ActivateResult, Engine
+from gitsync.errors import BadRequest, GitsyncError, InvalidConfig, NotFound
+
+APPLICATIONS = "/api/serve/applications/"
+#: Last rendered GET body per engine: ((generation, api_type), body).
+_RENDERED: weakref.WeakKeyDictionary[Engine, tuple[tuple[int, str | None], bytes]] = (
+    weakref.WeakKeyDictionary()
+)
+_API_TYPES = ("imperative", "declarative")
+_JSON_TYPES = ("application/json", "text/json")
+
+
+def validation_text(exc: InvalidConfig, model: str = "ServeDeploySchema") -> str:
+    """Ray's 400 shape: ``N validation error(s) for <model>``, then per error the
+    location and, indented, the message."""
+    errors = [issue for issue in exc.issues if issue.severity == "error"] or exc.issues
+    if not errors:
+        return exc.message
+    plural = "s" if len(errors) != 1 else ""
+    lines = [f"{len(errors)} validation error{plural} for {model}"]
+    for issue in errors:
+        lines += [issue.json_path, f"  {issue.message}"]
+    return "\n".join(lines)
+
+
+def _bad(message: str, status: int = 400) -> Response:
+    return PlainTextResponse(message, status_code=status)
+
+
+async def _json_object(request: Request, model: str) -> dict[str, Any]:
+    """The body as a JSON object; wrong content types, non-JSON and non-objects are 4xx."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type and content_type not in _JSON_TYPES and not content_type.endswith("+json"):
+        raise _MediaType(f"Unsupported Content-Type '{content_type}': send application/json")
+    body = await read_body(request)
+    if not body.strip():
+        raise BadRequest(f"1 validation error for {model}\n$\n  Request body is empty")
+    data = parse_json(body)
+    if not isinstance(data, dict):
+        kind = type(data).__name__
+        raise BadRequest(
+            f"1 validation error for {model}\n$\n  Input should be a JSON object, got {kind}"
+        )
+    return data
+
+
+class _MediaType(GitsyncError):
+    error_code = "BAD_REQUEST"
+    http_status = 415
+
+
+async def _deploy(request: Request, config: Mapping[str, Any], model: str) -> Response:
+    ctx = context(request)
+    try:
+        result: ActivateResult = await call(ctx.engine.serve_deploy, config)
+    except InvalidConfig as exc:
+        ctx.metrics.activation(activation_result(exc))
+        return _bad(validation_text(exc, model))
+    except GitsyncError as exc:
+        ctx.metrics.activation(activation_result(exc))
+        raise
+    ctx.metrics.activation("activated" if result.activated else "dry_run")
+    return Response(status_code=200)
+
+
+# -- V2 ----------------------------------------------------------------------------------
+
+
+async def ray_version(request: Request) -> Response:
+    return json_response(
+        {
+            "version": "4",
+            "ray_version": RAY_VERSION,
+            "ray_commit": "gitsync",
+            "session_name": f"gitsync_{context(request).node_id[:16]}",
+        }
+    )
+
+
+async def get_applications(request: Request) -> Response:
+    api_type = request.query_params.get("api_type")
+    if api_type is not None and api_type not in _API_TYPES:
+        return _bad(
+            f"Invalid 'api_type' value: '{api_type}'. Must be one of: imperative, declarative"
+        )
+    ctx = context(request)
+    body = await call(_instance_body, ctx, api_type)
+    return Response(body, media_type="application/json")
+
+
+def _instance_body(ctx: ApiContext, api_type: str | None) -> bytes:
+    """The rendered ``ServeInstanceDetails``. With the ``none`` runtime the live state
+    is a function of the active generation alone (generations only grow), so the
+    body is rendered once per generation; a real runtime is asked every time."""
+    engine = ctx.engine
+    cacheable = engine.runtime.name == "none"
+    if cacheable:
+        try:
+            generation = engine.get_application("default", "default").generation
+        except NotFound:
+            return json_bytes(serve_render.EMPTY_INSTANCE)
+        key = (generation, api_type)
+        cached = _RENDERED.get(engine)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+    state = engine.live()
+    body = json_bytes(serve_render.instance_details(state, ctx.node_id, api_type))
+    if cacheable:
+        _RENDERED[engine] = ((state.generation, api_type), body)
+    return body
+
+
+async def put_applications(request: Request) -> Response:
+    config = await _json_object(request, "ServeDeploySchema")
+    return await _deploy(request, config, "ServeDeploySchema")
+
+
+async def delete_applications(request: Request) -> Response:
+    await call(context(request).engine.serve_delete)
+    return Response(status_code=200)
+
+
+# -- V1 ----------------------------------------------------------------------------------
+
+
+async def get_deployments(request: Request) -> Response:
+    state = await call(context(request).engine.live)
+    return json_response(serve_render.v1_config(state))
+
+
+async def put_deployments(request: Request) -> Response:
+    body = await _json_object(request, "ServeApplicationSchema")
+    return await _deploy(request, serve_render.v1_to_deploy_config(body), "ServeApplicationSchema")
+
+
+async def get_deployments_status(request: Request) -> Response:
+    state = await call(context(request).engine.live)
+    return json_response(serve_render.v1_status(state))
+
+
+def _route(path: str, endpoint: Callable[[Request], Any], method: str) -> Route:
+    return Route(path, endpoint, methods=[method])
+
+
+def routes() -> list[BaseRoute]:
+    v1 = "/api/serve/deployments/"
+    return [
+        _route("/api/ray/version", ray_version, "GET"),
+        _route(APPLICATIONS, get_applications, "GET"),
+        _route(APPLICATIONS, put_applications, "PUT"),
+        _route(APPLICATIONS, delete_applications, "DELETE"),
+        _route(v1, get_deployments, "GET"),
+        _route(v1, put_deployments, "PUT"),
+        _route(v1, delete_applications, "DELETE"),
+        _route(f"{v1}status", get_deployments_status, "GET"),
+    ]

@@ -1,0 +1,36 @@
+"""``gitsync engine``: serve the engine's HTTP API (Vespa Deploy API v2 + Ray Serve REST API)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from gitsync.api.app import ApiSettings
+from gitsync.api.server import parse_listen, serve
+
+TOKEN_ENV = "GITSYNC_TOKEN"
+
+
+def engine(
+    listen: str,
+    state_dir: str,
+    *,
+    token: str | None = None,
+    max_body: int | None = None,
+    log_level: str = "warning",
+) -> int:
+    """Serve until interrupted; returns the exit code. The token comes from ``token``
+    or the ``GITSYNC_TOKEN`` environment variable; it is never printed."""
+    secret = token or os.environ.get(TOKEN_ENV) or None
+    address = parse_listen(listen)
+    settings = ApiSettings(Path(state_dir), token=secret)
+    if max_body is not None:
+        settings = ApiSettings(Path(state_dir), token=secret, max_body=max_body)
+
+    def ready(url: str) -> None:
+        auth = "token required for changes" if secret else "no token"
+        print(f"gitsync engine serving {url} (state {state_dir}; {auth})", file=sys.stderr)
+
+    serve(settings, address, log_level=log_level, on_ready=ready)
+    return 0
