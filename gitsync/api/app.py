@@ -10,6 +10,7 @@ its route. GitsyncErrors become ``{"error-code", "message"}`` with their HTTP st
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hmac
 import logging
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
@@ -259,6 +261,20 @@ def routes() -> list[BaseRoute]:
     ]
 
 
+#: Vespa's SessionsMaintainer runs every 30 s; so does ours.
+SESSION_EXPIRY_INTERVAL_S = 30.0
+
+
+async def _expire_sessions_forever(engine: Engine) -> None:
+    """Delete sessions past their lifetime (never the active ones), like Vespa does."""
+    while True:
+        await asyncio.sleep(SESSION_EXPIRY_INTERVAL_S)
+        try:
+            await run_in_threadpool(engine.expire_sessions)
+        except Exception:  # a failed pass must not stop the next one
+            log.exception("session expiry failed")
+
+
 def create_app(settings: ApiSettings, *, engine: Engine | None = None) -> Starlette:
     """The API over ``engine`` (owned by the caller) or over a new Engine on
     ``settings.state_dir`` that the app's lifespan opens and closes."""
@@ -275,9 +291,13 @@ def create_app(settings: ApiSettings, *, engine: Engine | None = None) -> Starle
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         if owned:
             the_engine.open()
+        maintainer = asyncio.create_task(_expire_sessions_forever(the_engine))
         try:
             yield
         finally:
+            maintainer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await maintainer
             if owned:
                 the_engine.close()
             access_log.close()
