@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from gitsync import __version__
 from gitsync.errors import GitsyncError
+
+if TYPE_CHECKING:
+    from gitsync.commands.common import SourceSpec, TargetSpec
+    from gitsync.reconcile import PrunePolicy
 
 EXIT_USAGE = 2
 
@@ -30,6 +35,270 @@ def validate(paths: tuple[str, ...], output: str, root: str | None) -> None:
     from gitsync.commands.validate import validate as run
 
     sys.exit(run(paths, output=output, root=root))
+
+
+def _engine_options(func: Callable[..., None]) -> Callable[..., None]:
+    """--engine URL | --state-dir DIR, --tenant, --application, --output."""
+    options = [
+        click.option("--engine", "engine_url", metavar="URL", help="A remote engine's API."),
+        click.option(
+            "--state-dir",
+            metavar="DIR",
+            help="An embedded engine's state (default: $GITSYNC_STATE_DIR or ./.gitsync).",
+        ),
+        click.option("--token", envvar="GITSYNC_TOKEN", help="Bearer token for a remote engine."),
+        click.option("--tenant", default="default", show_default=True),
+        click.option("--application", default="default", show_default=True),
+        click.option(
+            "--output", "-o", type=click.Choice(["text", "json"]), default="text", show_default=True
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _source_options(func: Callable[..., None]) -> Callable[..., None]:
+    options = [
+        click.argument("source", default="."),
+        click.option("--ref", help="Git branch, tag or commit (makes SOURCE a git source)."),
+        click.option("--path", "subpath", default="", help="Subdirectory of the source."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _prune_options(func: Callable[..., None]) -> Callable[..., None]:
+    options = [
+        click.option(
+            "--max-prune",
+            type=click.FloatRange(0, 1),
+            default=0.5,
+            show_default=True,
+            help="Largest share of live applications a plan may remove.",
+        ),
+        click.option(
+            "--allow-mass-prune", is_flag=True, help="Allow removing more than --max-prune."
+        ),
+        click.option(
+            "--no-prune", is_flag=True, help="Keep applications that are no longer listed."
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+@cli.command()
+@_source_options
+@_engine_options
+@_prune_options
+def diff(**opts: Any) -> None:
+    """Show what a sync would change; change nothing. Exit 0 none, 1 changes, >1 error."""
+    from gitsync.commands.diff import diff as run
+
+    sys.exit(run(_source(opts), _target(opts), **_unit(opts), policy=_policy(opts)))
+
+
+@cli.command()
+@_source_options
+@_engine_options
+@_prune_options
+@click.option("--force", is_flag=True, help="Activate even if the base generation moved.")
+def sync(**opts: Any) -> None:
+    """Validate SOURCE, then create a session, upload, prepare and activate it."""
+    from gitsync.commands.sync import sync as run
+
+    sys.exit(
+        run(_source(opts), _target(opts), **_unit(opts), policy=_policy(opts), force=opts["force"])
+    )
+
+
+@cli.command()
+@_engine_options
+@click.option("--source", "source_location", help="Compare with this source (drift).")
+@click.option("--ref", help="Git ref of --source.")
+@click.option("--path", "subpath", default="", help="Subdirectory of --source.")
+def status(**opts: Any) -> None:
+    """Applications and their statuses, the active generation, revisions, drift."""
+    from gitsync.commands.common import SourceSpec
+    from gitsync.commands.status import status as run
+
+    location = opts["source_location"]
+    source = SourceSpec(location, opts["ref"], opts["subpath"]) if location else None
+    sys.exit(run(_target(opts), source=source, **_unit(opts)))
+
+
+@cli.command()
+@_engine_options
+@click.option("--limit", default=20, show_default=True)
+def history(**opts: Any) -> None:
+    """Generations, newest first: time, source revision, change summary."""
+    from gitsync.commands.history import history as run
+
+    sys.exit(run(_target(opts), **_unit(opts), limit=opts["limit"]))
+
+
+@cli.command()
+@click.argument("generation", type=int, required=False)
+@_engine_options
+def rollback(generation: int | None, **opts: Any) -> None:
+    """Re-apply GENERATION's package (default: the previous one) as a new generation."""
+    from gitsync.commands.history import rollback as run
+
+    sys.exit(run(_target(opts), **_unit(opts), generation=generation))
+
+
+@cli.command()
+@click.option("--listen", default="127.0.0.1:19071", show_default=True, help="HOST:PORT to bind.")
+@click.option("--state-dir", required=True, help="The engine's state directory.")
+@click.option("--token", default=None, help="Bearer token for mutating routes [env GITSYNC_TOKEN].")
+@click.option("--max-body", type=int, default=None, help="Request body cap in bytes.")
+def engine(listen: str, state_dir: str, token: str | None, max_body: int | None) -> None:
+    """Serve the engine's HTTP API: Vespa Deploy API v2 and the Ray Serve REST API."""
+    from gitsync.commands.engine import engine as run
+
+    sys.exit(run(listen, state_dir, token=token, max_body=max_body))
+
+
+# -- agent and push-to-deploy hooks (issue 6) -------------------------------------------
+
+
+@cli.command()
+@_source_options
+@click.option("--engine", "engine_url", metavar="URL", help="Drive a remote engine's API.")
+@click.option(
+    "--state-dir",
+    metavar="DIR",
+    help="Embedded engine state and the agent lock (default: $GITSYNC_STATE_DIR or ./.gitsync).",
+)
+@click.option("--token", envvar="GITSYNC_TOKEN", help="Bearer token (remote engine and own API).")
+@click.option("--tenant", default="default", show_default=True)
+@click.option("--application", default="default", show_default=True)
+@click.option(
+    "--listen", default="127.0.0.1:19071", show_default=True, help="HOST:PORT of the agent's API."
+)
+@click.option(
+    "--interval",
+    type=click.FloatRange(min=0.01),
+    default=30.0,
+    show_default=True,
+    help="Seconds between polls (plus up to 20 % jitter).",
+)
+@click.option("--self-heal", is_flag=True, help="Revert drift made through the API.")
+@_prune_options
+@click.option(
+    "--webhook-secret",
+    envvar="GITSYNC_WEBHOOK_SECRET",
+    help="Enables POST /api/gitsync/webhook (HMAC-SHA256) [env GITSYNC_WEBHOOK_SECRET].",
+)
+@click.option(
+    "--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+def agent(**opts: Any) -> None:
+    """Keep the engine in line with SOURCE: watch, poll, webhooks, git hooks."""
+    import os
+
+    from gitsync.commands.agent import AgentOptions, run_agent
+
+    options = AgentOptions(
+        source=_source(opts),
+        engine_url=opts["engine_url"],
+        state_dir=opts["state_dir"] or os.environ.get("GITSYNC_STATE_DIR"),
+        token=opts["token"],
+        listen=opts["listen"],
+        tenant=opts["tenant"],
+        application=opts["application"],
+        interval_s=opts["interval"],
+        self_heal=opts["self_heal"],
+        policy=_policy(opts),
+        webhook_secret=opts["webhook_secret"],
+        log_format=opts["log_format"],
+    )
+    sys.exit(run_agent(options))
+
+
+@cli.group()
+def hook() -> None:
+    """Push to deploy: git pre-receive / post-receive hooks for a bare repository."""
+
+
+def _hook_options(func: Callable[..., None]) -> Callable[..., None]:
+    options = [
+        click.option("--branch", default="main", show_default=True, help="The deploy branch."),
+        click.option("--engine", "engine_url", metavar="URL", help="Sync against a remote engine."),
+        click.option("--state-dir", metavar="DIR", help="Embedded engine state (and its agent)."),
+        click.option("--agent", "agent_url", metavar="URL", help="Ask this running agent."),
+        click.option("--path", "subpath", default="", help="Subdirectory of the repository."),
+        click.option("--tenant", default="default", show_default=True),
+        click.option("--application", default="default", show_default=True),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _hook_settings(opts: dict[str, Any]) -> Any:
+    from gitsync.hooks import HookSettings
+
+    keys = ("branch", "engine_url", "state_dir", "agent_url", "subpath", "tenant", "application")
+    return HookSettings(**{key: opts[key] for key in keys})
+
+
+@hook.command("install")
+@click.argument("bare_repo")
+@_hook_options
+@click.option("--force", is_flag=True, help="Replace hooks gitsync did not write.")
+def hook_install(bare_repo: str, force: bool, **opts: Any) -> None:
+    """Install pre-receive (validate) and post-receive (sync) hooks in BARE_REPO."""
+    from gitsync.commands.hook import install
+
+    sys.exit(install(bare_repo, _hook_settings(opts), force=force))
+
+
+@hook.command("pre-receive")
+@_hook_options
+def hook_pre_receive(**opts: Any) -> None:
+    """(run by git) Refuse a push whose deploy branch is invalid."""
+    from gitsync.commands.hook import pre_receive
+
+    sys.exit(pre_receive(_hook_settings(opts)))
+
+
+@hook.command("post-receive")
+@_hook_options
+def hook_post_receive(**opts: Any) -> None:
+    """(run by git) Sync the pushed deploy branch and print the plan."""
+    from gitsync.commands.hook import post_receive
+
+    sys.exit(post_receive(_hook_settings(opts)))
+
+
+def _source(opts: dict[str, Any]) -> SourceSpec:
+    from gitsync.commands.common import SourceSpec
+
+    return SourceSpec(opts["source"], opts["ref"], opts["subpath"])
+
+
+def _target(opts: dict[str, Any]) -> TargetSpec:
+    from gitsync.commands.common import TargetSpec
+
+    return TargetSpec(opts["engine_url"], opts["state_dir"], opts["token"])
+
+
+def _unit(opts: dict[str, Any]) -> dict[str, str]:
+    return {"tenant": opts["tenant"], "application": opts["application"], "output": opts["output"]}
+
+
+def _policy(opts: dict[str, Any]) -> PrunePolicy:
+    from gitsync.reconcile import PrunePolicy
+
+    return PrunePolicy(
+        max_prune=opts["max_prune"],
+        allow_mass_prune=opts["allow_mass_prune"],
+        prune=not opts["no_prune"],
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

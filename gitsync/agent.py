@@ -1,0 +1,350 @@
+"""The agent: trigger → snapshot → validate → plan → apply → record → report.
+
+Reconciliation is level-triggered: every reconcile reads the live state and compares
+the desired config with it, never with "the last thing seen". The plan for a (source
+revision, live generation) pair is kept, because a generation's config never changes
+once active; so a no-op reconcile costs one cheap source check and one live read.
+
+One worker thread runs every reconcile, one at a time. Triggers (the poll schedule, the
+directory watcher, webhooks, git hooks) only ask for one with :meth:`Agent.request`;
+requests that arrive while a reconcile runs are merged into the next one.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from gitsync import reconcile
+from gitsync.agent_metrics import AgentMetrics
+from gitsync.agent_plan import PlanCache
+from gitsync.agent_source import AgentSource
+from gitsync.agent_state import AgentStatus, Drift, RevisionBackoff, SyncResult
+from gitsync.errors import (
+    ActivationConflict,
+    EngineUnavailable,
+    GitsyncError,
+    InvalidConfig,
+    PruneRefused,
+    SourceError,
+)
+from gitsync.plan_render import render_text, summary_line
+from gitsync.snapshot import Snapshot
+from gitsync.target import LiveView, Target
+from gitsync.triggers import PollSchedule
+
+log = logging.getLogger("gitsync.agent")
+
+
+@dataclass(frozen=True)
+class AgentConfig:
+    tenant: str = "default"
+    application: str = "default"
+    interval_s: float = 30.0
+    jitter: float = 0.2  # each poll waits interval * (1 + up to jitter)
+    self_heal: bool = False
+    policy: reconcile.PrunePolicy = reconcile.PrunePolicy()
+    backoff_base_s: float = 1.0
+    backoff_max_s: float = 300.0
+
+
+class Agent:
+    """Keeps one deployment unit (tenant, application) in line with one source."""
+
+    def __init__(
+        self,
+        source: AgentSource,
+        target: Target,
+        config: AgentConfig = AgentConfig(),
+        *,
+        metrics: AgentMetrics | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.source = source
+        self.target = target
+        self.config = config
+        self.metrics = metrics if metrics is not None else AgentMetrics()
+        self.clock = clock
+        self.backoff = RevisionBackoff(config.backoff_base_s, config.backoff_max_s)
+        self.poll = PollSchedule(config.interval_s, config.jitter, lambda: self.request("poll"))
+        self._status = AgentStatus(
+            source=source.describe(),
+            tenant=config.tenant,
+            application=config.application,
+            self_heal=config.self_heal,
+            started_at=clock(),
+        )
+        self._cond = threading.Condition()
+        self._reasons: set[str] = set()
+        self._requested = 0  # tickets handed out
+        self._done = 0  # the highest ticket whose reconcile has finished
+        self._stopping = False
+        self._plans = PlanCache(target, config.tenant, config.application, config.policy)
+        self._changed_at: float | None = None  # first directory change not yet applied
+
+    # -- triggers ------------------------------------------------------------------
+
+    def request(self, reason: str) -> int:
+        """Ask for a reconcile; returns a ticket for :meth:`wait_for`."""
+        with self._cond:
+            if reason == "watch" and self._changed_at is None:
+                self._changed_at = self.clock()
+            self._reasons.add(reason)
+            self._requested += 1
+            self._cond.notify_all()
+            return self._requested
+
+    def wait_for(self, ticket: int, timeout_s: float) -> bool:
+        """Wait until a reconcile that began after ``ticket`` was issued has finished."""
+        deadline = time.monotonic() + timeout_s
+        with self._cond:
+            while self._done < ticket and not self._stopping:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._cond.wait(remaining)
+            return self._done >= ticket
+
+    def stop(self) -> None:
+        """Finish the reconcile under way, then leave :meth:`run`."""
+        with self._cond:
+            self._stopping = True
+            self._cond.notify_all()
+
+    @property
+    def status(self) -> AgentStatus:
+        with self._cond:
+            status = self._status
+        return status.with_(next_poll=self.poll.next_run(), backoff=self.backoff.to_json())
+
+    # -- the loop ------------------------------------------------------------------
+
+    def run(self) -> None:
+        """Reconcile at start, then whenever asked, until :meth:`stop`."""
+        self.poll.start()
+        self.request("startup")
+        while True:
+            with self._cond:
+                while not self._stopping and not self._reasons:
+                    self._cond.wait(self._sleep_s())
+                    self.poll.run_pending()
+                    if not self._reasons and self.backoff.claim_retry():
+                        self._reasons.add("retry")
+                        self._requested += 1
+                if self._stopping:
+                    self._cond.notify_all()
+                    return
+                reasons = tuple(sorted(self._reasons))
+                self._reasons.clear()
+                ticket = self._requested
+            try:
+                self.reconcile_once(reasons)
+            finally:
+                with self._cond:
+                    self._done = max(self._done, ticket)
+                    self._cond.notify_all()
+
+    def _sleep_s(self) -> float:
+        waits = [1.0, self.poll.idle_s()]
+        retry = self.backoff.due_in()
+        if retry is not None:
+            waits.append(retry)
+        return max(0.0, min(waits))
+
+    # -- one reconcile -------------------------------------------------------------
+
+    def reconcile_once(self, reasons: tuple[str, ...] = ("manual",)) -> SyncResult:
+        started = time.perf_counter()
+        try:
+            outcome = self._reconcile(reasons, started)
+        except Exception as exc:  # a bug must not take the agent down: report, carry on
+            log.exception("reconcile failed unexpectedly")
+            error = f"internal error: {type(exc).__name__}: {exc}"
+            outcome = self._result("failed", None, started, reasons, error=error)
+        self.metrics.reconcile_duration.observe(outcome.duration_s)
+        self.metrics.syncs.labels(outcome.result).inc()
+        with self._cond:
+            # A skipped reconcile (backoff) leaves the failure it skipped on display.
+            last = self._status.last_sync if outcome.result == "backoff" else outcome
+            self._status = self._status.with_(
+                last_sync=last, reconciles=self._status.reconciles + 1
+            )
+        # Steady states (in sync, drift already warned about, backing off) are DEBUG.
+        level = logging.INFO if outcome.result == "applied" else logging.DEBUG
+        if not outcome.ok and outcome.result != "backoff":
+            level = logging.WARNING
+        log.log(level, "reconcile %s", outcome.result, extra={"sync": outcome.to_json()})
+        return outcome
+
+    def _result(
+        self, result: str, revision: str | None, started: float, reasons: tuple[str, ...], **kw: Any
+    ) -> SyncResult:
+        return SyncResult(
+            result, revision, self.clock(), time.perf_counter() - started, reasons, **kw
+        )
+
+    def _reconcile(self, reasons: tuple[str, ...], started: float) -> SyncResult:
+        try:
+            revision = self.source.revision()
+            if self.backoff.remaining(revision) > 0:
+                return self._result(
+                    "backoff", revision, started, reasons, error=self._status_error()
+                )
+            snapshot = self.source.snapshot(revision)
+        except SourceError as exc:
+            return self._degraded("source-unavailable", exc, None, started, reasons)
+        except GitsyncError as exc:  # e.g. a directory over the size caps: not retried hot,
+            return self._result("failed", None, started, reasons, error=exc.message)  # polls do
+        revision = snapshot.revision
+        self._set(attempted_revision=revision)
+        try:
+            live = self.target.live(self.config.tenant, self.config.application)
+            proposal = self._plans.propose(snapshot, live)
+            return self._converge(proposal, live, started, reasons)
+        except EngineUnavailable as exc:
+            return self._degraded("engine-unavailable", exc, revision, started, reasons)
+        except InvalidConfig as exc:
+            return self._failed("invalid", exc, revision, started, reasons)
+        except PruneRefused as exc:
+            return self._failed("prune-refused", exc, revision, started, reasons)
+        except ActivationConflict as exc:
+            return self._failed("conflict", exc, revision, started, reasons)
+        except GitsyncError as exc:
+            return self._failed("failed", exc, revision, started, reasons)
+
+    def _converge(
+        self, proposal: reconcile.Proposal, live: LiveView, started: float, reasons: tuple[str, ...]
+    ) -> SyncResult:
+        revision = proposal.snapshot.revision
+        plan = proposal.plan
+        summary = summary_line(plan)
+        if not plan.has_changes and live.revision == revision:
+            self._succeeded(
+                revision, live.generation, drift=Drift(healed=self._status.drift.healed)
+            )
+            self._changed_at = None
+            return self._result(
+                "in-sync", revision, started, reasons, generation=live.generation, summary=summary
+            )
+        deployed_before = revision == self._status.applied_revision or any(
+            entry.revision == revision for entry in live.history
+        )
+        drifted = plan.has_changes and deployed_before
+        previous = self._status.drift
+        if drifted and not self.config.self_heal:
+            drift = Drift(
+                True,
+                previous.since if previous.detected else self.clock(),
+                live.generation,
+                live.revision,
+                summary,
+                previous.healed,
+            )
+            if not previous.detected or previous.live_generation != live.generation:
+                log.warning(
+                    "drift: generation %s (revision %s) differs from the source at %s: %s",
+                    live.generation,
+                    live.revision,
+                    revision,
+                    summary,
+                    extra={"drift": drift.to_json()},
+                )
+            self._succeeded(revision, None, drift=drift)
+            return self._result(
+                "drift",
+                revision,
+                started,
+                reasons,
+                generation=live.generation,
+                summary=summary,
+                plan=render_text(plan, color=False),
+            )
+        applied = reconcile.apply(
+            proposal, self.target, tenant=self.config.tenant, application=self.config.application
+        )
+        healed = previous.healed + 1 if drifted else previous.healed
+        if drifted:
+            log.warning("drift reverted (--self-heal): generation %s", applied.generation)
+        self._succeeded(revision, applied.generation, drift=Drift(healed=healed))
+        self._observe_commit_age(proposal.snapshot)
+        return self._result(
+            "applied",
+            revision,
+            started,
+            reasons,
+            generation=applied.generation,
+            summary=summary,
+            plan=render_text(plan, color=False),
+        )
+
+    # -- recording -----------------------------------------------------------------
+
+    def _set(self, **changes: Any) -> None:
+        with self._cond:
+            self._status = self._status.with_(**changes)
+
+    def _status_error(self) -> str | None:
+        last = self._status.last_sync
+        return last.error if last is not None else None
+
+    def _succeeded(self, revision: str, generation: int | None, *, drift: Drift) -> None:
+        self.backoff.record_success()
+        changes: dict[str, Any] = {
+            "drift": drift,
+            "degraded": False,
+            "degraded_reason": None,
+            "last_success_at": self.clock(),
+        }
+        if generation is not None:
+            changes.update(applied_revision=revision, generation=generation)
+            if (self._status.applied_revision, self._status.generation) != (revision, generation):
+                self.metrics.applied.info({"revision": revision, "generation": str(generation)})
+        self._set(**changes)
+        self.metrics.drift.set(1 if drift.detected else 0)
+        self.metrics.degraded.set(0)
+
+    def _failed(
+        self,
+        result: str,
+        exc: GitsyncError,
+        revision: str,
+        started: float,
+        reasons: tuple[str, ...],
+    ) -> SyncResult:
+        delay = self.backoff.record_failure(revision)
+        self._set(degraded=False, degraded_reason=None)
+        self.metrics.degraded.set(0)
+        log.warning("revision %s failed (%s); retrying it in %.1f s", revision, result, delay)
+        return self._result(result, revision, started, reasons, error=exc.message)
+
+    def _degraded(
+        self,
+        result: str,
+        exc: GitsyncError,
+        revision: str | None,
+        started: float,
+        reasons: tuple[str, ...],
+    ) -> SyncResult:
+        # Not the revision's fault: keep the last good generation, retry at the next trigger.
+        self._set(degraded=True, degraded_reason=exc.message)
+        self.metrics.degraded.set(1)
+        return self._result(result, revision, started, reasons, error=exc.message)
+
+    def _observe_commit_age(self, snapshot: Snapshot) -> None:
+        committed: float | None = None
+        stamp = snapshot.meta.get("time")
+        if stamp:
+            try:
+                committed = datetime.fromisoformat(stamp).timestamp()
+            except ValueError:
+                committed = None
+        if committed is None:
+            committed = self._changed_at
+        self._changed_at = None
+        if committed is not None:
+            self.metrics.commit_to_active.observe(max(0.0, self.clock() - committed))

@@ -1,0 +1,201 @@
+"""``gitsync agent`` as a real process: triggers, the lock, signals, logs, metrics, drift
+through the HTTP API, and a remote engine that restarts under the agent."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from agentfixtures import WAIT_S, AgentProcess, WorkRepo, app_yaml, free_port, wait_until
+
+Start = Callable[..., AgentProcess]
+
+
+@pytest.fixture
+def src(tmp_path: Path) -> Path:
+    root = tmp_path / "src"
+    (root / "apps").mkdir(parents=True)
+    (root / "apps" / "a.yaml").write_text(app_yaml("a", price=1))
+    return root
+
+
+def applied_ok(status: dict[str, object]) -> bool:
+    last = status.get("lastSync")
+    return isinstance(last, dict) and last.get("result") in ("applied", "in-sync")
+
+
+def test_a_file_write_in_a_watched_directory_is_applied(src: Path, start_agent: Start) -> None:
+    agent = start_agent(str(src), "--interval", "3600")
+    first = agent.wait_status(applied_ok, "the first sync")
+    (src / "apps" / "a.yaml").write_text(app_yaml("a", price=2))
+    after = agent.wait_status(
+        lambda s: s["generation"] != first["generation"] and applied_ok(s), "the watched write"
+    )
+    assert after["lastSync"]["reasons"] == ["watch"]
+    assert "user_config.price 1 → 2" in after["lastSync"]["plan"]
+    assert agent.stop() == 0
+
+
+def test_a_second_agent_for_the_same_unit_gets_a_clear_error(
+    src: Path, tmp_path: Path, start_agent: Start
+) -> None:
+    agent = start_agent(str(src), "--interval", "3600")
+    agent.wait_status(applied_ok, "the first sync")
+    second = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "gitsync.main",
+            "agent",
+            str(src),
+            "--state-dir",
+            str(tmp_path / "state"),
+            "--listen",
+            "127.0.0.1:0",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=WAIT_S,
+    )
+    lock = tmp_path / "state" / "agents" / "default.default.lock"
+    assert second.returncode == 2
+    assert second.stderr.strip() == (
+        f"gitsync: error: another gitsync agent (pid {agent.proc.pid}) already manages tenant "
+        f"'default', application 'default' (lock file '{lock}' is held)"
+    )
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_finishes_the_step_and_exits_zero(src: Path, start_agent: Start, sig: int) -> None:
+    agent = start_agent(str(src), "--interval", "3600")
+    agent.wait_status(applied_ok, "the first sync")
+    assert agent.stop(sig) == 0
+    assert "agent stopped" in agent.output()
+
+
+def test_json_logs_status_and_metrics(src: Path, start_agent: Start) -> None:
+    agent = start_agent(str(src), "--interval", "3600", "--log-format", "json")
+    status = agent.wait_status(applied_ok, "the first sync")
+    assert status["source"] == {"kind": "directory", "location": str(src), "ref": "", "subpath": ""}
+    assert status["nextPoll"] is not None
+    metrics = httpx.get(agent.url + "/metrics", timeout=10).text
+    for line in (
+        'gitsync_agent_syncs_total{result="applied"} 1.0',
+        "gitsync_agent_reconcile_duration_seconds_count",
+        "gitsync_agent_commit_to_active_seconds_count",
+        'gitsync_agent_webhook_requests_total{result="accepted"} 0.0',
+        "gitsync_agent_applied_revision_info{generation=",
+        "gitsync_http_requests_total",  # the engine API's own metrics, same registry
+    ):
+        assert line in metrics
+    assert agent.stop() == 0
+    records = [json.loads(line) for line in agent.output().splitlines() if line.strip()]
+    assert {"time", "level", "logger", "message"} <= set(records[0])
+    applied = [r for r in records if r["message"] == "reconcile applied"]
+    assert applied and applied[0]["sync"]["result"] == "applied"
+
+
+def test_drift_through_the_serve_api_is_reported_then_healed(src: Path, start_agent: Start) -> None:
+    agent = start_agent(str(src), "--interval", "0.2")
+    agent.wait_status(applied_ok, "the first sync")
+    deploy = {
+        "applications": [
+            {**app_yaml_dict(), "deployments": [{"name": "Stand", "user_config": {"price": 42}}]}
+        ]
+    }
+    put = httpx.put(agent.url + "/api/serve/applications/", json=deploy, timeout=10)
+    assert put.status_code == 200, put.text
+    drifted = agent.wait_status(lambda s: s["drift"]["detected"], "drift to be reported")
+    assert drifted["drift"]["summary"] == "Plan: 0 to create, 1 to update, 0 to delete."
+    assert drifted["lastSync"]["result"] == "drift"
+    assert "user_config.price 42 → 1" in drifted["lastSync"]["plan"]
+    assert agent.stop() == 0
+
+    healer = start_agent(str(src), "--interval", "0.2", "--self-heal", name="healer")
+    healed = healer.wait_status(
+        lambda s: s["drift"]["healed"] >= 1 and not s["drift"]["detected"], "self-heal"
+    )
+    assert healed["lastSync"]["result"] in ("applied", "in-sync")
+
+
+def app_yaml_dict() -> dict[str, object]:
+    return {"name": "a", "route_prefix": "/a", "import_path": "shop:app"}
+
+
+class EngineProcess:
+    """``gitsync engine`` on a fixed port, so a restart comes back at the same URL."""
+
+    def __init__(self, state_dir: Path, port: int, log: Path) -> None:
+        self.state_dir, self.port, self.log = state_dir, port, log
+        self.url = f"http://127.0.0.1:{port}"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        with self.log.open("a") as out:
+            self.proc = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "gitsync.main",
+                    "engine",
+                    "--state-dir",
+                    str(self.state_dir),
+                    "--listen",
+                    f"127.0.0.1:{self.port}",
+                ],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+
+        def up() -> bool:
+            try:
+                return httpx.get(self.url + "/metrics", timeout=2).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        wait_until(up, "the engine to listen")
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=WAIT_S)
+
+
+@pytest.fixture
+def engine_process(tmp_path: Path) -> Iterator[EngineProcess]:
+    engine = EngineProcess(tmp_path / "engine-state", free_port(), tmp_path / "engine.log")
+    try:
+        engine.start()
+        yield engine
+    finally:
+        engine.stop()
+
+
+def test_the_engine_restarts_under_a_remote_agent(
+    tmp_path: Path, work: WorkRepo, start_agent: Start, engine_process: EngineProcess
+) -> None:
+    work.commit("one", {"apps/a.yaml": app_yaml("a", price=1)})
+    agent = start_agent(
+        str(work.path), "--ref", "main", "--engine", engine_process.url, "--interval", "0.2"
+    )
+    first = agent.wait_status(applied_ok, "the first sync")
+
+    engine_process.stop()
+    down = agent.wait_status(lambda s: s["degraded"], "the agent to notice the engine is down")
+    assert down["lastSync"]["result"] == "engine-unavailable"
+    assert down["lastSync"]["error"].startswith(f"engine at {engine_process.url} is unreachable")
+    assert down["generation"] == first["generation"]
+
+    engine_process.start()
+    back = agent.wait_status(lambda s: not s["degraded"] and applied_ok(s), "recovery")
+    assert back["lastSync"]["result"] == "in-sync"  # the engine kept its state
+    assert back["generation"] == first["generation"]
+    sha = work.commit("two", {"apps/a.yaml": app_yaml("a", price=2)})
+    agent.wait_status(lambda s: s["revisions"]["applied"] == sha, "the next commit")
+    assert agent.stop() == 0
