@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Protocol, TypeVar
 
 from gitsync.agent_metrics import AgentMetrics
-from gitsync.commands.common import SourceSpec
 from gitsync.errors import SourceError
 from gitsync.snapshot import Snapshot
+from gitsync.sources.spec import SourceSpec
 
 T = TypeVar("T")
 
