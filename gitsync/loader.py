@@ -11,7 +11,7 @@ from __future__ import annotations
 import fnmatch
 import posixpath
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -231,7 +231,7 @@ class _Loader:
             ]
             for dindex, dep in enumerate(app.get("deployments") or []):
                 actor = dep.get("ray_actor_options") if type(dep) is dict else None
-                if type(actor) is dict:
+                if type(actor) is dict and "runtime_env" in actor:
                     actor_env: JsonPath = (
                         *app_path,
                         "deployments",
@@ -239,9 +239,9 @@ class _Loader:
                         "ray_actor_options",
                         "runtime_env",
                     )
-                    places.append((actor_env, actor.get("runtime_env")))
+                    places.append((actor_env, actor["runtime_env"]))
             for where, env in places:
-                if not isinstance(env, Mapping):
+                if type(env) is not dict or ("working_dir" not in env and "py_modules" not in env):
                     continue
                 refs: list[tuple[JsonPath, Any]] = [
                     ((*where, "working_dir"), env.get("working_dir"))

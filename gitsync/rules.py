@@ -25,7 +25,7 @@ def check(config: Any) -> list[Finding]:
     if isinstance(apps, list):
         findings.extend(_unique_apps(apps))
         for index, app in enumerate(apps):
-            if isinstance(app, Mapping):
+            if type(app) is dict:
                 findings.extend(_application(app, ("applications", index)))
     return findings
 
@@ -94,7 +94,7 @@ def absolute_code_path_message(ref: str) -> str:
 
 def _runtime_env(env: Any, path: JsonPath) -> Iterator[Finding]:
     """Ray refuses local paths; gitsync carries relative ones, but never absolute ones."""
-    if not isinstance(env, dict):
+    if type(env) is not dict or ("working_dir" not in env and "py_modules" not in env):
         return
     refs: list[tuple[JsonPath, Any]] = [((*path, "working_dir"), env.get("working_dir"))]
     modules = env.get("py_modules")
@@ -105,53 +105,59 @@ def _runtime_env(env: Any, path: JsonPath) -> Iterator[Finding]:
             yield Finding(where, absolute_code_path_message(ref), rule="local-code-path")
 
 
-def _application(app: Mapping[str, Any], path: JsonPath) -> Iterator[Finding]:
+def _application(app: Mapping[str, Any], path: JsonPath) -> list[Finding]:
+    """Rules for one application; written for speed (10,000 apps x 5 deployments)."""
+    found: list[Finding] = []
     if "runtime_env" in app:
-        yield from _runtime_env(app["runtime_env"], (*path, "runtime_env"))
+        found.extend(_runtime_env(app["runtime_env"], (*path, "runtime_env")))
     for key in ("host", "port"):
         if key in app:
-            yield Finding(
-                (*path, key),
-                f"{key!r} is not allowed inside an application: set http_options.{key} instead",
-                rule="app-host-port",
-                at_key=True,
+            found.append(
+                Finding(
+                    (*path, key),
+                    f"{key!r} is not allowed inside an application: set http_options.{key} instead",
+                    rule="app-host-port",
+                    at_key=True,
+                )
             )
     deployments = app.get("deployments")
-    if not isinstance(deployments, list):
-        return
+    if type(deployments) is not list:
+        return found
     seen: dict[str, int] = {}
     external = app.get("external_scaler_enabled") is True
     for index, deployment in enumerate(deployments):
-        if not isinstance(deployment, Mapping):
+        if type(deployment) is not dict:
             continue
         name = deployment.get("name")
-        if isinstance(name, str):
+        if type(name) is str:
             if name in seen:
-                yield Finding(
-                    (*path, "deployments", index, "name"),
-                    f"deployment {name!r} is listed twice (first at deployments[{seen[name]}]); "
-                    "Ray would silently keep only the last one",
-                    rule="duplicate-deployment",
+                found.append(
+                    Finding(
+                        (*path, "deployments", index, "name"),
+                        f"deployment {name!r} is listed twice (first at deployments[{seen[name]}]); "
+                        "Ray would silently keep only the last one",
+                        rule="duplicate-deployment",
+                    )
                 )
             else:
                 seen[name] = index
         if external or _worth_a_look(deployment):
-            yield from _deployment(deployment, (*path, "deployments", index), external)
+            found.extend(_deployment(deployment, (*path, "deployments", index), external))
+    return found
 
 
 def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _worth_a_look(dep: Mapping[str, Any]) -> bool:
+def _worth_a_look(dep: dict[str, Any]) -> bool:
     """A cheap test that skips the common deployment with nothing to check."""
-    return (
-        "autoscaling_config" in dep
-        or "ray_actor_options" in dep
-        or type(dep.get("num_replicas")) is float
-        or type(dep.get("max_queued_requests")) is float
-        or not _RARE_KEYS.isdisjoint(dep)
-    )
+    if "autoscaling_config" in dep or not _RARE_KEYS.isdisjoint(dep):
+        return True
+    if type(dep.get("num_replicas")) is float or type(dep.get("max_queued_requests")) is float:
+        return True
+    actor = dep.get("ray_actor_options")
+    return type(actor) is dict and "runtime_env" in actor
 
 
 # Keys whose presence calls for a closer look; most deployments have none of them.

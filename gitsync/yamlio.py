@@ -64,21 +64,20 @@ def _fail(file: str, line: int, column: int, message: str, rule: str = "yaml") -
     return YamlError(Issue(file, line, column, (), "error", message, rule))
 
 
-# Anything that needs the careful path: anchors, aliases, tags, directives, doc markers.
-# Plain substring tests: a regex over a 10 MB file costs more than the parse.
+# Anything that needs the careful path: anchors, aliases, tags (single characters,
+# found with memchr-fast ``in``), YAML's non-finite floats, which JSON cannot carry,
+# and directives or document markers at a line start. Each regex starts with a
+# literal, so ``re`` skips ahead to it instead of trying every position.
 _CAREFUL_CHARS = ("&", "*", "!")
-_CAREFUL_LINE_STARTS = ("---", "...", "%")
-# YAML's non-finite floats, which JSON (and so Ray's REST API) cannot carry.
-_NON_FINITE = (".nan", ".NaN", ".NAN", ".inf", ".Inf", ".INF")
-
-
+_NON_FINITE = re.compile(r"\.(?:nan|NaN|NAN|inf|Inf|INF)")
+_MARKERS = re.compile(r"\n(?:---|\.\.\.|%)")
 _FLOW_BRACKETS = re.compile(r"[\[\]{}]")
 
 
 def _needs_careful(text: str, limits: YamlLimits) -> bool:
-    if any(char in text for char in _CAREFUL_CHARS) or any(tok in text for tok in _NON_FINITE):
+    if any(char in text for char in _CAREFUL_CHARS) or _NON_FINITE.search(text):
         return True
-    if any(text.startswith(m) or ("\n" + m) in text for m in _CAREFUL_LINE_STARTS):
+    if text.startswith(("---", "...", "%")) or _MARKERS.search(text):
         return True
     return _may_be_too_deep(text, limits.max_depth)
 
