@@ -69,6 +69,51 @@ def _source_options(func: Callable[..., None]) -> Callable[..., None]:
     return func
 
 
+def _runtime_options(func: Callable[..., None]) -> Callable[..., None]:
+    """--runtime none|ray, --ray-address, --health-timeout, --no-auto-rollback (issue 7)."""
+    options = [
+        click.option(
+            "--runtime",
+            type=click.Choice(["none", "ray"]),
+            default="none",
+            show_default=True,
+            help="What runs the applications: none (state only) or a Ray cluster.",
+        ),
+        click.option(
+            "--ray-address",
+            default="http://127.0.0.1:8265",
+            show_default=True,
+            help="The Ray dashboard (Serve REST API) for --runtime ray.",
+        ),
+        click.option(
+            "--health-timeout",
+            type=click.FloatRange(min=0.1),
+            default=120.0,
+            show_default=True,
+            help="Seconds a changed application may take to reach RUNNING.",
+        ),
+        click.option(
+            "--no-auto-rollback",
+            is_flag=True,
+            help="Mark a failed generation failed but do not roll back automatically.",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _runtime(opts: dict[str, Any]) -> Any:
+    from gitsync.engine.runtime_options import RuntimeOptions
+
+    return RuntimeOptions(
+        runtime=opts.pop("runtime"),
+        ray_address=opts.pop("ray_address"),
+        health_timeout_s=opts.pop("health_timeout"),
+        auto_rollback=not opts.pop("no_auto_rollback"),
+    )
+
+
 def _prune_options(func: Callable[..., None]) -> Callable[..., None]:
     options = [
         click.option(
@@ -155,11 +200,14 @@ def rollback(generation: int | None, **opts: Any) -> None:
 @click.option("--state-dir", required=True, help="The engine's state directory.")
 @click.option("--token", default=None, help="Bearer token for mutating routes [env GITSYNC_TOKEN].")
 @click.option("--max-body", type=int, default=None, help="Request body cap in bytes.")
-def engine(listen: str, state_dir: str, token: str | None, max_body: int | None) -> None:
+@_runtime_options
+def engine(
+    listen: str, state_dir: str, token: str | None, max_body: int | None, **opts: Any
+) -> None:
     """Serve the engine's HTTP API: Vespa Deploy API v2 and the Ray Serve REST API."""
     from gitsync.commands.engine import engine as run
 
-    sys.exit(run(listen, state_dir, token=token, max_body=max_body))
+    sys.exit(run(listen, state_dir, token=token, max_body=max_body, runtime=_runtime(opts)))
 
 
 # -- agent and push-to-deploy hooks (issue 6) -------------------------------------------
@@ -196,6 +244,7 @@ def engine(listen: str, state_dir: str, token: str | None, max_body: int | None)
 @click.option(
     "--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True
 )
+@_runtime_options
 def agent(**opts: Any) -> None:
     """Keep the engine in line with SOURCE: watch, poll, webhooks, git hooks."""
     import os
@@ -215,6 +264,7 @@ def agent(**opts: Any) -> None:
         policy=_policy(opts),
         webhook_secret=opts["webhook_secret"],
         log_format=opts["log_format"],
+        runtime=_runtime(opts),
     )
     sys.exit(run_agent(options))
 

@@ -10,9 +10,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from gitsync.engine.records import ActivateResult, AppLive, DeploySource, HistoryEntry
+
+if TYPE_CHECKING:
+    from gitsync.engine import Engine
 
 
 @dataclass(frozen=True)
@@ -68,10 +71,11 @@ class Target(Protocol):
 class EmbeddedTarget:
     """An in-process engine over a state directory, opened for the target's lifetime."""
 
-    def __init__(self, state_dir: str | Path) -> None:
+    def __init__(self, state_dir: str | Path, *, engine: Engine | None = None) -> None:
         from gitsync.engine import Engine
 
-        self.engine = Engine(state_dir).open()
+        # ``engine``: an unopened engine built elsewhere (e.g. with the Ray runtime).
+        self.engine = (engine if engine is not None else Engine(state_dir)).open()
 
     def live(self, tenant: str, application: str) -> LiveView:
         state = self.engine.live(tenant, application)

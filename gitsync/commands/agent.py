@@ -27,6 +27,7 @@ from gitsync.agent_metrics import AgentMetrics
 from gitsync.agent_source import open_source
 from gitsync.api.server import ListenAddress, bound_port, check_bind, parse_listen
 from gitsync.commands.common import DEFAULT_STATE_DIR, SourceSpec
+from gitsync.engine.runtime_options import RuntimeOptions, make_engine
 from gitsync.errors import GitsyncError
 from gitsync.sources.directory import DirectoryWatcher
 from gitsync.target import Target
@@ -50,6 +51,7 @@ class AgentOptions:
     policy: reconcile.PrunePolicy = reconcile.PrunePolicy()
     webhook_secret: str | None = None
     log_format: str = "text"
+    runtime: RuntimeOptions = RuntimeOptions()  # the embedded engine's runtime (issue 7)
 
 
 def _build(
@@ -77,7 +79,7 @@ def _build(
     from gitsync.api.app import ApiSettings, create_app
     from gitsync.target import EmbeddedTarget
 
-    embedded = EmbeddedTarget(state_dir)
+    embedded = EmbeddedTarget(state_dir, engine=make_engine(state_dir, options.runtime))
     try:
         settings = ApiSettings(state_dir=state_dir, token=options.token)
         app = create_app(settings, engine=embedded.engine)

@@ -7,7 +7,8 @@ import sys
 from pathlib import Path
 
 from gitsync.api.app import ApiSettings
-from gitsync.api.server import parse_listen, serve
+from gitsync.api.server import build_server, check_bind, parse_listen
+from gitsync.engine.runtime_options import RuntimeOptions, make_engine
 
 TOKEN_ENV = "GITSYNC_TOKEN"
 
@@ -19,6 +20,7 @@ def engine(
     token: str | None = None,
     max_body: int | None = None,
     log_level: str = "warning",
+    runtime: RuntimeOptions | None = None,
 ) -> int:
     """Serve until interrupted; returns the exit code. The token comes from ``token``
     or the ``GITSYNC_TOKEN`` environment variable; it is never printed."""
@@ -30,7 +32,16 @@ def engine(
 
     def ready(url: str) -> None:
         auth = "token required for changes" if secret else "no token"
-        print(f"gitsync engine serving {url} (state {state_dir}; {auth})", file=sys.stderr)
+        print(
+            f"gitsync engine serving {url} (state {state_dir}; {auth}; {options.describe()})",
+            file=sys.stderr,
+        )
 
-    serve(settings, address, log_level=log_level, on_ready=ready)
+    # As gitsync.api.server.serve, with the engine built for the chosen runtime (issue 7).
+    options = runtime or RuntimeOptions()
+    check_bind(address, settings.token)
+    with make_engine(settings.state_dir, options) as the_engine:
+        server = build_server(settings, address, engine=the_engine, log_level=log_level)
+        ready(f"http://{address}")
+        server.run()
     return 0

@@ -49,6 +49,7 @@ def build_activation(
     kind: str,
     source: DeploySource | None,
     rollback_of: int | None,
+    health: str = "",
 ) -> Activation:
     return Activation(
         app=info.app,
@@ -64,6 +65,7 @@ def build_activation(
         summary=prepared.actions.summary(),
         meta=dict(source.meta) if source else {},
         rollback_of=rollback_of,
+        health=health,
     )
 
 

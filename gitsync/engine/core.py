@@ -8,6 +8,7 @@ Calls are serialised by one lock, so the HTTP layer may call from a thread pool.
 from __future__ import annotations
 
 import enum
+import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -16,13 +17,14 @@ from types import TracebackType
 from typing import Self
 
 from gitsync import package
-from gitsync.engine import sessions
+from gitsync.engine import health, sessions
 from gitsync.engine.activation import (
     PreparedCache,
     build_activation,
     dry_run_result,
     with_prepare,
 )
+from gitsync.engine.gate import RuntimeDriver
 from gitsync.engine.prepare import prepare_package
 from gitsync.engine.records import (
     ActivateResult,
@@ -31,10 +33,12 @@ from gitsync.engine.records import (
     SessionInfo,
     SessionStatus,
 )
-from gitsync.engine.runtime import NoneRuntime, Runtime
+from gitsync.engine.runtime import ManagedRuntime, NoneRuntime, Runtime
 from gitsync.engine.store import Store
 from gitsync.errors import BadRequest, NotFound
 from gitsync.snapshot import Snapshot
+
+log = logging.getLogger("gitsync.engine")
 
 
 class EngineState(enum.Enum):
@@ -43,11 +47,14 @@ class EngineState(enum.Enum):
     CLOSED = "closed"
 
 
-class EngineCore:
+class EngineCore(RuntimeDriver):
     """The embedded config server over one state directory.
 
     ``clock`` returns seconds since the epoch (inject a manual clock in tests);
     ``session_lifetime`` is Vespa's ``sessionLifetime`` (3600 s by default).
+    With a managed runtime (Ray), a generation whose changed applications fail the
+    health gate is marked failed and, with ``auto_rollback``, the last good generation
+    is re-applied as a new one.
     """
 
     def __init__(
@@ -58,6 +65,7 @@ class EngineCore:
         clock: Callable[[], float] = time.time,
         session_lifetime: float = 3600.0,
         limits: package.PackageLimits | None = None,
+        auto_rollback: bool = True,
     ) -> None:
         self.state_dir = Path(state_dir)
         self.runtime: Runtime = runtime if runtime is not None else NoneRuntime()
@@ -65,7 +73,9 @@ class EngineCore:
         self.session_lifetime = session_lifetime
         self.limits = limits if limits is not None else package.PackageLimits()
         self._store = Store(self.state_dir)
+        self.auto_rollback = auto_rollback
         self._lock = threading.RLock()
+        self._settled = threading.Condition(self._lock)  # notified on each gate verdict
         self._prepared = PreparedCache()
         self._state = EngineState.UNOPENED
 
@@ -80,17 +90,24 @@ class EngineCore:
                 raise RuntimeError("Cannot reopen an engine once it has been closed.")
             self._store.open(self.clock())
             self._state = EngineState.OPENED
+            if isinstance(self.runtime, ManagedRuntime):
+                self.runtime.set_listener(self._on_gate_outcome)
+                self._resync_runtime()
         return self
 
     def close(self) -> None:
         """Close the store and the runtime; idempotent."""
         with self._lock:
-            if self._state is EngineState.OPENED:
-                try:
-                    self.runtime.close()
-                finally:
-                    self._store.close()
+            was_open = self._state is EngineState.OPENED
             self._state = EngineState.CLOSED
+        if not was_open:
+            return
+        try:
+            # Outside the lock: the runtime's thread may be waiting for it to report.
+            self.runtime.close()
+        finally:
+            with self._lock:
+                self._store.close()
 
     def __enter__(self) -> Self:
         return self.open()
@@ -331,6 +348,9 @@ class EngineCore:
 
     # -- internals ---------------------------------------------------------------------------
 
+    def _is_open(self) -> bool:
+        return self._state is EngineState.OPENED
+
     def _require_tenant(self, tenant: str) -> Store:
         store = self._check_open()
         sessions.check_name("tenant", tenant)
@@ -360,10 +380,18 @@ class EngineCore:
             active = store.active_session_id(info.app)
             log = sessions.check_activation(info, active, force, self.clock())
             prepared = self._prepared.get(store, tenant, session_id)
+            gated = isinstance(self.runtime, ManagedRuntime)
             if info.status is not SessionStatus.ACTIVE:
                 store.activate(
                     build_activation(
-                        info, active, self.clock(), prepared, kind, source, rollback_of
+                        info,
+                        active,
+                        self.clock(),
+                        prepared,
+                        kind,
+                        source,
+                        rollback_of,
+                        health.PENDING if gated else "",
                     )
                 )
             result = ActivateResult(
@@ -377,7 +405,7 @@ class EngineCore:
             )
             if info.status is not SessionStatus.ACTIVE:
                 # Under the lock, so the runtime sees activations in generation order.
-                self.runtime.apply(info.app, prepared.config)
+                self._push(info.app, session_id, prepared, health.gated_apps(prepared.actions))
         return result
 
     def _dry_run_result(self, prepared: PrepareResult) -> ActivateResult:

@@ -27,6 +27,7 @@ from gitsync.engine.records import (
     HistoryEntry,
     ServeState,
 )
+from gitsync.engine.runtime import ManagedRuntime, UnitDeploy
 from gitsync.errors import NotFound
 
 #: The file a Serve REST ``PUT`` is stored as inside its package.
@@ -113,7 +114,10 @@ class Engine(EngineCore):
             if store.get_application(app) is None:
                 raise NotFound(f"Unable to delete {app.full_string()}: Not found")
             store.delete_application(app, self.clock())
-            self.runtime.apply(app, None)
+            if isinstance(self.runtime, ManagedRuntime):
+                self.runtime.deploy(UnitDeploy(app, 0, None))
+            else:
+                self.runtime.apply(app, None)
 
     def get_application_content(
         self,
@@ -147,7 +151,23 @@ class Engine(EngineCore):
         apps = self.runtime.live(app, deployed) if row is not None else []
         config = json.loads(row.config_json) if row is not None else None
         generation = row.session_id if row is not None else 0
-        return ServeState(app, generation, config, apps, self.runtime.name)
+        drift, error = [], None
+        if isinstance(self.runtime, ManagedRuntime):
+            drift = self.runtime.drift(app) if row is not None else []
+            error = self.runtime.error()
+        return ServeState(app, generation, config, apps, self.runtime.name, drift, error)
+
+    def drift(
+        self, tenant: str = "default", application: str = "default", instance: str = "default"
+    ) -> list[str]:
+        """No Vespa endpoint (the agent's drift check): how the runtime's config differs
+        from the active generation; empty when in sync, unknown, or no managed runtime."""
+        app = sessions.app_id(tenant, application, instance)
+        with self._lock:
+            active = self._require_tenant(tenant).get_application(app) is not None
+        if not active or not isinstance(self.runtime, ManagedRuntime):
+            return []
+        return self.runtime.drift(app)
 
     def active_code_digests(
         self, tenant: str, application: str = "default", instance: str = "default"
@@ -231,6 +251,9 @@ class Engine(EngineCore):
                 rollback_of=target.generation,
             )
             return with_prepare(result, prepared)
+
+    def _rollback_to(self, app: AppId, target: HistoryEntry) -> ActivateResult:
+        return self.rollback(app.tenant, app.application, target.generation, instance=app.instance)
 
     def expire_sessions(self) -> list[tuple[str, int]]:
         """Vespa's SessionsMaintainer: delete every session that is not the active one

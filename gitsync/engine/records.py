@@ -215,6 +215,10 @@ class HistoryEntry:
     meta: Mapping[str, str]
     summary: Mapping[str, int]
     rollback_of: int | None = None
+    # The health gate's verdict: "" (no gate: the none runtime), "pending", "healthy",
+    # "failed" or "superseded" (a newer generation came before the verdict).
+    health: str = ""
+    health_message: str = ""
 
     def to_json(self) -> JsonDict:
         return {
@@ -229,6 +233,8 @@ class HistoryEntry:
             "meta": dict(self.meta),
             "summary": dict(self.summary),
             "rollbackOf": self.rollback_of,
+            "health": self.health,
+            "healthMessage": self.health_message,
         }
 
 
@@ -283,3 +289,6 @@ class ServeState:
     config: JsonDict | None
     applications: list[AppLive]
     runtime: str
+    # How the runtime's config differs from the active generation (a managed runtime).
+    drift: list[str] = field(default_factory=list)
+    runtime_error: str | None = None  # the runtime's last failure, None when it answers

@@ -3,15 +3,18 @@
 A runtime receives each activated deploy config (``apply``) and reports live state
 (``live``). The ``none`` runtime keeps no state of its own: it reports every activated
 application RUNNING and every deployment HEALTHY, with no replicas, and says so.
-The Ray runtime (``ray.py``) is a later issue.
+A *managed* runtime (``ManagedRuntime``: the Ray runtime of ``ray.py``) also receives
+the generation and its code files (``deploy``), reports drift, and tells the engine
+through a listener whether a generation became healthy (the health gate).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any, Protocol
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
 
-from gitsync.engine.records import AppId, AppLive, DeployedApp, DeploymentLive
+from gitsync.engine.records import AppId, AppLive, DeployedApp, DeploymentLive, JsonDict
 
 NO_RUNTIME_MESSAGE = "No runtime is attached: the engine holds the configuration only."
 
@@ -35,6 +38,58 @@ class Runtime(Protocol):
 
     def close(self) -> None:
         """Release connections; the engine calls it from ``Engine.close``."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class UnitDeploy:
+    """One activation as a managed runtime receives it.
+
+    ``config`` None removes the unit. ``code`` holds the package files below the local
+    ``working_dir``/``py_modules`` directories. ``gate`` lists the Serve applications
+    whose health decides the generation (the changed ones); None means "do not gate"
+    (a re-apply at start-up or a self-heal).
+    """
+
+    app: AppId
+    generation: int
+    config: JsonDict | None
+    code: Mapping[str, bytes] = field(default_factory=dict)
+    gate: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GateOutcome:
+    """The health gate's verdict on one generation."""
+
+    app: AppId
+    generation: int
+    healthy: bool
+    message: str
+
+
+GateListener = Callable[[GateOutcome], None]
+
+
+@runtime_checkable
+class ManagedRuntime(Runtime, Protocol):
+    """A runtime that runs the code too, gates generations on health and sees drift."""
+
+    def deploy(self, unit: UnitDeploy) -> None:
+        """Like ``apply``, with the generation and its code; never blocks on the runtime."""
+        ...
+
+    def set_listener(self, listener: GateListener) -> None:
+        """Called (from the runtime's own thread) with each gate outcome."""
+        ...
+
+    def drift(self, app: AppId) -> list[str]:
+        """How the runtime's config differs from what the engine last applied (empty
+        when in sync or not yet known)."""
+        ...
+
+    def error(self) -> str | None:
+        """The last failure talking to the runtime, None once it answers again."""
         ...
 
 

@@ -72,6 +72,11 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (tenant, application, instance, generation, path));
     CREATE INDEX history_files_sha ON history_files (sha256);
     """,
+    # The health gate's verdict per generation (the Ray runtime).
+    """
+    ALTER TABLE history ADD COLUMN health TEXT NOT NULL DEFAULT '';
+    ALTER TABLE history ADD COLUMN health_message TEXT NOT NULL DEFAULT '';
+    """,
 )
 
 
@@ -107,6 +112,7 @@ class Activation:
     summary: dict[str, int]
     meta: dict[str, str] = field(default_factory=dict)
     rollback_of: int | None = None
+    health: str = ""  # "pending" when a managed runtime will gate this generation
 
 
 def _dumps(value: Any) -> str:
@@ -510,7 +516,9 @@ class Store:
                 ],
             )
             cur.execute(
-                "INSERT OR REPLACE INTO history VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO history (tenant, application, instance, generation, "
+                "session_id, time, kind, revision, meta, summary, rollback_of, health) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     *unit,
                     act.session_id,
@@ -521,8 +529,15 @@ class Store:
                     _dumps(act.meta),
                     _dumps(act.summary),
                     act.rollback_of,
+                    act.health,
                 ),
             )
+            if act.health:
+                cur.execute(
+                    "UPDATE history SET health = 'superseded' WHERE tenant = ? AND "
+                    "application = ? AND instance = ? AND generation < ? AND health = 'pending'",
+                    (*unit, act.session_id),
+                )
             cur.execute(
                 "INSERT OR REPLACE INTO history_files SELECT ?, ?, ?, ?, path, sha256 "
                 "FROM session_files WHERE tenant = ? AND session_id = ? AND kind = 'file' "
@@ -549,15 +564,24 @@ class Store:
 
     def history(self, app: AppId) -> list[HistoryEntry]:
         rows = self._read(
-            "SELECT generation, session_id, time, kind, revision, meta, summary, rollback_of "
-            "FROM history WHERE tenant = ? AND application = ? AND instance = ? "
-            "ORDER BY generation DESC",
+            "SELECT generation, session_id, time, kind, revision, meta, summary, rollback_of, "
+            "health, health_message FROM history "
+            "WHERE tenant = ? AND application = ? AND instance = ? ORDER BY generation DESC",
             (app.tenant, app.application, app.instance),
         )
         return [
-            HistoryEntry(app, g, s, t, k, r, json.loads(m), json.loads(su), rb)
-            for g, s, t, k, r, m, su, rb in rows
+            HistoryEntry(app, g, s, t, k, r, json.loads(m), json.loads(su), rb, h, hm)
+            for g, s, t, k, r, m, su, rb, h, hm in rows
         ]
+
+    def set_health(self, app: AppId, generation: int, health: str, message: str) -> None:
+        """Record the health gate's verdict on one generation."""
+        with self._tx() as cur:
+            cur.execute(
+                "UPDATE history SET health = ?, health_message = ? WHERE tenant = ? AND "
+                "application = ? AND instance = ? AND generation = ?",
+                (health, message, app.tenant, app.application, app.instance, generation),
+            )
 
     def expire(self, now: float, lifetime: float) -> list[tuple[str, int]]:
         """Delete sessions that are not active and outlived ``lifetime``; then drop blobs

@@ -1,0 +1,253 @@
+"""The Ray runtime: the engine's activations go to a real Ray cluster.
+
+``deploy`` (called under the engine lock) only records the unit's config, rewritten
+for Ray (``ray_code``), and wakes a background thread. That thread uploads the code
+zips Ray lacks, PUTs the union of all units to ``/api/serve/applications/``, polls the
+GET with backoff, keeps the last answer for ``live``/``drift``, and runs the health
+gate: once the changed applications are RUNNING with the new config, or one of them
+is DEPLOY_FAILED/UNHEALTHY, or the timeout passes, the listener hears the verdict.
+Nothing here ever blocks the engine on Ray: failures are reported and retried.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from gitsync.engine import ray_code, ray_live
+from gitsync.engine.ray_client import RayClient
+from gitsync.engine.records import AppId, AppLive, DeployedApp, JsonDict
+from gitsync.engine.runtime import GateListener, GateOutcome, UnitDeploy
+from gitsync.errors import RuntimeUnavailable
+
+log = logging.getLogger("gitsync.engine.ray")
+
+#: Ray's control loop runs every 0.1 s: a GET sent sooner after a PUT may still show
+#: the old status with the new config, so the gate ignores answers younger than this.
+SETTLE_S = 0.25
+
+
+@dataclass
+class _Gate:
+    generation: int
+    names: tuple[str, ...]
+    sent: JsonDict
+    version: int  # the config version that carries this generation
+    put_done: float | None = None  # monotonic time the PUT of that version returned
+    deadline: float | None = None
+
+
+class _Backoff:
+    def __init__(self, first: float, limit: float) -> None:
+        self.first, self.limit, self.current = first, limit, first
+
+    def next(self) -> float:
+        delay, self.current = self.current, min(self.current * 2, self.limit)
+        return delay
+
+    def reset(self) -> None:
+        self.current = self.first
+
+
+class RayRuntime:
+    """Drives the Serve REST API of the Ray dashboard at ``address``."""
+
+    name = "ray"
+
+    def __init__(
+        self,
+        address: str,
+        *,
+        health_timeout: float = 120.0,
+        poll_interval: float = 2.0,
+        gate_poll_interval: float = 0.1,
+        max_backoff: float = 10.0,
+    ) -> None:
+        self.address = address.rstrip("/")
+        self.health_timeout = health_timeout
+        self.poll_interval = poll_interval
+        self.gate_poll_interval = gate_poll_interval
+        self._client = RayClient(self.address)
+        self._cond = threading.Condition()
+        self._units: dict[AppId, ray_code.RayConfig] = {}
+        self._gates: dict[AppId, _Gate] = {}
+        self._version = 0
+        self._sent_version = 0
+        self._last_put_done = 0.0
+        self._ray_state: JsonDict | None = None
+        self._ray_state_time = 0.0
+        self._error: str | None = None
+        self._listener: GateListener | None = None
+        self._stop = False
+        self._backoff = _Backoff(0.2, max_backoff)
+        self._thread = threading.Thread(target=self._run, name="gitsync-ray", daemon=True)
+        self._thread.start()
+
+    # -- the Runtime protocol (called by the engine) ----------------------------------
+
+    def apply(self, app: AppId, config: Mapping[str, Any] | None) -> None:
+        self.deploy(UnitDeploy(app, 0, None if config is None else dict(config)))
+
+    def deploy(self, unit: UnitDeploy) -> None:
+        rewritten = None if unit.config is None else ray_code.for_ray(unit.config, unit.code)
+        with self._cond:
+            self._version += 1
+            if rewritten is None:
+                self._units.pop(unit.app, None)
+                self._gates.pop(unit.app, None)
+            else:
+                self._units[unit.app] = rewritten
+                if unit.gate is not None:
+                    self._gates[unit.app] = _Gate(
+                        unit.generation, unit.gate, rewritten.config, self._version
+                    )
+            self._cond.notify_all()
+
+    def set_listener(self, listener: GateListener) -> None:
+        with self._cond:
+            self._listener = listener
+
+    def live(self, app: AppId, deployed: Sequence[DeployedApp]) -> list[AppLive]:
+        with self._cond:
+            state, error = self._ray_state, self._error
+            unit = self._units.get(app)
+        if state is None and error is None:
+            error = "Waiting for Ray's first answer."
+        logging_config = unit.config.get("logging_config") if unit else None
+        return ray_live.unit_live(state, deployed, logging_config, error)
+
+    def drift(self, app: AppId) -> list[str]:
+        with self._cond:
+            unit = self._units.get(app)
+            fresh = self._ray_state_time > self._last_put_done
+            if unit is None or self._ray_state is None or self._pending() or not fresh:
+                return []
+            others = [
+                name
+                for other, config in self._units.items()
+                if other != app
+                for name in ray_live.app_names(config.config)
+            ]
+            return ray_live.drift(unit.config, self._ray_state, others)
+
+    def error(self) -> str | None:
+        with self._cond:
+            return self._error
+
+    def sent_config(self, app: AppId) -> JsonDict | None:
+        """The unit's config as last handed to Ray (code paths as ``gcs://`` URIs)."""
+        with self._cond:
+            unit = self._units.get(app)
+            return None if unit is None else unit.config
+
+    def close(self) -> None:
+        with self._cond:
+            self._stop = True
+            self._cond.notify_all()
+        self._thread.join(timeout=30)
+        self._client.close()
+
+    # -- the background thread ------------------------------------------------------------
+
+    def _pending(self) -> bool:
+        return self._sent_version != self._version
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                if self._stop:
+                    return
+                work = None
+                if self._pending():
+                    configs = {app: unit.config for app, unit in self._units.items()}
+                    bundles = {n: d for u in self._units.values() for n, d in u.bundles.items()}
+                    work = (self._version, ray_live.merge_units(configs), bundles)
+            try:
+                if work is not None:
+                    self._push(*work)
+                self._poll()
+            except RuntimeUnavailable as exc:
+                self._failed(exc.message)
+                continue
+            for outcome in self._decide():
+                self._notify(outcome)
+            with self._cond:
+                if not self._stop and not self._pending():
+                    self._cond.wait(self.gate_poll_interval if self._gates else self.poll_interval)
+
+    def _push(self, version: int, config: JsonDict, bundles: Mapping[str, bytes]) -> None:
+        for name, data in sorted(bundles.items()):
+            if not self._client.has_package(name):
+                self._client.upload_package(name, data)
+                log.info("uploaded code package %s (%d bytes)", name, len(data))
+        self._client.put_applications(config)
+        done = time.monotonic()
+        with self._cond:
+            self._sent_version = max(self._sent_version, version)
+            self._last_put_done = done
+            for gate in self._gates.values():
+                if gate.put_done is None and gate.version <= version:
+                    gate.put_done = done
+                    gate.deadline = done + self.health_timeout
+        log.info("deployed %d application(s) to Ray", len(config["applications"]))
+
+    def _poll(self) -> None:
+        started = time.monotonic()
+        state = self._client.get_applications()
+        with self._cond:
+            self._ray_state, self._ray_state_time = state, started
+            if not self._pending():
+                self._error = None
+            self._backoff.reset()
+
+    def _failed(self, message: str) -> None:
+        with self._cond:
+            if self._error != message:
+                log.warning("Ray runtime: %s (retrying)", message)
+            self._error = message
+            if not self._stop:
+                self._cond.wait(self._backoff.next())
+
+    def _decide(self) -> list[GateOutcome]:
+        outcomes: list[GateOutcome] = []
+        now = time.monotonic()
+        with self._cond:
+            state = self._ray_state
+            for app, gate in list(self._gates.items()):
+                if gate.put_done is None or gate.deadline is None or state is None:
+                    continue  # not sent yet: an unreachable Ray is not the config's fault
+                verdict = None
+                if self._ray_state_time >= gate.put_done + SETTLE_S:
+                    verdict = ray_live.gate_verdict(gate.names, gate.sent, state)
+                if verdict is None and now > gate.deadline:
+                    waiting = ray_live.waiting_on(gate.names, state)
+                    verdict = (
+                        False,
+                        f"not RUNNING after {self.health_timeout:g} s: {waiting}",
+                    )
+                if verdict is not None:
+                    del self._gates[app]
+                    outcomes.append(GateOutcome(app, gate.generation, *verdict))
+        return outcomes
+
+    def _notify(self, outcome: GateOutcome) -> None:
+        with self._cond:
+            listener = self._listener
+        level = logging.INFO if outcome.healthy else logging.WARNING
+        log.log(
+            level,
+            "generation %d of %s %s: %s",
+            outcome.generation,
+            outcome.app.full_string(),
+            "is healthy" if outcome.healthy else "failed",
+            outcome.message,
+        )
+        if listener is not None:
+            try:
+                listener(outcome)
+            except Exception:  # the thread must live on; the engine logs its own errors
+                log.exception("the gate listener failed")

@@ -1,0 +1,52 @@
+"""``--runtime none|ray``, ``--ray-address``, ``--health-timeout``, ``--no-auto-rollback``:
+the runtime options shared by ``gitsync engine`` and ``gitsync agent``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from gitsync.engine.engine import Engine
+from gitsync.engine.runtime import NoneRuntime, Runtime
+from gitsync.errors import BadRequest
+
+DEFAULT_RAY_ADDRESS = "http://127.0.0.1:8265"
+DEFAULT_HEALTH_TIMEOUT_S = 120.0
+RUNTIMES = ("none", "ray")
+
+
+@dataclass(frozen=True)
+class RuntimeOptions:
+    runtime: str = "none"
+    ray_address: str = DEFAULT_RAY_ADDRESS
+    health_timeout_s: float = DEFAULT_HEALTH_TIMEOUT_S
+    auto_rollback: bool = True
+
+    def describe(self) -> str:
+        """One line for start-up messages."""
+        if self.runtime == "none":
+            return "runtime none"
+        rollback = "automatic rollback" if self.auto_rollback else "no automatic rollback"
+        return (
+            f"runtime ray at {self.ray_address} "
+            f"(health gate {self.health_timeout_s:g} s, {rollback})"
+        )
+
+
+def make_runtime(options: RuntimeOptions) -> Runtime:
+    if options.runtime == "none":
+        return NoneRuntime()
+    if options.runtime != "ray":
+        raise BadRequest(f"Unknown runtime '{options.runtime}': use one of {', '.join(RUNTIMES)}")
+    if not options.ray_address.startswith(("http://", "https://")):
+        raise BadRequest(
+            f"--ray-address must start with http:// or https://, got '{options.ray_address}'"
+        )
+    from gitsync.engine.ray import RayRuntime
+
+    return RayRuntime(options.ray_address, health_timeout=options.health_timeout_s)
+
+
+def make_engine(state_dir: str | Path, options: RuntimeOptions) -> Engine:
+    """An (unopened) engine over ``state_dir`` driving the chosen runtime."""
+    return Engine(state_dir, runtime=make_runtime(options), auto_rollback=options.auto_rollback)
