@@ -94,12 +94,76 @@ def load_snapshot(
     files: Sequence[str] | None = None,
     limits: yamlio.YamlLimits = yamlio.DEFAULT_LIMITS,
 ) -> LoadResult:
-    """Load, merge and validate the config files of a snapshot."""
+    """Load, merge and validate the config files of a snapshot.
+
+    Which files: ``files`` if given, else the ``config`` section of the snapshot's
+    ``.gitsync.yaml`` (``files``: an exact list, as packages carry; or ``root`` and
+    ``include`` patterns), else every ``*.yaml``/``*.yml`` outside hidden directories.
+    """
+    if files is None:
+        try:
+            selection = _selection(snapshot)
+        except yamlio.YamlError as exc:
+            return LoadResult(None, [exc.issue])
+        if "files" in selection:
+            files = selection["files"]
+        root = selection.get("root", root)
+        include = selection.get("include", include)
     names = list(files) if files is not None else config_files(snapshot, root, include)
     loader = _Loader(snapshot, limits)
     # Millions of fresh, acyclic objects: the cyclic GC's passes are pure cost here.
     with yamlio.gc_paused():
         return loader.run(names)
+
+
+SETTINGS_FILE = ".gitsync.yaml"
+
+
+def read_settings(snapshot: Snapshot) -> dict[str, Any]:
+    """``.gitsync.yaml`` at the snapshot root (gitsync's own settings), or ``{}``."""
+    data = snapshot.files.get(SETTINGS_FILE)
+    if data is None:
+        return {}
+    value = yamlio.load(data, SETTINGS_FILE)
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise yamlio.YamlError(
+            Issue(SETTINGS_FILE, 1, 1, (), "error", "settings must be a mapping", "settings")
+        )
+    return value
+
+
+def _selection(snapshot: Snapshot) -> dict[str, Any]:
+    """The ``config`` section of the settings, checked: files, root, include."""
+    section = read_settings(snapshot).get("config") or {}
+    out: dict[str, Any] = {}
+
+    def bad(key: str, what: str) -> yamlio.YamlError:
+        issue = Issue(
+            SETTINGS_FILE,
+            0,
+            0,
+            ("config", key),
+            "error",
+            f"config.{key} must be {what}",
+            "settings",
+        )
+        return yamlio.YamlError(issue)
+
+    if not isinstance(section, dict):
+        raise bad("", "a mapping")
+    for key in ("files", "include"):
+        if key in section:
+            value = section[key]
+            if not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+                raise bad(key, "a list of strings")
+            out[key] = value
+    if "root" in section:
+        if not isinstance(section["root"], str):
+            raise bad("root", "a string")
+        out["root"] = section["root"]
+    return out
 
 
 def load_or_raise(snapshot: Snapshot, **options: Any) -> LoadResult:

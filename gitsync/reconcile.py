@@ -12,16 +12,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from gitsync import model, package, plan, yamlio
+from gitsync import loader, model, package, plan, yamlio
 from gitsync.engine.records import DeploySource
 from gitsync.errors import InvalidConfig, PruneRefused
-from gitsync.issues import Issue
 from gitsync.loader import LoadResult, load_snapshot
 from gitsync.snapshot import Snapshot
 from gitsync.target import Applied, LiveView, Target
 
 #: Repository settings for gitsync itself (hidden, so never read as a Serve config).
-SETTINGS_FILE = ".gitsync.yaml"
+SETTINGS_FILE = loader.SETTINGS_FILE
 #: Applications kept alive by ``--no-prune`` travel in the package as this file.
 KEPT_FILE = "gitsync-kept-applications.yaml"
 DEFAULT_MAX_PRUNE = 0.5
@@ -59,17 +58,10 @@ class Proposal:
 
 def read_settings(snapshot: Snapshot) -> dict[str, Any]:
     """``.gitsync.yaml`` at the snapshot root, e.g. ``prune: {allow_mass_prune: true}``."""
-    data = snapshot.files.get(SETTINGS_FILE)
-    if data is None:
-        return {}
     try:
-        value = yamlio.load(data, SETTINGS_FILE)
+        return loader.read_settings(snapshot)
     except yamlio.YamlError as exc:
         raise InvalidConfig([exc.issue]) from exc
-    if not isinstance(value, dict):
-        issue = Issue(SETTINGS_FILE, 1, 1, (), "error", "settings must be a mapping", "settings")
-        raise InvalidConfig([issue])
-    return value
 
 
 def policy_from(snapshot: Snapshot, base: PrunePolicy) -> PrunePolicy:
@@ -88,11 +80,15 @@ def policy_from(snapshot: Snapshot, base: PrunePolicy) -> PrunePolicy:
 
 
 def package_files(snapshot: Snapshot, result: LoadResult) -> dict[str, bytes]:
-    """The config files plus the local code directories they reference; nothing else."""
+    """The config files, the local code directories they reference, and a settings file
+    naming the config files exactly (so a YAML file among the code is never read as
+    config by the engine); nothing else."""
     files = {name: snapshot.files[name] for name in result.files if name in snapshot.files}
     for code in result.code_paths:
         prefix = code.rstrip("/") + "/"
         files.update({n: d for n, d in snapshot.files.items() if n.startswith(prefix)})
+    settings = {**read_settings(snapshot), "config": {"files": list(result.files)}}
+    files[SETTINGS_FILE] = _dump(settings)
     return files
 
 

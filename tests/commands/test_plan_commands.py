@@ -123,3 +123,18 @@ def test_prune_safety(config_repo: Path, target: list[str]) -> None:
     assert 'it would remove every application ("fruit_stand")' in everything.stderr
     allowed = run_gitsync("sync", str(config_repo), *target, "--allow-mass-prune")
     assert allowed.returncode == 0, allowed.stderr
+
+
+def test_settings_choose_the_config_files_and_yaml_in_code_is_not_config(
+    config_repo: Path, target: list[str]
+) -> None:
+    (config_repo / "fruit/model.yaml").write_text("weights: [1, 2\n")  # not a Serve config
+    invalid = run_gitsync("sync", str(config_repo), *target)
+    assert invalid.returncode == 3
+    assert "fruit/model.yaml:2:1: error: $: invalid YAML" in invalid.stderr
+
+    (config_repo / ".gitsync.yaml").write_text("config:\n  root: serve\n")
+    synced = run_gitsync("sync", str(config_repo), *target)
+    assert synced.returncode == 0, synced.stderr
+    status = json.loads(run_gitsync("status", *target, "-o", "json").stdout)
+    assert sorted(a["name"] for a in status["applications"]) == ["calculator", "fruit_stand"]
