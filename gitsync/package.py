@@ -189,8 +189,10 @@ def read_zip(data: bytes, limits: PackageLimits) -> dict[str, bytes]:
                     raise UnsafeInput(f"Package entry '{info.filename}' is a symbolic link")
                 if stat.S_IFMT(mode) not in (0, stat.S_IFREG, stat.S_IFDIR):
                     raise UnsafeInput(f"Package entry '{info.filename}' is not a regular file")
+                if info.flag_bits & 0x1:  # zipfile would raise RuntimeError (a 500)
+                    raise BadRequest(f"Package entry '{info.filename}' is encrypted")
                 clean = normalize_name(info.filename)
-                if info.is_dir() or not clean:
+                if not clean or info.is_dir():  # is_dir() fails on an empty name
                     continue
                 with archive.open(info) as stream:
                     _add(out, clean, _read_stream(stream, budget), info.filename)
@@ -235,6 +237,10 @@ def read_tar_gz(data: bytes, limits: PackageLimits) -> dict[str, bytes]:
                 if not member.isfile():
                     raise UnsafeInput(f"Package entry '{member.name}' is not a regular file")
                 clean = normalize_name(member.name)
+                if not clean:
+                    raise UnsafeInput(
+                        f"Unsafe path in package: '{member.name}' names the package root"
+                    )
                 stream = archive.extractfile(member)
                 if stream is None:  # pragma: no cover - isfile() members always have data
                     continue
