@@ -223,7 +223,10 @@ class Agent:
         revision = proposal.snapshot.revision
         plan = proposal.plan
         summary = summary_line(plan)
+        self._observe_runtime(live)
         if not plan.has_changes and live.revision == revision:
+            if live.runtime_drift:
+                return self._runtime_drift(live, revision, started, reasons)
             self._succeeded(
                 revision, live.generation, drift=Drift(healed=self._status.drift.healed)
             )
@@ -281,6 +284,73 @@ class Agent:
             summary=summary,
             plan=render_text(plan, color=False),
         )
+
+    def _runtime_drift(
+        self, live: LiveView, revision: str, started: float, reasons: tuple[str, ...]
+    ) -> SyncResult:
+        """The engine is in sync but the runtime is not: someone deployed around it."""
+        previous = self._status.drift
+        summary = f"runtime differs from generation {live.generation}: " + "; ".join(
+            live.runtime_drift[:3]
+        )
+        if self.config.self_heal:
+            generation = self.target.reapply(self.config.tenant, self.config.application)
+            log.warning(
+                "runtime drift reverted (--self-heal): generation %s re-applied", generation
+            )
+            self._succeeded(revision, generation, drift=Drift(healed=previous.healed + 1))
+            return self._result(
+                "applied", revision, started, reasons, generation=generation, summary=summary
+            )
+        drift = Drift(
+            True,
+            previous.since if previous.detected else self.clock(),
+            live.generation,
+            live.revision,
+            summary,
+            previous.healed,
+        )
+        if not previous.detected or previous.summary != summary:
+            log.warning("drift: %s", summary, extra={"drift": drift.to_json()})
+        self._succeeded(revision, None, drift=drift)
+        return self._result(
+            "drift", revision, started, reasons, generation=live.generation, summary=summary
+        )
+
+    def _observe_runtime(self, live: LiveView) -> None:
+        """Keep the runtime's health in the status, and log a new failure once."""
+        latest = live.history[0] if live.history else None
+        unhealthy = [
+            {"name": app.name, "status": app.status, "message": app.message}
+            for app in live.applications
+            if app.status not in ("RUNNING", "DEPLOYING", "NOT_STARTED")
+        ]
+        failure = next((e for e in live.history if e.health == "failed"), None)
+        runtime = {
+            "name": live.runtime,
+            "error": live.runtime_error,
+            "health": latest.health if latest is not None else "",
+            "healthMessage": latest.health_message if latest is not None else "",
+            "lastFailure": (
+                {"generation": failure.generation, "message": failure.health_message}
+                if failure is not None
+                else None
+            ),
+            "unhealthy": unhealthy,
+        }
+        before = self._status.runtime or {}
+        if runtime["error"] and runtime["error"] != before.get("error"):
+            log.warning("runtime %s: %s", live.runtime, runtime["error"])
+        failed = latest is not None and latest.health == "failed"
+        if (
+            latest is not None
+            and failed
+            and runtime["healthMessage"] != before.get("healthMessage")
+        ):
+            log.warning(
+                "generation %s failed its health gate: %s", latest.generation, latest.health_message
+            )
+        self._set(runtime=runtime)
 
     # -- recording -----------------------------------------------------------------
 

@@ -71,5 +71,8 @@ class _LiveOnce:
     def rollback(self, tenant: str, application: str, generation: int | None) -> Applied:
         return self._target.rollback(tenant, application, generation)
 
+    def reapply(self, tenant: str, application: str) -> int:
+        return self._target.reapply(tenant, application)
+
     def close(self) -> None:
         """The wrapped target belongs to the agent, not to this view."""

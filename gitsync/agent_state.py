@@ -103,6 +103,9 @@ class AgentStatus:
     next_poll: float | None = None
     backoff: dict[str, Any] | None = None
     reconciles: int = 0
+    # The runtime's view: its last error, the health verdict of the active generation
+    # (with Ray's failure message) and the applications that are not RUNNING.
+    runtime: dict[str, Any] | None = None
 
     def with_(self, **changes: Any) -> AgentStatus:
         return replace(self, **changes)
@@ -127,6 +130,7 @@ class AgentStatus:
             "nextPoll": iso(self.next_poll),
             "backoff": self.backoff,
             "reconciles": self.reconciles,
+            "runtime": self.runtime,
         }
 
 

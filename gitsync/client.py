@@ -95,6 +95,10 @@ class RemoteEngine:
             int(data["generation"]), int(data["previousActiveGeneration"]), bool(data["activated"])
         )
 
+    def reapply(self, tenant: str, application: str) -> int:
+        data = self._call("POST", self._unit(tenant, application) + "/reapply")
+        return int(data["generation"])
+
     def close(self) -> None:
         self._http.close()
 

@@ -41,6 +41,10 @@ class LiveView:
     applications: list[AppLive]
     runtime: str
     history: list[HistoryEntry] = field(default_factory=list)  # newest first
+    # How the runtime's own config differs from the active generation (someone deployed
+    # around the engine), and the runtime's last failure; both empty without a runtime.
+    runtime_drift: list[str] = field(default_factory=list)
+    runtime_error: str | None = None
 
     @property
     def revision(self) -> str | None:
@@ -65,6 +69,8 @@ class Target(Protocol):
 
     def rollback(self, tenant: str, application: str, generation: int | None) -> Applied: ...
 
+    def reapply(self, tenant: str, application: str) -> int: ...
+
     def close(self) -> None: ...
 
 
@@ -74,15 +80,24 @@ class EmbeddedTarget:
     def __init__(self, state_dir: str | Path, *, engine: Engine | None = None) -> None:
         from gitsync.engine import Engine
 
-        # ``engine``: an unopened engine built elsewhere (e.g. with the Ray runtime).
-        self.engine = (engine if engine is not None else Engine(state_dir)).open()
+        # ``engine``: one built elsewhere (e.g. with the Ray runtime); opened if need be.
+        self.engine = engine if engine is not None else Engine(state_dir)
+        if not self.engine.is_open:
+            self.engine.open()
 
     def live(self, tenant: str, application: str) -> LiveView:
         state = self.engine.live(tenant, application)
         history = self.engine.history(tenant, application)
         digests = self.engine.active_code_digests(tenant, application)
         return LiveView(
-            state.generation, state.config, digests, state.applications, state.runtime, history
+            state.generation,
+            state.config,
+            digests,
+            state.applications,
+            state.runtime,
+            history,
+            list(state.drift),
+            state.runtime_error,
         )
 
     def deploy(
@@ -104,6 +119,10 @@ class EmbeddedTarget:
 
     def rollback(self, tenant: str, application: str, generation: int | None) -> Applied:
         return Applied.of(self.engine.rollback(tenant, application, generation))
+
+    def reapply(self, tenant: str, application: str) -> int:
+        """Send the active generation to the runtime again (self-heal of runtime drift)."""
+        return self.engine.reapply(tenant, application)
 
     def close(self) -> None:
         self.engine.close()

@@ -76,6 +76,8 @@ def history_from_json(data: Mapping[str, Any]) -> HistoryEntry:
         meta=dict(data["meta"]),
         summary=dict(data["summary"]),
         rollback_of=data.get("rollbackOf"),
+        health=str(data.get("health") or ""),
+        health_message=str(data.get("healthMessage") or ""),
     )
 
 
@@ -87,6 +89,8 @@ def live_to_json(view: LiveView) -> dict[str, Any]:
         "runtime": view.runtime,
         "applications": [app_live_to_json(app) for app in view.applications],
         "history": [entry.to_json() for entry in view.history],
+        "runtimeDrift": view.runtime_drift,
+        "runtimeError": view.runtime_error,
     }
 
 
@@ -98,6 +102,8 @@ def live_from_json(data: Mapping[str, Any]) -> LiveView:
         applications=[app_live_from_json(app) for app in data["applications"]],
         runtime=str(data["runtime"]),
         history=[history_from_json(entry) for entry in data["history"]],
+        runtime_drift=[str(line) for line in data.get("runtimeDrift") or []],
+        runtime_error=data.get("runtimeError"),
     )
 
 

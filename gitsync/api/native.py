@@ -42,6 +42,8 @@ def live_view(engine: Engine, tenant: str, application: str) -> LiveView:
         state.applications,
         state.runtime,
         engine.history(tenant, application),
+        list(state.drift),
+        state.runtime_error,
     )
 
 
@@ -98,9 +100,16 @@ async def rollback(request: Request) -> JSONResponse:
     return JSONResponse(wire.activation_to_json(result))
 
 
+async def reapply(request: Request) -> JSONResponse:
+    tenant, application = _unit(request)
+    generation = await run_in_threadpool(_engine(request).reapply, tenant, application)
+    return JSONResponse({"generation": generation})
+
+
 routes = [
     Route(PREFIX + "/live", live, methods=["GET"]),
     Route(PREFIX + "/history", history, methods=["GET"]),
     Route(PREFIX + "/deploy", deploy, methods=["POST"]),
     Route(PREFIX + "/rollback", rollback, methods=["POST"]),
+    Route(PREFIX + "/reapply", reapply, methods=["POST"]),
 ]

@@ -81,6 +81,10 @@ class EngineCore(RuntimeDriver):
 
     # -- lifecycle -------------------------------------------------------------------
 
+    @property
+    def is_open(self) -> bool:
+        return self._state is EngineState.OPENED
+
     def open(self) -> Self:
         """Open the state directory: take its writer lock, migrate the schema."""
         with self._lock:

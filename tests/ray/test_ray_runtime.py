@@ -271,3 +271,45 @@ def test_removing_an_application_removes_it_from_ray(stack: Stack) -> None:
         time.sleep(0.5)
     assert sorted(apps) == ["fruit_stand"]
     assert [a.name for a in stack.engine.live().applications] == ["fruit_stand"]
+
+
+def test_the_agent_reports_rays_failure_and_self_heals_drift_on_ray(stack: Stack) -> None:
+    """Issue 7 points 3-4, agent side: Ray's failure message in the agent's status, and
+    --self-heal restoring a config someone PUT straight to Ray."""
+    from gitsync.agent import Agent, AgentConfig
+    from gitsync.agent_metrics import AgentMetrics
+    from gitsync.agent_source import open_source
+    from gitsync.sources.spec import SourceSpec
+    from gitsync.target import EmbeddedTarget
+
+    metrics = AgentMetrics()
+    source = open_source(SourceSpec(str(stack.repo)), metrics)
+    target = EmbeddedTarget(stack.engine.state_dir, engine=stack.engine)
+    agent = Agent(source, target, AgentConfig(self_heal=True), metrics=metrics)
+    first = agent.reconcile_once()
+    assert first.result in ("in-sync", "applied"), first
+    status = agent.status.to_json()
+    assert status["runtime"]["name"] == "ray"
+    failure = status["runtime"]["lastFailure"]  # the broken import_path of an earlier test
+    assert failure is not None and "DEPLOY_FAILED" in failure["message"], status["runtime"]
+
+    sent = stack.runtime.sent_config(stack.engine.live().app)
+    assert sent is not None
+    changed = yaml.safe_load(yaml.safe_dump(sent))
+    fruit = next(a for a in changed["applications"] if a["name"] == "fruit_stand")
+    named(fruit["deployments"], "MangoStand")["user_config"]["price"] = 9
+    assert (
+        httpx.put(f"{stack.cluster.dashboard}/api/serve/applications/", json=changed).status_code
+        == 200
+    )
+    stack.call("/fruit", FRUIT, lambda a: isinstance(a, dict) and a["cost"] == 18.0)
+    deadline = time.monotonic() + GATE_S
+    while not stack.engine.drift("default") and time.monotonic() < deadline:
+        time.sleep(0.2)
+    healed = agent.reconcile_once()
+    assert healed.result == "applied", healed
+    assert healed.summary is not None and healed.summary.startswith(
+        "runtime differs from generation"
+    )
+    assert agent.status.drift.healed == 1
+    stack.call("/fruit", FRUIT, lambda a: isinstance(a, dict) and a["cost"] == 10.0)
