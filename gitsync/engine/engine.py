@@ -169,6 +169,11 @@ class Engine(EngineCore):
             return []
         return self.runtime.drift(app)
 
+    def session_counts(self) -> dict[tuple[str, str], int]:
+        """No Vespa endpoint (``/metrics``): sessions by (tenant, state)."""
+        with self._lock:
+            return self._check_open().session_counts()
+
     def active_code_digests(
         self, tenant: str, application: str = "default", instance: str = "default"
     ) -> dict[str, str]:

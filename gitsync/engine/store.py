@@ -449,6 +449,13 @@ class Store:
         )
         return int(rows[0][0]) if rows else None
 
+    def session_counts(self) -> dict[tuple[str, str], int]:
+        """(tenant, status) -> number of sessions, for the ``gitsync_sessions`` gauge."""
+        rows = self._read(
+            "SELECT tenant, status, COUNT(*) FROM sessions GROUP BY tenant, status", ()
+        )
+        return {(str(tenant), str(status)): int(count) for tenant, status, count in rows}
+
     def list_applications(self, tenant: str) -> list[AppRow]:
         return self._app_rows("tenant = ?", (tenant,))
 
