@@ -30,7 +30,7 @@ from gitsync.api.common import (
 )
 from gitsync.api.metrics import activation_result
 from gitsync.engine import ActivateResult, Engine
-from gitsync.errors import BadRequest, GitsyncError, InvalidConfig, NotFound
+from gitsync.errors import BadRequest, GitsyncError, InvalidConfig
 
 APPLICATIONS = "/api/serve/applications/"
 #: Last rendered GET body per engine: ((generation, api_type), body).
@@ -115,29 +115,31 @@ async def get_applications(request: Request) -> Response:
             f"Invalid 'api_type' value: '{api_type}'. Must be one of: imperative, declarative"
         )
     ctx = context(request)
-    body = await call(_instance_body, ctx, api_type)
+    cached = _cached_body(ctx, api_type)
+    body = cached if cached is not None else await call(_instance_body, ctx, api_type)
     return Response(body, media_type="application/json")
 
 
-def _instance_body(ctx: ApiContext, api_type: str | None) -> bytes:
-    """The rendered ``ServeInstanceDetails``. With the ``none`` runtime the live state
-    is a function of the active generation alone (generations only grow), so the
-    body is rendered once per generation; a real runtime is asked every time."""
+def _cached_body(ctx: ApiContext, api_type: str | None) -> bytes | None:
+    """With the ``none`` runtime the body only changes with the engine's state, so a
+    rendering of the same state version is served straight from the event loop."""
     engine = ctx.engine
-    cacheable = engine.runtime.name == "none"
-    if cacheable:
-        try:
-            generation = engine.get_application("default", "default").generation
-        except NotFound:
-            return json_bytes(serve_render.EMPTY_INSTANCE)
-        key = (generation, api_type)
-        cached = _RENDERED.get(engine)
-        if cached is not None and cached[0] == key:
-            return cached[1]
+    if engine.runtime.name != "none":
+        return None
+    cached = _RENDERED.get(engine)
+    if cached is not None and cached[0] == (engine.state_version, api_type):
+        return cached[1]
+    return None
+
+
+def _instance_body(ctx: ApiContext, api_type: str | None) -> bytes:
+    """The rendered ``ServeInstanceDetails``, cached per state version (``none`` runtime)."""
+    engine = ctx.engine
+    version = engine.state_version
     state = engine.live()
     body = json_bytes(serve_render.instance_details(state, ctx.node_id, api_type))
-    if cacheable:
-        _RENDERED[engine] = ((state.generation, api_type), body)
+    if engine.runtime.name == "none":
+        _RENDERED[engine] = ((version, api_type), body)
     return body
 
 

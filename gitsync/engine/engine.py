@@ -169,6 +169,12 @@ class Engine(EngineCore):
             return []
         return self.runtime.drift(app)
 
+    @property
+    def state_version(self) -> int:
+        """Grows with every committed change: equal versions mean equal state, so the
+        HTTP layer may serve a cached rendering without touching SQLite."""
+        return self._store.writes
+
     def session_counts(self) -> dict[tuple[str, str], int]:
         """No Vespa endpoint (``/metrics``): sessions by (tenant, state)."""
         with self._lock:

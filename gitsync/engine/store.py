@@ -124,6 +124,9 @@ class Store:
         self.state_dir = state_dir
         self._db: sqlite3.Connection | None = None
         self._lock_fd: int | None = None
+        # Committed write transactions so far: this process is the only writer (the
+        # lock file), so an unchanged count means unchanged state (readers cache on it).
+        self.writes = 0
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -200,6 +203,7 @@ class Store:
                 db.execute("ROLLBACK")
                 raise
             db.execute("COMMIT")
+            self.writes += 1
         except sqlite3.Error as exc:
             raise StoreError(f"State store failure in '{self.state_dir}': {exc}") from exc
         finally:
