@@ -14,6 +14,7 @@ from typing import Any
 
 from gitsync.engine import AppLive, DeploymentLive, ServeState
 from gitsync.engine.records import JsonDict
+from gitsync.model import NESTED_DEFAULTS
 
 #: What Ray answers when no Serve instance runs (checked live, ray-serve.md §3).
 EMPTY_INSTANCE: JsonDict = {
@@ -21,23 +22,6 @@ EMPTY_INSTANCE: JsonDict = {
     "proxies": {},
     "applications": {},
     "target_capacity": None,
-}
-_HTTP_DEFAULTS: JsonDict = {
-    "host": "0.0.0.0",
-    "port": 8000,
-    "root_path": "",
-    "request_timeout_s": None,
-    "keep_alive_timeout_s": 90,
-    "ssl_keyfile": None,
-    "ssl_certfile": None,
-    "ssl_keyfile_password": None,
-    "ssl_ca_certs": None,
-}
-_GRPC_DEFAULTS: JsonDict = {
-    "port": 9000,
-    "grpc_servicer_functions": [],
-    "request_timeout_s": None,
-    "enable_reflection": True,
 }
 _CODE_KEYS = ("working_dir", "py_modules")
 
@@ -180,8 +164,8 @@ def instance_details(state: ServeState, node_id: str, api_type: str | None = Non
     return {
         "controller_info": controller_info(node_id),
         "proxy_location": config.get("proxy_location", "EveryNode"),
-        "http_options": {**_HTTP_DEFAULTS, **(config.get("http_options") or {})},
-        "grpc_options": {**_GRPC_DEFAULTS, **(config.get("grpc_options") or {})},
+        "http_options": {**NESTED_DEFAULTS["http_options"], **(config.get("http_options") or {})},
+        "grpc_options": {**NESTED_DEFAULTS["grpc_options"], **(config.get("grpc_options") or {})},
         "proxies": {},
         "applications": {app.name: application_details(state, app) for app in apps},
         "target_capacity": config.get("target_capacity"),
