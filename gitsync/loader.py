@@ -293,7 +293,9 @@ class _Loader:
             places: list[tuple[JsonPath, Any]] = [
                 ((*app_path, "runtime_env"), app.get("runtime_env"))
             ]
-            for dindex, dep in enumerate(app.get("deployments") or []):
+            deployments = app.get("deployments")
+            # A non-list is the schema's finding to report; here it must not raise.
+            for dindex, dep in enumerate(deployments if type(deployments) is list else []):
                 actor = dep.get("ray_actor_options") if type(dep) is dict else None
                 if type(actor) is dict and "runtime_env" in actor:
                     actor_env: JsonPath = (

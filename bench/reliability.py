@@ -1,0 +1,174 @@
+"""The long variants of the reliability suite (issue 8); writes bench/RELIABILITY.md.
+
+    python bench/reliability.py [--syncs 1000] [--agent-syncs 400] [--fuzz-examples 1500]
+                                [--api-examples 40] [--out bench/RELIABILITY.md]
+
+Runs the crash loops of ``tests/reliability/crash_loops.py`` with many more syncs (kills
+counted, invariant violations collected instead of stopping), the hypothesis properties
+of ``tests/reliability/test_fuzz_inputs.py`` with many more examples, schemathesis and
+route fuzzing against a live engine (5xx counted), and the hostile-input, race and
+git-fault tests. Figures only: this is a bench, not a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SUITE = ROOT / "tests" / "reliability"
+sys.path.insert(0, str(SUITE))
+
+from api_fuzz import FuzzStats, fuzz_native, fuzz_openapi, seed  # noqa: E402
+from crash_loops import (  # noqa: E402
+    CrashStats,
+    agent_converges_in_process,
+    agent_crash_loop,
+    engine_crash_loop,
+)
+from reliability_support import running_engine  # noqa: E402
+
+FUZZ_PROPERTIES = 8  # @given tests in test_fuzz_inputs.py
+
+
+def pytest_counts(target: str, env: dict[str, str] | None = None) -> tuple[int, int, float]:
+    """(passed, failed) of one pytest run over ``target``, and its wall time."""
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(SUITE / target)],
+        cwd=ROOT,
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+    )
+    tail = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else ""
+    passed = int(m.group(1)) if (m := re.search(r"(\d+) passed", tail)) else 0
+    failed = int(m.group(1)) if (m := re.search(r"(\d+) failed", tail)) else 0
+    if failed or done.returncode not in (0,):
+        print(done.stdout[-4000:], file=sys.stderr)
+    return passed, failed, time.monotonic() - started
+
+
+def crash_rows(stats: CrashStats, seconds: float) -> list[str]:
+    return [
+        f"| {stats.variant} | {stats.syncs} | {stats.activations} | {stats.kills} "
+        f"| {stats.engine_kills} | {stats.restarts} | {stats.checks} | {len(stats.violations)} "
+        f"| {'yes' if stats.converged else 'no'} | {seconds:.0f} |"
+    ]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--syncs", type=int, default=1000)
+    parser.add_argument("--agent-syncs", type=int, default=400)
+    parser.add_argument("--fuzz-examples", type=int, default=1500)
+    parser.add_argument("--api-examples", type=int, default=40)
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "RELIABILITY.md")
+    args = parser.parse_args()
+
+    lines: list[str] = []
+    violations: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="gitsync-reliability-") as tmp:
+        work = Path(tmp)
+        print(f"engine crash loop: {args.syncs} syncs ...", flush=True)
+        started = time.monotonic()
+        engine_stats = engine_crash_loop(work / "engine", syncs=args.syncs, seed=81, strict=False)
+        source = work / "source"
+        source.mkdir()
+        (source / "serve.yaml").write_text(
+            "applications:\n  - name: default-app0\n    route_prefix: /default/app0\n"
+            "    import_path: mod:app\n"
+        )
+        engine_stats.converged = agent_converges_in_process(work / "engine", source, "default")
+        engine_s = time.monotonic() - started
+        print(f"remote-agent crash loop: {args.agent_syncs} syncs ...", flush=True)
+        started = time.monotonic()
+        (work / "agent").mkdir()
+        agent_stats = agent_crash_loop(
+            work / "agent", syncs=args.agent_syncs, seed=82, strict=False
+        )
+        agent_s = time.monotonic() - started
+        violations = engine_stats.violations + agent_stats.violations
+
+        print(f"api fuzzing: {args.api_examples} examples per operation ...", flush=True)
+        started = time.monotonic()
+        api = FuzzStats()
+        token = "bench-token"
+        with running_engine(work / "api", work / "api.log", token=token) as engine:
+            seed(engine.url, token)
+            fuzz_openapi(engine.url, token, args.api_examples, api)
+            fuzz_native(engine.url, token, args.api_examples * 20, api)
+        api_s = time.monotonic() - started
+
+    print(f"input fuzzing: {args.fuzz_examples} examples per property ...", flush=True)
+    fuzz_env = {"GITSYNC_FUZZ_EXAMPLES": str(args.fuzz_examples)}
+    fuzz_passed, fuzz_failed, fuzz_s = pytest_counts("test_fuzz_inputs.py", fuzz_env)
+    print("hostile inputs, races, git faults ...", flush=True)
+    hostile_passed, hostile_failed, hostile_s = pytest_counts("test_hostile_input.py")
+    races_passed, races_failed, races_s = pytest_counts("test_races.py")
+    faults_passed, faults_failed, faults_s = pytest_counts("test_git_faults.py")
+
+    lines += [
+        "# Reliability report",
+        "",
+        f"Written by `bench/reliability.py` on {time.strftime('%Y-%m-%d %H:%M:%S')} "
+        f"(Python {sys.version.split()[0]}, {os.cpu_count()} CPUs). Figures, not pass/fail; "
+        "the bounded CI variants are `pytest tests/reliability`.",
+        "",
+        "## Crash consistency (SIGKILL at random points)",
+        "",
+        "| variant | syncs | activations | kills | engine kills | restarts | invariant checks "
+        "| invariant violations | converged | seconds |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        *crash_rows(engine_stats, engine_s),
+        *crash_rows(agent_stats, agent_s),
+        "",
+        "Engine kill points reached (syncs started per announced phase; `none` = killed "
+        "only by the parent's random timer, if at all): "
+        + ", ".join(f"{k} {v}" for k, v in sorted(engine_stats.phases.items())),
+        "",
+        f"**Invariant violations: {len(violations)}**"
+        + ("" if not violations else "\n\n" + "\n".join(f"- {v}" for v in violations[:20])),
+        "",
+        "## Fuzzing",
+        "",
+        "| target | examples | failures | seconds |",
+        "| --- | --- | --- | --- |",
+        f"| YAML loading + validation, package extraction (hypothesis, {FUZZ_PROPERTIES} "
+        f"properties, 1 s deadline each) | {args.fuzz_examples * FUZZ_PROPERTIES} "
+        f"| {fuzz_failed} | {fuzz_s:.0f} |",
+        f"| live API: schemathesis on schemas/openapi.yaml ({api.operations} operations) + "
+        f"gitsync routes | {api.requests} requests | {len(api.server_errors)} 5xx | {api_s:.0f} |",
+        "",
+        f"**5xx responses: {len(api.server_errors)}**"
+        + (
+            ""
+            if not api.server_errors
+            else "\n\n" + "\n".join(f"- {e}" for e in api.server_errors[:20])
+        ),
+        "",
+        "## Hostile input, races, git faults",
+        "",
+        "| suite | cases passed | cases failed | seconds |",
+        "| --- | --- | --- | --- |",
+        f"| hostile inputs (each refused with a clear error, nothing written) | {hostile_passed} "
+        f"| {hostile_failed} | {hostile_s:.0f} |",
+        f"| races (two agents + direct writers) | {races_passed} | {races_failed} | {races_s:.0f} |",
+        f"| git faults (unreachable, deleted, force-push, corrupt, oversize) | {faults_passed} "
+        f"| {faults_failed} | {faults_s:.0f} |",
+        "",
+    ]
+    args.out.write_text("\n".join(lines))
+    print("\n".join(lines))
+    bad = violations or api.server_errors or fuzz_failed or hostile_failed
+    return 1 if bad or races_failed or faults_failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

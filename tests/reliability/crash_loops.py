@@ -1,0 +1,212 @@
+"""The two crash-consistency loops, sized by the caller: a few hundred syncs in CI, many
+more in ``bench/reliability.py``.
+
+* engine variant: ``sync_crash_worker.py`` runs step-wise syncs on the embedded engine
+  and is SIGKILLed at random moments (and kills itself at announced step boundaries and
+  inside the activation transaction); after every kill the state directory is reopened
+  and every invariant checked.
+* remote-agent variant: a real ``gitsync engine`` process and a real ``gitsync agent
+  --engine URL`` following a git repository that keeps moving; the agent is SIGKILLed at
+  random moments (and, now and then, the engine too) and restarted; the invariants are
+  checked after each kill and the agent must converge to the source at the end.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from reliability_support import (
+    WAIT_S,
+    AgentProcess,
+    EngineProcess,
+    InvariantState,
+    InvariantViolation,
+    Repo,
+    check_store,
+    history_of,
+    live_of,
+    serve_config,
+    wait_until,
+)
+
+from gitsync.engine import Engine
+
+WORKER = Path(__file__).with_name("sync_crash_worker.py")
+_SHA = re.compile(r"[0-9a-f]{40}")
+
+
+@dataclass
+class CrashStats:
+    variant: str
+    syncs: int = 0  # syncs started (engine) / agent activations recorded (agent)
+    activations: int = 0  # activations a client was told about
+    kills: int = 0  # SIGKILLs that hit a live process
+    engine_kills: int = 0
+    restarts: int = 0
+    checks: int = 0
+    violations: list[str] = field(default_factory=list)
+    phases: dict[str, int] = field(default_factory=dict)
+    converged: bool = False
+
+
+def _check(state: Path, memory: InvariantState, stats: CrashStats, strict: bool) -> None:
+    stats.checks += 1
+    try:
+        check_store(state, memory)
+    except InvariantViolation as exc:
+        stats.violations.append(str(exc))
+        if strict:
+            raise
+
+
+def engine_crash_loop(
+    state: Path, *, syncs: int, seed: int = 1, max_life_s: float = 0.5, strict: bool = True
+) -> CrashStats:
+    """Run worker lives until ``syncs`` syncs have started; check after every life."""
+    rng = random.Random(seed)
+    stats = CrashStats("engine")
+    memory = InvariantState()
+    life = 0
+    while stats.syncs < syncs:
+        life += 1
+        budget = min(rng.randint(1, 15), syncs - stats.syncs)
+        worker = subprocess.Popen(
+            [sys.executable, str(WORKER), str(state), str(seed * 100_000 + life), str(budget)],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert worker.stdout is not None
+        killer: threading.Timer | None = None
+        for line in worker.stdout:
+            word, *rest = line.split()
+            if word == "READY":
+                stats.restarts += 1
+                killer = threading.Timer(rng.uniform(0.0, max_life_s), worker.kill)
+                killer.start()
+            elif word == "SYNC":
+                stats.syncs += 1
+                stats.phases[rest[1]] = stats.phases.get(rest[1], 0) + 1
+            elif word == "ACTIVATED":
+                stats.activations += 1
+                memory.reported.setdefault(f"default.{rest[0]}.default", set()).add(int(rest[1]))
+        if killer is not None:
+            killer.cancel()
+        if worker.wait(timeout=WAIT_S) < 0:
+            stats.kills += 1
+        with Engine(state):  # reopening must work after any kill
+            _check(state, memory, stats, strict)
+    return stats
+
+
+def agent_converges_in_process(state: Path, source: Path, unit: str) -> bool:
+    """After the crash loop: an agent on the embedded engine brings ``unit`` to ``source``."""
+    from gitsync.agent import Agent, AgentConfig
+    from gitsync.agent_metrics import AgentMetrics
+    from gitsync.agent_source import DirectoryAgentSource
+    from gitsync.commands.common import SourceSpec
+    from gitsync.loader import load_snapshot
+    from gitsync.reconcile import PrunePolicy
+    from gitsync.sources.directory import read_directory
+    from gitsync.target import EmbeddedTarget
+
+    with EmbeddedTarget(state) as target:
+        spec = SourceSpec(str(source))
+        config = AgentConfig(application=unit, policy=PrunePolicy(allow_mass_prune=True))
+        agent = Agent(DirectoryAgentSource(spec), target, config, metrics=AgentMetrics())
+        first = agent.reconcile_once()
+        second = agent.reconcile_once()
+        wanted = load_snapshot(read_directory(source)).config
+        live = target.live("default", unit)
+        return first.result == "applied" and second.result == "in-sync" and live.config == wanted
+
+
+# -- the remote-agent variant ------------------------------------------------------------
+
+
+def _agent_syncs(url: str) -> int:
+    return sum(1 for entry in history_of(url) if _SHA.fullmatch(entry["revision"]))
+
+
+def agent_crash_loop(
+    work: Path,
+    *,
+    syncs: int,
+    seed: int = 2,
+    max_life_s: float = 2.0,
+    engine_kill_share: float = 0.2,
+    strict: bool = True,
+) -> CrashStats:
+    """Kill a remote agent (and sometimes the engine) until the engine has recorded
+    ``syncs`` activations from the agent; then the agent must converge."""
+    rng = random.Random(seed)
+    stats = CrashStats("remote-agent")
+    memory = InvariantState()
+    repo = Repo(work / "repo")
+    step = 0
+
+    def commit() -> str:
+        nonlocal step
+        step += 1
+        return repo.commit({"serve.yaml": serve_config(rng, "default", str(step))}, f"step {step}")
+
+    commit()
+    state = work / "engine-state"
+    engine = EngineProcess(state, work / "engine.log").start()
+    agent_args = [str(repo.path), "--ref", "main", "--engine", engine.url, "--interval", "0.05"]
+    agent_args += ["--allow-mass-prune"]
+    try:
+        while stats.syncs < syncs:
+            agent = AgentProcess(agent_args, work / "agent-state", work / "agent.log")
+            stats.restarts += 1
+            try:
+                wait_until(lambda a=agent: a.url() or not a.alive(), "the agent to start")
+                life_end = time.monotonic() + rng.uniform(0.1, max_life_s)
+                kill_engine_at = (
+                    time.monotonic() + rng.uniform(0.0, max_life_s)
+                    if rng.random() < engine_kill_share
+                    else None
+                )
+                while time.monotonic() < life_end:
+                    commit()
+                    if kill_engine_at is not None and time.monotonic() >= kill_engine_at:
+                        engine.kill()  # mid-request, perhaps: SIGKILL under the agent
+                        stats.engine_kills += 1
+                        engine.start()
+                        kill_engine_at = None
+                    time.sleep(rng.uniform(0.02, 0.25))
+            finally:
+                if agent.alive():
+                    stats.kills += 1
+                agent.kill()
+            _check(state, memory, stats, strict)
+            stats.syncs = _agent_syncs(engine.url)
+        # Converge: a fresh agent, a last commit, and the live state follows the source.
+        head = commit()
+        agent = AgentProcess(agent_args, work / "agent-state", work / "agent.log")
+        try:
+            wait_until(
+                lambda: (live_of(engine.url).get("history") or [{}])[0].get("revision") == head,
+                "the agent to deploy the last commit",
+            )
+            status = wait_until(
+                lambda: (
+                    (s := agent.status())["lastSync"] and s["lastSync"]["result"] == "in-sync" and s
+                ),
+                "the agent to report in-sync",
+            )
+            stats.converged = status["revisions"]["applied"] == head
+            assert agent.stop() == 0
+        finally:
+            agent.kill()
+        _check(state, memory, stats, strict)
+        stats.activations = len(history_of(engine.url))
+    finally:
+        engine.stop()
+    return stats
