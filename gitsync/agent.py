@@ -240,14 +240,7 @@ class Agent:
         drifted = plan.has_changes and deployed_before
         previous = self._status.drift
         if drifted and not self.config.self_heal:
-            drift = Drift(
-                True,
-                previous.since if previous.detected else self.clock(),
-                live.generation,
-                live.revision,
-                summary,
-                previous.healed,
-            )
+            drift = self._drift_seen(live, summary)
             if not previous.detected or previous.live_generation != live.generation:
                 log.warning(
                     "drift: generation %s (revision %s) differs from the source at %s: %s",
@@ -302,20 +295,19 @@ class Agent:
             return self._result(
                 "applied", revision, started, reasons, generation=generation, summary=summary
             )
-        drift = Drift(
-            True,
-            previous.since if previous.detected else self.clock(),
-            live.generation,
-            live.revision,
-            summary,
-            previous.healed,
-        )
+        drift = self._drift_seen(live, summary)
         if not previous.detected or previous.summary != summary:
             log.warning("drift: %s", summary, extra={"drift": drift.to_json()})
         self._succeeded(revision, None, drift=drift)
         return self._result(
             "drift", revision, started, reasons, generation=live.generation, summary=summary
         )
+
+    def _drift_seen(self, live: LiveView, summary: str) -> Drift:
+        """Drift as reported (not reverted): since when, on which generation, and what."""
+        previous = self._status.drift
+        since = previous.since if previous.detected else self.clock()
+        return Drift(True, since, live.generation, live.revision, summary, previous.healed)
 
     def _observe_runtime(self, live: LiveView) -> None:
         """Keep the runtime's health in the status, and log a new failure once."""
