@@ -178,7 +178,20 @@ class Agent:
         level = logging.INFO if outcome.result == "applied" else logging.DEBUG
         if not outcome.ok and outcome.result != "backoff":
             level = logging.WARNING
-        log.log(level, "reconcile %s", outcome.result, extra={"sync": outcome.to_json()})
+        detail = [f"revision {str(outcome.revision)[:12]}"] if outcome.revision else []
+        if outcome.generation is not None:
+            detail.append(f"generation {outcome.generation}")
+        if outcome.summary and outcome.result != "in-sync":
+            detail.append(outcome.summary)
+        if outcome.error:
+            detail.append(outcome.error.splitlines()[0])
+        log.log(
+            level,
+            "reconcile %s: %s",
+            outcome.result,
+            ", ".join(detail) or "-",
+            extra={"sync": outcome.to_json()},
+        )
         return outcome
 
     def _result(

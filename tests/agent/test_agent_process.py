@@ -97,8 +97,9 @@ def test_json_logs_status_and_metrics(src: Path, start_agent: Start) -> None:
     assert agent.stop() == 0
     records = [json.loads(line) for line in agent.output().splitlines() if line.strip()]
     assert {"time", "level", "logger", "message"} <= set(records[0])
-    applied = [r for r in records if r["message"] == "reconcile applied"]
+    applied = [r for r in records if r["message"].startswith("reconcile applied: revision ")]
     assert applied and applied[0]["sync"]["result"] == "applied"
+    assert "generation 2, Plan: 1 to create" in applied[0]["message"]
 
 
 def test_drift_through_the_serve_api_is_reported_then_healed(src: Path, start_agent: Start) -> None:
