@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-from gitsync import package
+from gitsync.config import package
 from gitsync.engine import Engine
 
 T = TypeVar("T")

@@ -1,6 +1,6 @@
 """Generate a large, realistic Ray Serve deploy config: N applications x 5 deployments.
 
-Run: /work/venv/bin/python bench/gen_config.py APPS OUT.yaml [--seed N]
+Run: python bench/gen_config.py APPS OUT.yaml [--seed N]
 
 Every application has its own route prefix, an import path, an app-level runtime_env
 with env_vars and builder args; its deployments mix fixed replica counts and

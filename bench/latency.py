@@ -9,7 +9,7 @@
 Targets: push → active p50 ≤ 300 ms, write → active p50 ≤ 500 ms, no-op ≤ 50 ms.
 Anchors: Argo CD polls every 3 minutes, Flux every minute.
 
-Run: /work/venv/bin/python bench/latency.py [--pushes 20] [--writes 20] [--noop-runs 50]
+Run: python bench/latency.py [--pushes 20] [--writes 20] [--noop-runs 50]
 """
 
 from __future__ import annotations
@@ -166,13 +166,13 @@ def bench_write(root: Path, writes: int) -> list[float]:
 
 
 def bench_noop(root: Path, runs: int, apps: int) -> list[float]:
-    from gitsync.agent import Agent as LoopAgent
-    from gitsync.agent import AgentConfig
-    from gitsync.agent_metrics import AgentMetrics
-    from gitsync.agent_source import open_source
+    from gitsync.agent.loop import Agent as LoopAgent
+    from gitsync.agent.loop import AgentConfig
+    from gitsync.agent.metrics import AgentMetrics
+    from gitsync.agent.source import open_source
     from gitsync.commands.common import SourceSpec
-    from gitsync.reconcile import PrunePolicy
-    from gitsync.target import EmbeddedTarget
+    from gitsync.sync.reconcile import PrunePolicy
+    from gitsync.sync.target import EmbeddedTarget
 
     repo = root / "big"
     (repo / "apps").mkdir(parents=True)

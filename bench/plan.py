@@ -1,6 +1,6 @@
 """Benchmark: diff and render a 10,000-application plan where 1 % of the apps differ.
 
-Run: /work/venv/bin/python bench/plan.py [--apps N] [--runs N]
+Run: python bench/plan.py [--apps N] [--runs N]
 Prints the best of N runs for model building, diff, and text and JSON rendering.
 """
 
@@ -13,9 +13,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from gitsync.model import from_config
-from gitsync.plan import diff
-from gitsync.plan_render import plan_to_json, render_text
+from gitsync.config.model import from_config
+from gitsync.plan.diff import diff
+from gitsync.plan.render import plan_to_json, render_text
 
 
 def make_config(apps: int) -> dict[str, Any]:

@@ -1,6 +1,6 @@
 """Benchmark: validate generated 1,000- and 10,000-application configs, gitsync vs Ray.
 
-Run: /work/venv/bin/python bench/validate.py [--apps 1000 10000] [--runs 3]
+Run: python bench/validate.py [--apps 1000 10000] [--runs 3]
 
 Each config (5 deployments per application) is one YAML file in a temp directory.
 Both sides are timed from the file on disk to a verdict:
@@ -33,7 +33,7 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from gen_config import write_config  # a sibling script, not a package
 
-from gitsync.loader import load_paths
+from gitsync.config.loader import load_paths
 
 
 @dataclass

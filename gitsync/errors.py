@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from gitsync.issues import Issue
+    from gitsync.config.issues import Issue
 
 
 class GitsyncError(Exception):

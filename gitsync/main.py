@@ -13,7 +13,7 @@ from gitsync.errors import GitsyncError
 
 if TYPE_CHECKING:
     from gitsync.commands.common import SourceSpec, TargetSpec
-    from gitsync.reconcile import PrunePolicy
+    from gitsync.sync.reconcile import PrunePolicy
 
 EXIT_USAGE = 2
 
@@ -290,7 +290,7 @@ def _hook_options(func: Callable[..., None]) -> Callable[..., None]:
 
 
 def _hook_settings(opts: dict[str, Any]) -> Any:
-    from gitsync.hooks import HookSettings
+    from gitsync.hooks.receive import HookSettings
 
     keys = ("branch", "engine_url", "state_dir", "agent_url", "subpath", "tenant", "application")
     return HookSettings(**{key: opts[key] for key in keys})
@@ -342,7 +342,7 @@ def _unit(opts: dict[str, Any]) -> dict[str, str]:
 
 
 def _policy(opts: dict[str, Any]) -> PrunePolicy:
-    from gitsync.reconcile import PrunePolicy
+    from gitsync.sync.reconcile import PrunePolicy
 
     return PrunePolicy(
         max_prune=opts["max_prune"],

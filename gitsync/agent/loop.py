@@ -20,11 +20,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from gitsync import reconcile
-from gitsync.agent_metrics import AgentMetrics
-from gitsync.agent_plan import PlanCache
-from gitsync.agent_source import AgentSource
-from gitsync.agent_state import AgentStatus, Drift, RevisionBackoff, SyncResult
+from gitsync.agent.metrics import AgentMetrics
+from gitsync.agent.plan_cache import PlanCache
+from gitsync.agent.source import AgentSource
+from gitsync.agent.state import AgentStatus, Drift, RevisionBackoff, SyncResult
+from gitsync.agent.triggers import PollSchedule
+from gitsync.config.snapshot import Snapshot
 from gitsync.errors import (
     ActivationConflict,
     EngineUnavailable,
@@ -33,10 +34,9 @@ from gitsync.errors import (
     PruneRefused,
     SourceError,
 )
-from gitsync.plan_render import render_text, summary_line
-from gitsync.snapshot import Snapshot
-from gitsync.target import LiveView, Target
-from gitsync.triggers import PollSchedule
+from gitsync.plan.render import render_text, summary_line
+from gitsync.sync import reconcile
+from gitsync.sync.target import LiveView, Target
 
 log = logging.getLogger("gitsync.agent")
 

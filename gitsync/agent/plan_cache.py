@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from gitsync import reconcile
+from gitsync.config.snapshot import Snapshot
 from gitsync.engine.records import DeploySource, HistoryEntry
-from gitsync.snapshot import Snapshot
-from gitsync.target import Applied, LiveView, Target
+from gitsync.sync import reconcile
+from gitsync.sync.target import Applied, LiveView, Target
 
 
 class PlanCache:

@@ -7,7 +7,7 @@
 - ``POST /api/gitsync/validate?revision=SHA``: validate a ``tar.gz`` of a commit (``git
   archive``) as the agent would deploy it, prune rules included; the pre-receive hook
   asks this so that it needs no validator of its own.
-- ``POST /api/gitsync/webhook`` (``gitsync.api.webhook``).
+- ``POST /api/gitsync/webhook`` (``gitsync.agent.webhook``).
 """
 
 from __future__ import annotations
@@ -21,12 +21,13 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from gitsync import package, reconcile
-from gitsync.agent import Agent
-from gitsync.api import webhook
+from gitsync.agent import webhook
+from gitsync.agent.loop import Agent
+from gitsync.config import package
+from gitsync.config.loader import load_snapshot
+from gitsync.config.snapshot import Snapshot
 from gitsync.errors import GitsyncError, InvalidConfig
-from gitsync.loader import load_snapshot
-from gitsync.snapshot import Snapshot
+from gitsync.sync import reconcile
 
 STATUS_PATH = "/api/gitsync/status"
 REFRESH_PATH = "/api/gitsync/refresh"
@@ -72,7 +73,7 @@ def validate_files(agent: Agent, files: dict[str, bytes], revision: str) -> dict
 
 
 def _summary(proposal: reconcile.Proposal) -> str:
-    from gitsync.plan_render import summary_line
+    from gitsync.plan.render import summary_line
 
     return summary_line(proposal.plan)
 

@@ -13,9 +13,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol, TypeVar
 
-from gitsync.agent_metrics import AgentMetrics
+from gitsync.agent.metrics import AgentMetrics
+from gitsync.config.snapshot import Snapshot
 from gitsync.errors import SourceError
-from gitsync.snapshot import Snapshot
 from gitsync.sources.spec import SourceSpec
 
 T = TypeVar("T")

@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from gitsync.agent_metrics import AgentMetrics
+from gitsync.agent.metrics import AgentMetrics
 
 log = logging.getLogger("gitsync.webhook")
 

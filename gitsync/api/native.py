@@ -1,4 +1,4 @@
-"""gitsync's own routes (``/api/gitsync/v1``): what ``gitsync.client`` speaks.
+"""gitsync's own routes (``/api/gitsync/v1``): what ``gitsync.sync.client`` speaks.
 
 They carry what neither the Vespa nor the Serve API has room for: source revisions
 and commit metadata, code digests, history and rollback.
@@ -14,11 +14,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from gitsync import package, wire
+from gitsync.config import package
 from gitsync.engine import Engine
 from gitsync.engine.records import DeploySource
 from gitsync.errors import BadRequest
-from gitsync.target import LiveView
+from gitsync.sync import wire
+from gitsync.sync.target import LiveView
 
 PREFIX = "/api/gitsync/v1/tenant/{tenant}/application/{application}"
 SOURCE_HEADER = "X-Gitsync-Source"

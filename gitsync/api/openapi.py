@@ -17,7 +17,7 @@ import yaml
 from starlette.requests import Request
 from starlette.responses import Response
 
-from gitsync.schema import schemas_dir
+from gitsync.config.schema import schemas_dir
 
 DOCUMENT = "openapi.yaml"
 MEDIA_TYPE = "application/yaml"

@@ -12,9 +12,9 @@ import hashlib
 from collections.abc import Mapping
 from typing import Any
 
+from gitsync.config.model import NESTED_DEFAULTS
 from gitsync.engine import AppLive, DeploymentLive, ServeState
 from gitsync.engine.records import JsonDict
-from gitsync.model import NESTED_DEFAULTS
 
 #: What Ray answers when no Serve instance runs (checked live, ray-serve.md §3).
 EMPTY_INSTANCE: JsonDict = {

@@ -19,19 +19,19 @@ from types import FrameType
 import uvicorn
 from starlette.types import ASGIApp
 
-from gitsync import reconcile
-from gitsync.agent import Agent, AgentConfig
-from gitsync.agent_lock import AgentLock
-from gitsync.agent_log import configure_logging
-from gitsync.agent_metrics import AgentMetrics
-from gitsync.agent_source import open_source
+from gitsync.agent.lock import AgentLock
+from gitsync.agent.log import configure_logging
+from gitsync.agent.loop import Agent, AgentConfig
+from gitsync.agent.metrics import AgentMetrics
+from gitsync.agent.source import open_source
+from gitsync.agent.triggers import watch_directory
 from gitsync.api.server import ListenAddress, bound_port, check_bind, parse_listen
 from gitsync.commands.common import DEFAULT_STATE_DIR, SourceSpec
 from gitsync.engine.runtime_options import RuntimeOptions, make_engine
 from gitsync.errors import GitsyncError
 from gitsync.sources.directory import DirectoryWatcher
-from gitsync.target import Target
-from gitsync.triggers import watch_directory
+from gitsync.sync import reconcile
+from gitsync.sync.target import Target
 
 log = logging.getLogger("gitsync.agent")
 STARTUP_TIMEOUT_S = 30.0
@@ -58,7 +58,7 @@ def _build(
     options: AgentOptions, state_dir: Path, address: ListenAddress
 ) -> tuple[Agent, Target, uvicorn.Server]:
     """The agent, its target and the (not yet started) HTTP server."""
-    from gitsync.api.agent_status import WebhookFirst, agent_routes, standalone_app, webhook_app
+    from gitsync.agent.routes import WebhookFirst, agent_routes, standalone_app, webhook_app
 
     config = AgentConfig(
         tenant=options.tenant,
@@ -68,7 +68,7 @@ def _build(
         policy=options.policy,
     )
     if options.engine_url:
-        from gitsync.client import RemoteEngine
+        from gitsync.sync.client import RemoteEngine
 
         target: Target = RemoteEngine(options.engine_url, token=options.token)
         metrics = AgentMetrics()
@@ -77,7 +77,7 @@ def _build(
         hook = webhook_app(agent, options.webhook_secret)
         return agent, target, _server(WebhookFirst(hook, api), address, lifespan="off")
     from gitsync.api.app import ApiSettings, create_app
-    from gitsync.target import EmbeddedTarget
+    from gitsync.sync.target import EmbeddedTarget
 
     embedded = EmbeddedTarget(state_dir, engine=make_engine(state_dir, options.runtime))
     try:

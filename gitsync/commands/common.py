@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from gitsync.errors import BadRequest
 from gitsync.sources.spec import SourceSpec, read_source
-from gitsync.target import Target
+from gitsync.sync.target import Target
 
 __all__ = ["DEFAULT_STATE_DIR", "SourceSpec", "TargetSpec", "read_source"]
 
@@ -26,12 +26,12 @@ class TargetSpec:
         if self.engine_url and self.state_dir:
             raise BadRequest("give either --engine or --state-dir, not both")
         if self.engine_url:
-            from gitsync.client import RemoteEngine
+            from gitsync.sync.client import RemoteEngine
 
             return RemoteEngine(
                 self.engine_url, token=self.token or os.environ.get("GITSYNC_TOKEN")
             )
-        from gitsync.target import EmbeddedTarget
+        from gitsync.sync.target import EmbeddedTarget
 
         return EmbeddedTarget(
             self.state_dir or os.environ.get("GITSYNC_STATE_DIR") or DEFAULT_STATE_DIR

@@ -1,11 +1,11 @@
-"""``gitsync hook install|pre-receive|post-receive``: push to deploy (see gitsync.hooks)."""
+"""``gitsync hook install|pre-receive|post-receive``: push to deploy (see gitsync.hooks.receive)."""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
 
-from gitsync import hooks
+from gitsync.hooks import receive as hooks
 from gitsync.output import echo
 
 

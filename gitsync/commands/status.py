@@ -6,11 +6,11 @@ import json
 import sys
 from typing import Any
 
-from gitsync import reconcile
 from gitsync.commands.common import SourceSpec, TargetSpec, read_source
 from gitsync.errors import GitsyncError
 from gitsync.output import echo, paint, use_color
-from gitsync.plan_render import plan_to_json, summary_line
+from gitsync.plan.render import plan_to_json, summary_line
+from gitsync.sync import reconcile
 
 _GOOD = {"RUNNING", "HEALTHY"}
 

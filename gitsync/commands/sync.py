@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 import sys
 
-from gitsync import reconcile
 from gitsync.commands.common import SourceSpec, TargetSpec, read_source
 from gitsync.output import echo, use_color
-from gitsync.plan_render import plan_to_json, render_text
+from gitsync.plan.render import plan_to_json, render_text
+from gitsync.sync import reconcile
 
 
 def sync(

@@ -7,10 +7,10 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from gitsync.issues import Issue
-from gitsync.loader import LoadResult, load_paths, load_snapshot
+from gitsync.config.issues import Issue
+from gitsync.config.loader import LoadResult, load_paths, load_snapshot
+from gitsync.config.snapshot import Snapshot
 from gitsync.output import echo, paint, use_color
-from gitsync.snapshot import Snapshot
 
 EXIT_VALID = 0
 EXIT_INVALID = 1

@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gitsync import schema, yamlio
+from gitsync.config import schema, yamlio
+from gitsync.config.issues import Finding, Issue, JsonPath, Severity, format_path
+from gitsync.config.snapshot import Snapshot
 from gitsync.errors import InvalidConfig
-from gitsync.issues import Finding, Issue, JsonPath, Severity, format_path
-from gitsync.snapshot import Snapshot
 
 DEFAULT_INCLUDE = ("*.yaml", "*.yml")
 MAX_TOTAL_CONFIG_BYTES = 256 * 1024 * 1024

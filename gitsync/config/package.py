@@ -19,8 +19,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import IO
 
+from gitsync.config.snapshot import Snapshot
 from gitsync.errors import BadRequest, PayloadTooLarge, UnsafeInput
-from gitsync.snapshot import Snapshot
 
 ZIP_TYPES = frozenset({"application/zip", "application/x-zip-compressed"})
 TGZ_TYPES = frozenset({"application/x-gzip", "application/gzip", "application/x-tar+gzip"})

@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from gitsync.issues import Finding, JsonPath
+from gitsync.config.issues import Finding, JsonPath
 
 DEFAULT_APP_NAME = "default"
 DEFAULT_ROUTE_PREFIX = "/"

@@ -22,10 +22,10 @@ import jsonschema_rs
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from gitsync import rules
+from gitsync.config import rules
+from gitsync.config.issues import Finding, Issue, JsonPath
+from gitsync.config.yamlio import non_json_values
 from gitsync.errors import GitsyncError
-from gitsync.issues import Finding, Issue, JsonPath
-from gitsync.yamlio import non_json_values
 
 ROOT_SCHEMA = "deploy-config.schema.json"
 SCHEMA_BASE = "https://gitsync.dev/schemas/"
@@ -35,11 +35,11 @@ _MESSAGE_MARK = "x-gitsync-message"
 
 def schemas_dir() -> Path:
     """``gitsync/schemas`` in an installed wheel, ``schemas/`` in a source checkout."""
-    here = Path(__file__).resolve().parent
-    for candidate in (here / "schemas", here.parent / "schemas"):
+    package = Path(__file__).resolve().parent.parent
+    for candidate in (package / "schemas", package.parent / "schemas"):
         if (candidate / ROOT_SCHEMA).is_file():
             return candidate
-    raise GitsyncError(f"gitsync's JSON Schemas were not found next to {here}")
+    raise GitsyncError(f"gitsync's JSON Schemas were not found next to {package}")
 
 
 def _strict(node: Any) -> Any:

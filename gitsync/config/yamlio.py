@@ -29,8 +29,8 @@ from typing import Any
 import yaml
 import yaml_rs
 
+from gitsync.config.issues import Issue, JsonPath
 from gitsync.errors import UnsafeInput
-from gitsync.issues import Issue, JsonPath
 
 try:  # the C parser where present; both emit the same events
     _Loader: type[Any] = yaml.CSafeLoader

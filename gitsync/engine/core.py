@@ -16,7 +16,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Self
 
-from gitsync import package
+from gitsync.config import package
+from gitsync.config.snapshot import Snapshot
 from gitsync.engine import health, sessions
 from gitsync.engine.activation import (
     PreparedCache,
@@ -36,7 +37,6 @@ from gitsync.engine.records import (
 from gitsync.engine.runtime import ManagedRuntime, NoneRuntime, Runtime
 from gitsync.engine.store import Store
 from gitsync.errors import BadRequest, NotFound
-from gitsync.snapshot import Snapshot
 
 log = logging.getLogger("gitsync.engine")
 

@@ -12,7 +12,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from gitsync import package
+from gitsync.config import package
 from gitsync.engine import content, sessions
 from gitsync.engine.activation import with_prepare
 from gitsync.engine.core import EngineCore

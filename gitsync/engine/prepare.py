@@ -11,11 +11,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from gitsync import loader, model, package, plan
+from gitsync.config import loader, model, package
+from gitsync.config.issues import Issue
+from gitsync.config.snapshot import Snapshot
 from gitsync.engine.records import ChangeActions, JsonDict, LogEntry, OtherUnitApp
 from gitsync.errors import InvalidConfig
-from gitsync.issues import Issue
-from gitsync.snapshot import Snapshot
+from gitsync.plan import diff as plan
 
 
 @dataclass

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gitsync import package
+from gitsync.config import package
 from gitsync.engine.content import ContentChange, FileRow
 from gitsync.engine.records import (
     AppId,

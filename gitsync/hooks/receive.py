@@ -97,7 +97,7 @@ def _agent_url(settings: HookSettings) -> str | None:
     if settings.agent_url:
         return settings.agent_url.rstrip("/")
     if settings.state_dir and not settings.engine_url:
-        from gitsync.agent_lock import running_agent_url
+        from gitsync.agent.lock import running_agent_url
 
         return running_agent_url(Path(settings.state_dir), settings.tenant, settings.application)
     return None
@@ -182,7 +182,7 @@ def _validate(settings: HookSettings, sha: str) -> tuple[bool, list[str]]:
 
 
 def _validate_here(settings: HookSettings, sha: str) -> tuple[bool, list[str]]:
-    from gitsync.loader import load_snapshot
+    from gitsync.config.loader import load_snapshot
 
     snapshot = _snapshot(settings, sha)
     result = load_snapshot(snapshot)
@@ -241,9 +241,9 @@ def _sync_through_agent(url: str, sha: str, out: TextIO) -> int:
 
 
 def _sync_directly(settings: HookSettings, sha: str, out: TextIO) -> int:
-    from gitsync import reconcile
     from gitsync.commands.common import TargetSpec
-    from gitsync.plan_render import render_text
+    from gitsync.plan.render import render_text
+    from gitsync.sync import reconcile
 
     snapshot = _snapshot(settings, sha)
     target = TargetSpec(
@@ -298,7 +298,3 @@ def main(argv: list[str] | None = None) -> int:
     except GitsyncError as exc:
         print(f"gitsync: {exc.message}", file=sys.stdout)
         return 1
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Literal
 
-from gitsync.model import EMPTY, Application, DeployConfig, app_view, strip_defaults, thaw
+from gitsync.config.model import EMPTY, Application, DeployConfig, app_view, strip_defaults, thaw
 
 ChangeClass = Literal["scale", "reconfigure", "restart"]
 Action = Literal["create", "update", "delete"]

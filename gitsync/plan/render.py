@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from gitsync.plan import UNSET, AppChange, FieldChange, Plan
+from gitsync.plan.diff import UNSET, AppChange, FieldChange, Plan
 
 FORMAT_VERSION = 1
 _GREEN, _YELLOW, _RED, _BOLD, _RESET = "\x1b[32m", "\x1b[33m", "\x1b[31m", "\x1b[1m", "\x1b[0m"

@@ -12,8 +12,8 @@ import posixpath
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from gitsync.config.snapshot import Snapshot
 from gitsync.errors import UnsafeInput
-from gitsync.snapshot import Snapshot
 
 # Version-control metadata never belongs to a snapshot.
 VCS_DIRS = frozenset({".git", ".hg", ".svn", ".bzr", "_darcs", "CVS"})

@@ -19,8 +19,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
 
+from gitsync.config.snapshot import Snapshot
 from gitsync.errors import SourceError, UnsafeInput
-from gitsync.snapshot import Snapshot
 from gitsync.sources.collect import (
     DEFAULT_LIMITS,
     VCS_DIRS,

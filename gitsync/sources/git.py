@@ -22,8 +22,8 @@ from pathlib import Path
 from git import Repo
 from git.objects import Tree
 
+from gitsync.config.snapshot import Snapshot
 from gitsync.errors import SourceError, UnsafeInput
-from gitsync.snapshot import Snapshot
 from gitsync.sources import is_remote
 from gitsync.sources.collect import (
     DEFAULT_LIMITS,

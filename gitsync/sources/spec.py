@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from gitsync.snapshot import Snapshot
+from gitsync.config.snapshot import Snapshot
 from gitsync.sources import is_remote
 
 

@@ -15,9 +15,11 @@ from urllib.parse import quote
 
 import httpx
 
-from gitsync import errors, package, wire
+from gitsync import errors
+from gitsync.config import package
 from gitsync.engine.records import DeploySource, HistoryEntry
-from gitsync.target import Applied, LiveView
+from gitsync.sync import wire
+from gitsync.sync.target import Applied, LiveView
 
 _ERRORS_BY_CODE: dict[str, type[errors.GitsyncError]] = {
     "BAD_REQUEST": errors.BadRequest,

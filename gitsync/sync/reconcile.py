@@ -12,12 +12,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from gitsync import loader, model, package, plan, yamlio
+from gitsync.config import loader, model, package, yamlio
+from gitsync.config.loader import LoadResult, load_snapshot
+from gitsync.config.snapshot import Snapshot
 from gitsync.engine.records import DeploySource
 from gitsync.errors import InvalidConfig, PruneRefused
-from gitsync.loader import LoadResult, load_snapshot
-from gitsync.snapshot import Snapshot
-from gitsync.target import Applied, LiveView, Target
+from gitsync.plan import diff as plan
+from gitsync.sync.target import Applied, LiveView, Target
 
 #: Repository settings for gitsync itself (hidden, so never read as a Serve config).
 SETTINGS_FILE = loader.SETTINGS_FILE

@@ -1,6 +1,6 @@
 """JSON forms of the engine's records for gitsync's own API (``/api/gitsync/v1``).
 
-The server renders with these and ``gitsync.client`` parses with them, so both sides
+The server renders with these and ``gitsync.sync.client`` parses with them, so both sides
 stay in step by construction.
 """
 
@@ -16,7 +16,7 @@ from gitsync.engine.records import (
     DeploymentLive,
     HistoryEntry,
 )
-from gitsync.target import LiveView
+from gitsync.sync.target import LiveView
 
 
 def app_live_to_json(app: AppLive) -> dict[str, Any]:

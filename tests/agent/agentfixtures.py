@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
-from gitsync.agent_lock import lock_path
+from gitsync.agent.lock import lock_path
 
 WAIT_S = 90.0  # generous: CI machines can be very busy; a pass is usually instant
 

@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 from agentfixtures import WorkRepo, app_yaml, git
 
-from gitsync.agent import Agent, AgentConfig
-from gitsync.agent_metrics import AgentMetrics
-from gitsync.agent_source import open_source
+from gitsync.agent.loop import Agent, AgentConfig
+from gitsync.agent.metrics import AgentMetrics
+from gitsync.agent.source import open_source
 from gitsync.commands.common import SourceSpec
-from gitsync.reconcile import PrunePolicy
-from gitsync.target import EmbeddedTarget
+from gitsync.sync.reconcile import PrunePolicy
+from gitsync.sync.target import EmbeddedTarget
 
 BAD_ROUTE = "name: a\nroute_prefix: nope\nimport_path: shop:app\n"
 BAD_ROUTE_ISSUE = (

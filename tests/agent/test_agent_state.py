@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from gitsync.agent_lock import AgentLock, running_agent_url
-from gitsync.agent_state import RevisionBackoff
-from gitsync.api.webhook import _Reject, verify
+from gitsync.agent.lock import AgentLock, running_agent_url
+from gitsync.agent.state import RevisionBackoff
+from gitsync.agent.triggers import PollSchedule
+from gitsync.agent.webhook import _Reject, verify
 from gitsync.errors import LockHeld
-from gitsync.triggers import PollSchedule
 
 
 class Clock:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from agentfixtures import AgentProcess, WorkRepo, app_yaml, git
 
-from gitsync.target import EmbeddedTarget
+from gitsync.sync.target import EmbeddedTarget
 
 Start = Callable[..., AgentProcess]
 BAD_ISSUE = (

@@ -16,9 +16,9 @@ import httpx
 import pytest
 import uvicorn
 
-from gitsync import package
 from gitsync.api.app import ApiSettings
 from gitsync.api.server import ListenAddress, bound_port, build_server
+from gitsync.config import package
 from gitsync.engine import Engine
 
 SERVICES_XML = b'<?xml version="1.0" encoding="utf-8" ?>\n<services version="1.0"/>\n'

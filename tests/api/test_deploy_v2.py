@@ -6,7 +6,7 @@ from __future__ import annotations
 import httpx
 from apifixtures import SERVICES_XML, LiveServer, package_files, serve_yaml
 
-from gitsync import package
+from gitsync.config import package
 
 V2 = "/application/v2/tenant/default"
 APP = f"{V2}/application/default/environment/prod/region/default/instance/default"

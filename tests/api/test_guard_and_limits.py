@@ -10,7 +10,7 @@ import httpx
 import pytest
 from apifixtures import LiveServer, run_server
 
-from gitsync import package
+from gitsync.config import package
 
 V2 = "/application/v2/tenant/default"
 ZIP = {"Content-Type": "application/zip"}

@@ -14,9 +14,9 @@ import httpx
 import pytest
 from apifixtures import LiveServer, package_files, run_server
 
-from gitsync import package
 from gitsync.api.accesslog import AccessLog, AccessRecord
 from gitsync.api.server import ListenAddress, check_bind, parse_listen
+from gitsync.config import package
 from gitsync.errors import BadRequest
 
 V2 = "/application/v2/tenant/default"

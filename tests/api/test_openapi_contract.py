@@ -12,8 +12,8 @@ import yaml
 from apifixtures import run_server
 from hypothesis import HealthCheck, given, settings
 
-from gitsync import package
-from gitsync.schema import schemas_dir
+from gitsync.config import package
+from gitsync.config.schema import schemas_dir
 
 schemathesis.serializer.alias(["application/zip", "application/x-gzip"], "application/octet-stream")
 

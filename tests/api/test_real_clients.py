@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -18,15 +19,15 @@ from apifixtures import (
     write_package,
 )
 
-from gitsync import package
+from gitsync.config import package
 
 pytestmark = pytest.mark.slow
 
 
 def _serve_cli() -> str:
-    found = shutil.which("serve")
-    candidate = Path("/work/venv/bin/serve")
-    return str(candidate) if candidate.exists() else (found or "serve")
+    # The CLI installed beside the running interpreter (a .venv run need not have it on PATH).
+    beside = Path(sys.executable).parent / "serve"
+    return str(beside) if beside.exists() else (shutil.which("serve") or "serve")
 
 
 class Vespa:

@@ -28,9 +28,9 @@ import yaml
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from gitsync.loader import load_snapshot
-from gitsync.schema import validate_config
-from gitsync.snapshot import Snapshot
+from gitsync.config.loader import load_snapshot
+from gitsync.config.schema import validate_config
+from gitsync.config.snapshot import Snapshot
 
 ray_schema = pytest.importorskip("ray.serve.schema")
 

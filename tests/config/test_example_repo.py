@@ -17,14 +17,14 @@ from typing import Any
 import pytest
 import yaml
 
-from gitsync.loader import LoadResult, load_snapshot
+from gitsync.config.loader import LoadResult, load_snapshot
 from gitsync.sources.directory import read_directory
 
 serve = pytest.importorskip("ray.serve")
 build_app_module = pytest.importorskip("ray.serve._private.build_app")
 ray_schema = pytest.importorskip("ray.serve.schema")
 
-EXAMPLE_REPO = Path(__file__).resolve().parent.parent / "example-repo"
+EXAMPLE_REPO = Path(__file__).resolve().parents[2] / "example-repo"
 YAML_FILES = ["serve/apps/calculator.yaml", "serve/apps/fruit.yaml", "serve/instance.yaml"]
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from gitsync.loader import load_snapshot
-from gitsync.snapshot import Snapshot
+from gitsync.config.loader import load_snapshot
+from gitsync.config.snapshot import Snapshot
 
 
 def _load(

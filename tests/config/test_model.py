@@ -1,4 +1,4 @@
-"""Unit tests for gitsync.model: canonical records, defaults, code digests, to_config."""
+"""Unit tests for gitsync.config.model: canonical records, defaults, code digests, to_config."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from gitsync.model import (
+from gitsync.config.model import (
     Application,
     DeployConfig,
     Deployment,

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from gitsync.schema import validate_config
+from gitsync.config.schema import validate_config
 
 
 def _app(**fields: Any) -> dict[str, Any]:

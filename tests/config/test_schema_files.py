@@ -18,7 +18,7 @@ import referencing
 from jsonschema.exceptions import best_match
 from referencing.jsonschema import DRAFT202012
 
-SCHEMA_DIR = Path(__file__).resolve().parents[1] / "schemas"
+SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schemas"
 BASE_URI = "https://gitsync.dev/schemas/"
 ROOT_ID = BASE_URI + "deploy-config.schema.json"
 DRAFT_2020_12 = "https://json-schema.org/draft/2020-12/schema"

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from gitsync import yamlio
-from gitsync.yamlio import YamlError, load, load_located
+from gitsync.config import yamlio
+from gitsync.config.yamlio import YamlError, load, load_located
 
 
 def _error(text: str | bytes, **limits: int) -> str:

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import pytest
 
-from gitsync import package
+from gitsync.config import package
 from gitsync.engine import DirListing, Engine, FileContent, FileStatus
 from gitsync.errors import BadRequest, NotFound
 

@@ -259,6 +259,6 @@ def test_active_code_digests(engine: Engine) -> None:
     assert engine.active_code_digests(T) == {}
     files = {"serve.yaml": CODE_CONFIG, "fruit/fruit.py": b"v = 1\n"}
     engine.deploy_files(files)
-    from gitsync import package
+    from gitsync.config import package
 
     assert engine.active_code_digests(T) == {"fruit": package.tree_digest(files, "fruit")}

@@ -10,10 +10,10 @@ import zipfile
 
 import pytest
 
-from gitsync import package
+from gitsync.config import package
+from gitsync.config.package import PackageLimits
+from gitsync.config.snapshot import Snapshot
 from gitsync.errors import BadRequest, PayloadTooLarge, UnsafeInput
-from gitsync.package import PackageLimits
-from gitsync.snapshot import Snapshot
 
 LIMITS = PackageLimits()
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from gitsync import package
+from gitsync.config import package
 from gitsync.engine import Engine, SessionStatus
 from gitsync.errors import (
     ActivationConflict,

@@ -1,4 +1,4 @@
-"""Unit tests for gitsync.plan and gitsync.plan_render on plain configs."""
+"""Unit tests for gitsync.plan.diff and gitsync.plan.render on plain configs."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
-from gitsync.model import DeployConfig, from_config, to_config
-from gitsync.plan import (
+from gitsync.config.model import DeployConfig, from_config, to_config
+from gitsync.plan.diff import (
     GLOBAL_LOGGING_NOTE,
     MASK,
     STARTUP_ONLY_NOTE,
@@ -24,9 +24,11 @@ from gitsync.plan import (
     format_path,
     prune_candidates,
 )
-from gitsync.plan_render import format_change, plan_to_json, render_text, summary_line
+from gitsync.plan.render import format_change, plan_to_json, render_text, summary_line
 
-SCHEMA = json.loads((Path(__file__).parent.parent / "schemas" / "plan.schema.json").read_text())
+SCHEMA = json.loads(
+    (Path(__file__).resolve().parents[2] / "schemas" / "plan.schema.json").read_text()
+)
 
 
 def app(name: str = "fruit", **fields: Any) -> dict[str, Any]:

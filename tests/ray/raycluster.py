@@ -11,6 +11,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -18,7 +19,10 @@ from pathlib import Path
 
 import httpx
 
-RAY = Path("/work/venv/bin/ray")
+# The CLI installed beside the running interpreter, else the one on PATH.
+RAY = Path(sys.executable).parent / "ray"
+if not RAY.exists():
+    RAY = Path(shutil.which("ray") or "ray")
 
 
 def free_port() -> int:

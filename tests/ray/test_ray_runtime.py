@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -22,19 +23,23 @@ import pytest
 import yaml
 from raycluster import RayCluster, free_port
 
-from gitsync import loader, reconcile
 from gitsync.api.app import ApiSettings
 from gitsync.api.server import ListenAddress, build_server
+from gitsync.config import loader
 from gitsync.engine import Engine, HistoryEntry
 from gitsync.engine.ray import RayRuntime
 from gitsync.engine.records import DeploySource
 from gitsync.sources.git import GitSource
+from gitsync.sync import reconcile
 
 pytestmark = pytest.mark.ray
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "example-repo"
 GATE_S = 300.0  # the machine is shared: generous bounds, never a timing assertion
-SERVE = Path("/work/venv/bin/serve")
+# The CLI installed beside the running interpreter, else the one on PATH.
+SERVE = Path(sys.executable).parent / "serve"
+if not SERVE.exists():
+    SERVE = Path(shutil.which("serve") or "serve")
 
 
 def git(cwd: Path, *args: str) -> None:
@@ -276,11 +281,11 @@ def test_removing_an_application_removes_it_from_ray(stack: Stack) -> None:
 def test_the_agent_reports_rays_failure_and_self_heals_drift_on_ray(stack: Stack) -> None:
     """Issue 7 points 3-4, agent side: Ray's failure message in the agent's status, and
     --self-heal restoring a config someone PUT straight to Ray."""
-    from gitsync.agent import Agent, AgentConfig
-    from gitsync.agent_metrics import AgentMetrics
-    from gitsync.agent_source import open_source
+    from gitsync.agent.loop import Agent, AgentConfig
+    from gitsync.agent.metrics import AgentMetrics
+    from gitsync.agent.source import open_source
     from gitsync.sources.spec import SourceSpec
-    from gitsync.target import EmbeddedTarget
+    from gitsync.sync.target import EmbeddedTarget
 
     metrics = AgentMetrics()
     source = open_source(SourceSpec(str(stack.repo)), metrics)

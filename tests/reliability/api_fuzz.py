@@ -12,7 +12,7 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gitsync import package
+from gitsync.config import package
 
 schemathesis.serializer.alias(["application/zip", "application/x-gzip"], "application/octet-stream")
 

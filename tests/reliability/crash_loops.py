@@ -107,14 +107,14 @@ def engine_crash_loop(
 
 def agent_converges_in_process(state: Path, source: Path, unit: str) -> bool:
     """After the crash loop: an agent on the embedded engine brings ``unit`` to ``source``."""
-    from gitsync.agent import Agent, AgentConfig
-    from gitsync.agent_metrics import AgentMetrics
-    from gitsync.agent_source import DirectoryAgentSource
+    from gitsync.agent.loop import Agent, AgentConfig
+    from gitsync.agent.metrics import AgentMetrics
+    from gitsync.agent.source import DirectoryAgentSource
     from gitsync.commands.common import SourceSpec
-    from gitsync.loader import load_snapshot
-    from gitsync.reconcile import PrunePolicy
+    from gitsync.config.loader import load_snapshot
     from gitsync.sources.directory import read_directory
-    from gitsync.target import EmbeddedTarget
+    from gitsync.sync.reconcile import PrunePolicy
+    from gitsync.sync.target import EmbeddedTarget
 
     with EmbeddedTarget(state) as target:
         spec = SourceSpec(str(source))

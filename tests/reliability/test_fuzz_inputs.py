@@ -18,10 +18,10 @@ import yaml
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from gitsync import package
+from gitsync.config import package
+from gitsync.config.loader import load_snapshot
+from gitsync.config.snapshot import Snapshot
 from gitsync.errors import GitsyncError
-from gitsync.loader import load_snapshot
-from gitsync.snapshot import Snapshot
 
 EXAMPLES = int(os.environ.get("GITSYNC_FUZZ_EXAMPLES", "150"))
 FUZZ = settings(

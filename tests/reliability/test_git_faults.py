@@ -16,11 +16,11 @@ from pathlib import Path
 import pytest
 from reliability_support import GIT_ENV, Repo, free_port, git, wait_until
 
-from gitsync.agent import Agent, AgentConfig
-from gitsync.agent_metrics import AgentMetrics
-from gitsync.agent_source import GitAgentSource
+from gitsync.agent.loop import Agent, AgentConfig
+from gitsync.agent.metrics import AgentMetrics
+from gitsync.agent.source import GitAgentSource
 from gitsync.commands.common import SourceSpec
-from gitsync.target import EmbeddedTarget
+from gitsync.sync.target import EmbeddedTarget
 
 
 def app_config(price: int) -> bytes:

@@ -29,7 +29,7 @@ from hostile_inputs import (
 )
 from reliability_support import AgentProcess, EngineProcess, wait_until
 
-from gitsync import package
+from gitsync.config import package
 
 TOKEN = "hostile-suite-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -345,10 +345,10 @@ def test_bad_webhooks_are_refused_and_trigger_nothing(
 
 
 def test_working_dir_symlink_out_of_the_repository_is_refused(tmp_path: Path) -> None:
-    from gitsync.agent import Agent, AgentConfig
-    from gitsync.agent_source import DirectoryAgentSource
+    from gitsync.agent.loop import Agent, AgentConfig
+    from gitsync.agent.source import DirectoryAgentSource
     from gitsync.commands.common import SourceSpec
-    from gitsync.target import EmbeddedTarget
+    from gitsync.sync.target import EmbeddedTarget
 
     source = tmp_path / "src"
     source.mkdir()

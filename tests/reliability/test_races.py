@@ -21,7 +21,7 @@ from reliability_support import (
     wait_until,
 )
 
-from gitsync import package
+from gitsync.config import package
 
 V2 = "/application/v2/tenant/default"
 
