@@ -100,7 +100,6 @@ def _may_be_too_deep(text: str, max_depth: int) -> bool:
 
 # A plain scalar made only of these characters may be a number, bool or null.
 _MAYBE_TYPED = re.compile(r"[0-9A-Za-z_+\-.~]+")
-_RS_ERROR_POS = re.compile(r"line (\d+), column (\d+)")
 
 
 def decode(data: bytes, file: str, limits: YamlLimits = DEFAULT_LIMITS) -> str:
@@ -178,7 +177,6 @@ class _Open:
     anchor: str | None
     size: int = 1
     key: str | None = None
-    key_mark: tuple[int, int] = (0, 0)
     key_pending: bool = True
 
 
@@ -385,9 +383,3 @@ def non_json_values(value: Any, path: JsonPath = ()) -> Iterator[tuple[JsonPath,
             yield from non_json_values(item, (*path, index))
     elif isinstance(value, float) and not math.isfinite(value):
         yield path, f"{value!r} cannot be represented in JSON"
-
-
-def rs_error_position(message: str) -> tuple[int, int]:
-    """Line and column from a yaml_rs error message, when it gives them."""
-    match = _RS_ERROR_POS.search(message)
-    return (int(match.group(1)), int(match.group(2))) if match else (0, 0)
