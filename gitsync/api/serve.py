@@ -9,6 +9,7 @@ not listed are removed at activation.
 
 from __future__ import annotations
 
+import json
 import weakref
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -17,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from gitsync.api import serve_render
+from gitsync.api import serve_body, serve_render
 from gitsync.api.common import (
     RAY_VERSION,
     ApiContext,
@@ -29,15 +30,15 @@ from gitsync.api.common import (
     read_body,
 )
 from gitsync.api.metrics import activation_result
-from gitsync.engine import ActivateResult, Engine
-from gitsync.errors import BadRequest, GitsyncError, InvalidConfig
+from gitsync.config import package
+from gitsync.engine import ActivateResult, DeploySource, DirListing, Engine
+from gitsync.errors import BadRequest, GitsyncError, InvalidConfig, NotFound
 
 APPLICATIONS = "/api/serve/applications/"
 #: Last rendered GET body per engine: ((generation, api_type), body).
 _RENDERED: weakref.WeakKeyDictionary[Engine, tuple[tuple[int, str | None], bytes]] = (
     weakref.WeakKeyDictionary()
 )
-_API_TYPES = ("imperative", "declarative")
 _JSON_TYPES = ("application/json", "text/json")
 
 
@@ -80,10 +81,34 @@ class _MediaType(GitsyncError):
     http_status = 415
 
 
+def _deployed_via_v1(engine: Engine) -> bool | None:
+    """Whether the active unit came from the V1 route; None when nothing is active."""
+    try:
+        listing = engine.get_application_content("default", "default", "default", "")
+    except NotFound:
+        return None
+    entries = listing.entries if isinstance(listing, DirListing) else []
+    return serve_body.V1_CONFIG_FILE in entries
+
+
+def _deploy_v1_or_v2(engine: Engine, config: Mapping[str, Any], v1: bool) -> ActivateResult:
+    """Refuse mixing the single- and multi-application APIs as Ray 2.x did (until a
+    DELETE shuts Serve down), then create + prepare + activate."""
+    active_v1 = _deployed_via_v1(engine)
+    if active_v1 is not None and active_v1 != v1:
+        raise BadRequest(serve_body.V1_AFTER_V2 if v1 else serve_body.V2_AFTER_V1)
+    if not v1:
+        return engine.serve_deploy(config)
+    text = json.dumps(config, indent=2, sort_keys=True).encode()
+    source = DeploySource(revision=package.sha256_hex(text))
+    return engine.deploy_files({serve_body.V1_CONFIG_FILE: text}, source=source)
+
+
 async def _deploy(request: Request, config: Mapping[str, Any], model: str) -> Response:
     ctx = context(request)
+    v1 = model == "ServeApplicationSchema"
     try:
-        result: ActivateResult = await call(ctx.engine.serve_deploy, config)
+        result: ActivateResult = await call(_deploy_v1_or_v2, ctx.engine, config, v1)
     except InvalidConfig as exc:
         ctx.metrics.activation(activation_result(exc))
         return _bad(validation_text(exc, model))
@@ -109,11 +134,7 @@ async def ray_version(request: Request) -> Response:
 
 
 async def get_applications(request: Request) -> Response:
-    api_type = request.query_params.get("api_type")
-    if api_type is not None and api_type not in _API_TYPES:
-        return _bad(
-            f"Invalid 'api_type' value: '{api_type}'. Must be one of: imperative, declarative"
-        )
+    api_type = serve_body.api_type(request.query_params.get("api_type"))
     ctx = context(request)
     cached = _cached_body(ctx, api_type)
     body = cached if cached is not None else await call(_instance_body, ctx, api_type)
@@ -145,6 +166,11 @@ def _instance_body(ctx: ApiContext, api_type: str | None) -> bytes:
 
 async def put_applications(request: Request) -> Response:
     config = await _json_object(request, "ServeDeploySchema")
+    try:
+        serve_body.check_deploy_document(config)
+    except InvalidConfig as exc:
+        context(request).metrics.activation(activation_result(exc))
+        return _bad(validation_text(exc))
     return await _deploy(request, config, "ServeDeploySchema")
 
 
@@ -163,7 +189,8 @@ async def get_deployments(request: Request) -> Response:
 
 async def put_deployments(request: Request) -> Response:
     body = await _json_object(request, "ServeApplicationSchema")
-    return await _deploy(request, serve_render.v1_to_deploy_config(body), "ServeApplicationSchema")
+    serve_body.check_v1_document(body)
+    return await _deploy(request, serve_body.v1_to_deploy_config(body), "ServeApplicationSchema")
 
 
 async def get_deployments_status(request: Request) -> Response:

@@ -178,25 +178,14 @@ V1_EMPTY_CONFIG: JsonDict = {"import_path": "", "runtime_env": {}, "deployments"
 V1_APP_NAME = "default"
 
 
-def v1_to_deploy_config(body: Mapping[str, Any]) -> JsonDict:
-    """A V1 ``ServeApplicationSchema`` body as a one-application deploy config: its
-    ``host``/``port`` become ``http_options``."""
-    app = {key: value for key, value in body.items() if key not in ("host", "port")}
-    app.setdefault("name", V1_APP_NAME)
-    config: JsonDict = {"applications": [app]}
-    http = {key: body[key] for key in ("host", "port") if key in body}
-    if http:
-        config["http_options"] = http
-    return config
-
-
 def v1_config(state: ServeState) -> JsonDict:
-    """``GET /api/serve/deployments/``: the single application's config."""
+    """``GET /api/serve/deployments/``: the single application's config as it was PUT
+    (``host``/``port`` back from ``http_options``); Ray's empty schema when none."""
     if state.config is None or not state.applications:
         return dict(V1_EMPTY_CONFIG)
     apps = {app.name: app for app in state.applications}
     app = apps.get(V1_APP_NAME, state.applications[0])
-    config = deployed_app_config(state, app)
+    config = dict(app.deployed_app_config)
     http = state.config.get("http_options") or {}
     for key in ("host", "port"):
         if key in http:
