@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from gitsync.api import serve_body, serve_render
+from gitsync.api import serve_body, serve_render, serve_scale
 from gitsync.api.common import (
     RAY_VERSION,
     ApiContext,
@@ -213,4 +213,9 @@ def routes() -> list[BaseRoute]:
         _route(v1, put_deployments, "PUT"),
         _route(v1, delete_applications, "DELETE"),
         _route(f"{v1}status", get_deployments_status, "GET"),
+        _route(
+            "/api/v1/applications/{application_name}/deployments/{deployment_name}/scale",
+            serve_scale.scale_deployment,
+            "POST",
+        ),
     ]

@@ -355,3 +355,75 @@ def test_shutdown(live: LiveServer, tmp_path: Path) -> None:
         assert _serve(live, tmp_path, "shutdown", "-y").returncode == 0
         assert _serve(live, tmp_path, "config").stdout.strip() == "No configuration was found."
         assert "applications: {}" in _serve(live, tmp_path, "status").stdout
+
+
+# -- TestScaleDeploymentEndpoint (Ray 2.60's POST …/scale) ----------------------------------
+
+SCALE = "/api/v1/applications/{app}/deployments/{dep}/scale"
+SCALABLE: dict[str, Any] = {
+    "applications": [
+        {
+            "name": "test_app",
+            "route_prefix": "/",
+            "import_path": "shop:app",
+            "external_scaler_enabled": True,
+            "deployments": [{"name": "hello_world", "num_replicas": 1}],
+        },
+        {"name": "fixed", "route_prefix": "/fixed", "import_path": "shop:app"},
+    ]
+}
+
+
+def _scale(
+    http: httpx.Client, replicas: Any, app: str = "test_app", dep: str = "hello_world"
+) -> httpx.Response:
+    return http.post(SCALE.format(app=app, dep=dep), json={"target_num_replicas": replicas})
+
+
+def _target(http: httpx.Client, app: str = "test_app", dep: str = "hello_world") -> int:
+    return _details(http).applications[app].deployments[dep].target_num_replicas
+
+
+def test_scale_deployment_endpoint_comprehensive(http: httpx.Client) -> None:
+    assert http.put(APPS, json=SCALABLE).status_code == 200
+    for replicas in (3, 1, 2):
+        response = _scale(http, replicas)
+        assert response.status_code == 200
+        assert response.json() == {
+            "message": "Scaling request received. Deployment will get scaled asynchronously."
+        }
+        assert _target(http) == replicas
+    # Each scale is a generation whose source says so, and the plan classed it `scale`.
+    newest = http.get("/api/gitsync/v1/tenant/default/application/default/history").json()[0]
+    assert newest["meta"]["source"] == "scale"
+    assert newest["summary"]["scale"] == 1 and newest["summary"]["restart"] == 0
+
+
+def test_scale_deployment_error_case(http: httpx.Client) -> None:
+    # No Serve instance at all: Ray's 503.
+    none = _scale(http, 2)
+    assert (none.status_code, none.json()) == (503, {"error": "Serve controller is not available"})
+    assert http.put(APPS, json=SCALABLE).status_code == 200
+    for app, dep in (("nonexistent", "hello_world"), ("test_app", "nonexistent")):
+        missing = _scale(http, 2, app, dep)
+        assert missing.status_code == 404
+        assert missing.json() == {"error": "Application or Deployment not found"}
+    bad = http.post(SCALE.format(app="test_app", dep="hello_world"), json={"invalid_field": 2})
+    assert bad.status_code == 400
+    assert bad.json()["error"].startswith("Invalid request body: 1 validation error for")
+    for value in (-1, "3", 2.5, True, None):
+        assert _scale(http, value).status_code == 400
+    not_json = http.post(SCALE.format(app="test_app", dep="hello_world"), content=b"{")
+    assert not_json.status_code == 400 and "Invalid request body" in not_json.json()["error"]
+    # External scaling not enabled on the application: Ray's 412 and message.
+    disabled = _scale(http, 2, "fixed", "anything")
+    assert disabled.status_code == 412
+    assert disabled.json()["error"].startswith(
+        "Cannot update replicas for deployment 'anything' in application 'fixed'. The external "
+        "scaling API can only be used when 'external_scaler_enabled' is set to true"
+    )
+    # Zero replicas cannot be written into a declarative config (stricter than Ray).
+    zero = _scale(http, 0)
+    assert zero.status_code == 400 and "num_replicas must be at least 1" in zero.json()["error"]
+    assert _target(http) == 1  # nothing of the above changed anything
+    assert len(http.get("/application/v2/tenant/default/application/").json()) == 1
