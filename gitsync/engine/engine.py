@@ -12,10 +12,11 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from gitsync.config import package
+from gitsync.config import model, package
 from gitsync.engine import content, sessions
 from gitsync.engine.activation import with_prepare
 from gitsync.engine.core import EngineCore
+from gitsync.engine.prepare import prepare_package
 from gitsync.engine.records import (
     ActivateResult,
     AppId,
@@ -262,6 +263,34 @@ class Engine(EngineCore):
                 rollback_of=target.generation,
             )
             return with_prepare(result, prepared)
+
+    def generation_files(
+        self, tenant: str, application: str, generation: int, instance: str = "default"
+    ) -> dict[str, bytes]:
+        """No Vespa endpoint (the web page): the package files a generation activated."""
+        app = sessions.app_id(tenant, application, instance)
+        with self._lock:
+            store = self._require_tenant(tenant)
+            files = store.history_file_data(app, generation)
+            if not files and all(e.generation != generation for e in store.history(app)):
+                raise NotFound(f"Generation {generation} of {app.full_string()} was not found")
+            return files
+
+    def generation_model(
+        self, tenant: str, application: str, generation: int, instance: str = "default"
+    ) -> model.DeployConfig:
+        """No Vespa endpoint (the web page's plans): a past generation's canonical config,
+        from its prepare record while the session lives, else validated again from the
+        files history keeps."""
+        app = sessions.app_id(tenant, application, instance)
+        with self._lock:
+            store = self._require_tenant(tenant)
+            if store.prepared_json(tenant, generation) is not None:
+                session = store.get_session(tenant, generation)
+                if session is not None and session.app == app:
+                    return self._prepared.get(store, tenant, generation).deploy_model()
+        files = self.generation_files(tenant, application, generation, instance)
+        return prepare_package(files, None, [], self.clock()).deploy_model()
 
     def _rollback_to(self, app: AppId, target: HistoryEntry) -> ActivateResult:
         return self.rollback(app.tenant, app.application, target.generation, instance=app.instance)

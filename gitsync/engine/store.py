@@ -585,6 +585,15 @@ class Store:
             for g, s, t, k, r, m, su, rb, h, hm in rows
         ]
 
+    def history_file_data(self, app: AppId, generation: int) -> dict[str, bytes]:
+        """The package files a generation activated (kept after its session expires)."""
+        rows = self._read(
+            "SELECT h.path, b.data FROM history_files h JOIN blobs b ON b.sha256 = h.sha256 "
+            "WHERE h.tenant = ? AND h.application = ? AND h.instance = ? AND h.generation = ?",
+            (app.tenant, app.application, app.instance, generation),
+        )
+        return {path: bytes(data) for path, data in rows}
+
     def set_health(self, app: AppId, generation: int, health: str, message: str) -> None:
         """Record the health gate's verdict on one generation."""
         with self._tx() as cur:
