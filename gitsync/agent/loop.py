@@ -122,6 +122,10 @@ class Agent:
             status = self._status
         return status.with_(next_poll=self.poll.next_run(), backoff=self.backoff.to_json())
 
+    def pending(self) -> tuple[str, int, reconcile.Proposal] | None:
+        """The newest plan: (source revision, live generation, proposal), or None."""
+        return self._plans.latest()
+
     # -- the loop ------------------------------------------------------------------
 
     def run(self) -> None:
@@ -252,7 +256,8 @@ class Agent:
         )
         drifted = plan.has_changes and deployed_before
         previous = self._status.drift
-        if drifted and not self.config.self_heal:
+        # A "sync" request (the web page's Sync now) reverts drift once, as --self-heal does.
+        if drifted and not (self.config.self_heal or "sync" in reasons):
             drift = self._drift_seen(live, summary)
             if not previous.detected or previous.live_generation != live.generation:
                 log.warning(
@@ -299,7 +304,7 @@ class Agent:
         summary = f"runtime differs from generation {live.generation}: " + "; ".join(
             live.runtime_drift[:3]
         )
-        if self.config.self_heal:
+        if self.config.self_heal or "sync" in reasons:
             generation = self.target.reapply(self.config.tenant, self.config.application)
             log.warning(
                 "runtime drift reverted (--self-heal): generation %s re-applied", generation

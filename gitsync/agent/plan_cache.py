@@ -41,6 +41,13 @@ class PlanCache:
         self._last = (key, proposal)  # only the newest pair is ever asked for again
         return proposal
 
+    def latest(self) -> tuple[str, int, reconcile.Proposal] | None:
+        """The newest proposal with the (source revision, live generation) it joined."""
+        if self._last is None:
+            return None
+        (revision, generation), proposal = self._last
+        return revision, generation, proposal
+
 
 class _LiveOnce:
     """A Target whose ``live`` answers with a view already read (propose reads it once)."""
