@@ -27,7 +27,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gitsync.api import deploy_v2, native, openapi, serve
+from gitsync.api import deploy_v2, native, openapi, serve, ui
 from gitsync.api.accesslog import ACCESS_LOG_NAME, AccessLog, AccessRecord
 from gitsync.api.common import (
     DEFAULT_MAX_BODY,
@@ -97,13 +97,15 @@ class GuardMiddleware:
         path: str = scope["path"]
         headers = dict(scope["headers"])
         mutating = method not in SAFE_METHODS
-        if mutating and _is_browser(headers):
+        # The web page checks its own requests: token or cookie, CSRF, same origin.
+        page = path == "/" or path.startswith("/ui/")
+        if mutating and _is_browser(headers) and not page:
             message = f"'{method}' method not allowed for browser traffic."
             await _error(path, 405, "METHOD_NOT_ALLOWED", message)(scope, receive, send)
             return
         client = scope.get("client")
         loopback = client is not None and client[0] in LOOPBACK_CLIENTS
-        if self.token is not None and (mutating or not loopback):
+        if self.token is not None and (mutating or not loopback) and not page:
             denied = self._check(headers.get(b"authorization"))
             if denied is not None:
                 status, code, message = denied
@@ -258,6 +260,7 @@ def routes() -> list[BaseRoute]:
         Route("/metrics", metrics_endpoint, methods=["GET"]),
         Route("/openapi.yaml", openapi.endpoint, methods=["GET"]),
         *native.routes,
+        *ui.routes(),
     ]
 
 
@@ -313,6 +316,8 @@ def create_app(settings: ApiSettings, *, engine: Engine | None = None) -> Starle
     )
     app.router.redirect_slashes = False  # Ray and Vespa answer 404, not a redirect
     app.state.engine = the_engine  # what gitsync's own routes (native.py) read
+    app.state.ui_auth = ui.UiAuth(settings.token)  # the web page's token, cookie and CSRF
+    app.state.ui_plans = ui.PlanStore()
     app.state.ctx = ApiContext(
         engine=the_engine,
         metrics=metrics,

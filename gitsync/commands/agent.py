@@ -25,6 +25,7 @@ from gitsync.agent.loop import Agent, AgentConfig
 from gitsync.agent.metrics import AgentMetrics
 from gitsync.agent.source import open_source
 from gitsync.agent.triggers import watch_directory
+from gitsync.agent.ui_view import AgentUiView
 from gitsync.api.server import ListenAddress, bound_port, check_bind, parse_listen
 from gitsync.commands.common import DEFAULT_STATE_DIR, SourceSpec
 from gitsync.engine.runtime_options import RuntimeOptions, make_engine
@@ -87,6 +88,7 @@ def _build(
         agent = Agent(open_source(options.source, metrics), embedded, config, metrics=metrics)
         # Starlette builds its routing on the first request: routes added now are served.
         app.router.routes.extend(agent_routes(agent))
+        app.state.ui_agent = AgentUiView(agent)  # the web page's view of the agent
         hook = webhook_app(agent, options.webhook_secret)
         server = _server(WebhookFirst(hook, app), address, lifespan="on")
     except BaseException:
