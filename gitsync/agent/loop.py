@@ -279,7 +279,11 @@ class Agent:
                 plan=render_text(plan, color=False),
             )
         applied = reconcile.apply(
-            proposal, self.target, tenant=self.config.tenant, application=self.config.application
+            proposal,
+            self.target,
+            tenant=self.config.tenant,
+            application=self.config.application,
+            via="push" if "hook" in reasons else None,  # the post-receive hook asked
         )
         healed = previous.healed + 1 if drifted else previous.healed
         if drifted:

@@ -25,7 +25,7 @@ from gitsync.api.common import (
 )
 from gitsync.api.metrics import activation_result
 from gitsync.api.urls import app_url, content_response, session_url
-from gitsync.engine import ActivateResult, Engine
+from gitsync.engine import ActivateResult, DeploySource, Engine
 from gitsync.engine.records import JsonDict
 from gitsync.errors import BadRequest, GitsyncError
 
@@ -50,11 +50,16 @@ def _names(request: Request) -> tuple[str, str]:
     return params.get("applicationName", "default"), params.get("instance", "default")
 
 
+#: The revision stays the package's digest; ``via`` names the API in history.
+VESPA_API_SOURCE = DeploySource(meta={"via": "Vespa API"})
+
+
 async def _activate(
     request: Request, func: object, *args: object, **kwargs: object
 ) -> ActivateResult:
     """Run an activating engine call and count its result."""
     ctx = context(request)
+    kwargs.setdefault("source", VESPA_API_SOURCE)  # history says who deployed it
     try:
         result: ActivateResult = await call(func, *args, **kwargs)  # type: ignore[arg-type]
     except GitsyncError as exc:

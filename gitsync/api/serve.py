@@ -100,7 +100,7 @@ def _deploy_v1_or_v2(engine: Engine, config: Mapping[str, Any], v1: bool) -> Act
     if not v1:
         return engine.serve_deploy(config)
     text = json.dumps(config, indent=2, sort_keys=True).encode()
-    source = DeploySource(revision=package.sha256_hex(text))
+    source = DeploySource(package.sha256_hex(text), {"via": "Serve REST"})
     return engine.deploy_files({serve_body.V1_CONFIG_FILE: text}, source=source)
 
 

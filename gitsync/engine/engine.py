@@ -210,7 +210,7 @@ class Engine(EngineCore):
             {SERVE_API_CONFIG_FILE: text},
             tenant=tenant,
             application=application,
-            source=source or DeploySource(revision=package.sha256_hex(text)),
+            source=source or DeploySource(package.sha256_hex(text), {"via": "Serve REST"}),
         )
 
     def serve_delete(self, *, tenant: str = "default", application: str = "default") -> bool:

@@ -182,13 +182,18 @@ def apply(
     tenant: str = "default",
     application: str = "default",
     force: bool = False,
+    via: str | None = None,
 ) -> Applied:
-    """Deploy the proposal's package as one session (prune rules checked first)."""
+    """Deploy the proposal's package as one session (prune rules checked first);
+    ``via`` (e.g. ``push``) is recorded in history as what deployed it."""
     check_prune(proposal)
+    source = proposal.source
+    if via is not None:
+        source = DeploySource(source.revision, {**source.meta, "via": via})
     return target.deploy(
         proposal.files,
         tenant=tenant,
         application=application,
-        source=proposal.source,
+        source=source,
         force=force,
     )

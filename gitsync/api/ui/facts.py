@@ -54,12 +54,14 @@ def sync_state(status: Mapping[str, Any] | None, runtime_drift: Sequence[str]) -
 
 def deployed_by(entry: HistoryEntry) -> str:
     """Who or what made a generation: git, push, directory, Serve REST, Vespa API,
-    rollback or scale (the recorded ``via`` wins over what the record implies)."""
+    rollback or scale (a recorded ``via`` wins over what the record implies)."""
+    if entry.kind == "rollback":  # it copies its target's metadata, ``via`` included
+        return "rollback"
     via = entry.meta.get("via")
     if via:
         return str(via)
-    if entry.kind == "rollback":
-        return "rollback"
+    if entry.meta.get("source") == "scale":
+        return "scale"
     if entry.kind != "deploy":
         return entry.kind
     if "sha" in entry.meta or _SHA.match(entry.revision):
