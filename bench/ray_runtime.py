@@ -29,13 +29,14 @@ from typing import Any
 import httpx
 import yaml
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "ray"))
-
-from raycluster import free_port, start_cluster
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for tests.testing
 
 from gitsync.engine import AppId, Engine
 from gitsync.engine.ray import SETTLE_S, RayRuntime
 from gitsync.engine.ray_live import gate_verdict
+from tests.testing.raycluster import start_cluster
+from tests.testing.tools import tool_path
+from tests.testing.wait import free_port
 
 POLL_S = 0.05
 CODE = b"""
@@ -116,7 +117,7 @@ def through_cli(dashboard: str, config: dict[str, Any], names: list[str], tmp: P
     path.write_text(yaml.safe_dump(config))
     start = time.perf_counter()
     subprocess.run(
-        [str(Path(sys.executable).parent / "serve"), "deploy", str(path), "-a", dashboard],
+        [tool_path("serve"), "deploy", str(path), "-a", dashboard],
         check=True,
         capture_output=True,
     )

@@ -23,16 +23,16 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 SUITE = ROOT / "tests" / "reliability"
-sys.path.insert(0, str(SUITE))
+sys.path.insert(0, str(ROOT))  # the tests' packages, when run as python bench/reliability.py
 
-from api_fuzz import FuzzStats, fuzz_native, fuzz_openapi, seed  # noqa: E402
-from crash_loops import (  # noqa: E402
+from tests.reliability.api_fuzz import FuzzStats, fuzz_native, fuzz_openapi, seed  # noqa: E402
+from tests.reliability.crash_loops import (  # noqa: E402
     CrashStats,
     agent_converges_in_process,
     agent_crash_loop,
     engine_crash_loop,
 )
-from reliability_support import running_engine  # noqa: E402
+from tests.testing.engine import running_engine  # noqa: E402
 
 FUZZ_PROPERTIES = 8  # @given tests in test_fuzz_inputs.py
 

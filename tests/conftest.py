@@ -1,27 +1,41 @@
-from __future__ import annotations
+"""Every test runs in its own empty working directory with a known environment: a fixed
+git identity and no user or system git config, no colour, and none of gitsync's own
+variables from the shell that runs the suite. All of it is undone after the test."""
 
-import os
+from __future__ import annotations
 
 import pytest
 
-# Git in tests: a fixed identity and dates, and no user or system config.
-_GIT_ENV = {
-    "GIT_AUTHOR_NAME": "Test Author",
-    "GIT_AUTHOR_EMAIL": "author@example.com",
-    "GIT_COMMITTER_NAME": "Test Committer",
-    "GIT_COMMITTER_EMAIL": "committer@example.com",
-    "GIT_AUTHOR_DATE": "2026-01-01T00:00:00Z",
-    "GIT_COMMITTER_DATE": "2026-01-01T00:00:00Z",
-    "GIT_CONFIG_NOSYSTEM": "1",
-    "GIT_TERMINAL_PROMPT": "0",
-}
+# Plain asserts in the support package report like asserts in tests: rewrite it too.
+pytest.register_assert_rewrite("tests.testing")
+
+from tests.testing.git import GIT_ENV  # noqa: E402
+
+# The support package's fixtures (``repo``, ``start_agent``, ``live``, ...), in every folder.
+pytest_plugins = ("tests.testing.git", "tests.testing.agent", "tests.testing.api")
+
+# Variables of the developer's shell that would change what gitsync or git does.
+_UNSET = (
+    "FORCE_COLOR",
+    "GITSYNC_STATE_DIR",
+    "GITSYNC_TOKEN",
+    "GITSYNC_WEBHOOK_SECRET",
+    "GITSYNC_GIT_USERNAME",
+    "GITSYNC_GIT_PASSWORD",
+    "GITSYNC_GIT_TOKEN",
+    "GIT_DIR",
+    "GIT_WORK_TREE",
+)
 
 
 @pytest.fixture(autouse=True)
-def _git_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
     home = tmp_path_factory.mktemp("home")
-    for key, value in _GIT_ENV.items():
+    for key, value in GIT_ENV.items():
         monkeypatch.setenv(key, value)
     monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(home / ".gitconfig"))
     monkeypatch.setenv("NO_COLOR", "1")
-    os.environ.pop("FORCE_COLOR", None)
+    for key in _UNSET:
+        monkeypatch.delenv(key, raising=False)
+    # A command that falls back to ./.gitsync writes here, never into the checkout.
+    monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))

@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
-from agentfixtures import WorkRepo, app_yaml, git
 
 from gitsync.agent.loop import Agent, AgentConfig
 from gitsync.agent.metrics import AgentMetrics
@@ -16,6 +16,8 @@ from gitsync.agent.source import open_source
 from gitsync.commands.common import SourceSpec
 from gitsync.sync.reconcile import PrunePolicy
 from gitsync.sync.target import EmbeddedTarget
+from tests.testing.configs import app_yaml
+from tests.testing.git import WorkRepo, git
 
 BAD_ROUTE = "name: a\nroute_prefix: nope\nimport_path: shop:app\n"
 BAD_ROUTE_ISSUE = (
@@ -30,10 +32,10 @@ def target(tmp_path: Path) -> Iterator[EmbeddedTarget]:
         yield opened
 
 
-def make_agent(spec: SourceSpec, target: EmbeddedTarget, tmp_path: Path, **config: object) -> Agent:
+def make_agent(spec: SourceSpec, target: EmbeddedTarget, tmp_path: Path, **config: Any) -> Agent:
     metrics = AgentMetrics()
     source = open_source(spec, metrics, cache_dir=tmp_path / "cache")
-    return Agent(source, target, AgentConfig(**config), metrics=metrics)  # type: ignore[arg-type]
+    return Agent(source, target, AgentConfig(**config), metrics=metrics)
 
 
 def live_price(target: EmbeddedTarget, app: str = "a") -> int:
@@ -118,14 +120,14 @@ def test_self_heal_reverts_drift(tmp_path: Path, target: EmbeddedTarget) -> None
 
 
 def test_invalid_commit_applies_nothing_and_the_next_good_one_applies(
-    tmp_path: Path, target: EmbeddedTarget, work: WorkRepo
+    tmp_path: Path, target: EmbeddedTarget, repo: WorkRepo
 ) -> None:
-    good = work.commit("good", {"apps/a.yaml": app_yaml("a", price=1)})
-    agent = make_agent(SourceSpec(str(work.path), ref="main"), target, tmp_path)
+    good = repo.commit("good", {"apps/a.yaml": app_yaml("a", price=1)})
+    agent = make_agent(SourceSpec(str(repo.path), ref="main"), target, tmp_path)
     first = agent.reconcile_once()
     assert (first.result, first.revision) == ("applied", good)
 
-    bad = work.commit("bad", {"apps/a.yaml": BAD_ROUTE})
+    bad = repo.commit("bad", {"apps/a.yaml": BAD_ROUTE})
     failed = agent.reconcile_once()
     assert failed.result == "invalid"
     assert failed.error == "Invalid application package:\n" + BAD_ROUTE_ISSUE
@@ -142,7 +144,7 @@ def test_invalid_commit_applies_nothing_and_the_next_good_one_applies(
     last = agent.status.last_sync
     assert last is not None and (last.result, last.error) == ("invalid", failed.error)
     # ... but a new revision is.
-    fixed = work.commit("fixed", {"apps/a.yaml": app_yaml("a", price=2)})
+    fixed = repo.commit("fixed", {"apps/a.yaml": app_yaml("a", price=2)})
     recovered = agent.reconcile_once()
     assert (recovered.result, recovered.revision) == ("applied", fixed)
     assert agent.status.backoff is None
@@ -153,10 +155,10 @@ def test_invalid_commit_applies_nothing_and_the_next_good_one_applies(
 
 
 def test_remote_unreachable_keeps_the_last_generation_and_recovers(
-    tmp_path: Path, target: EmbeddedTarget, work: WorkRepo
+    tmp_path: Path, target: EmbeddedTarget, repo: WorkRepo
 ) -> None:
-    first_sha = work.commit("one", {"apps/a.yaml": app_yaml("a", price=1)})
-    bare = work.bare_clone(tmp_path / "remote.git")
+    first_sha = repo.commit("one", {"apps/a.yaml": app_yaml("a", price=1)})
+    bare = repo.bare_clone(tmp_path / "remote.git")
     agent = make_agent(SourceSpec(bare.as_uri(), ref="main"), target, tmp_path)
     applied = agent.reconcile_once()
     assert (applied.result, applied.revision) == ("applied", first_sha)
@@ -172,8 +174,8 @@ def test_remote_unreachable_keeps_the_last_generation_and_recovers(
     assert target.live("default", "default").generation == applied.generation
 
     hidden.rename(bare)  # the remote is back, with a new commit
-    second_sha = work.commit("two", {"apps/a.yaml": app_yaml("a", price=2)})
-    git(work.path, "push", "--quiet", bare.as_uri(), "main")
+    second_sha = repo.commit("two", {"apps/a.yaml": app_yaml("a", price=2)})
+    git(repo.path, "push", "--quiet", bare.as_uri(), "main")
     back = agent.reconcile_once()
     assert (back.result, back.revision) == ("applied", second_sha)
     assert not agent.status.degraded
@@ -181,18 +183,18 @@ def test_remote_unreachable_keeps_the_last_generation_and_recovers(
 
 
 def test_force_push_that_rewrites_history(
-    tmp_path: Path, target: EmbeddedTarget, work: WorkRepo
+    tmp_path: Path, target: EmbeddedTarget, repo: WorkRepo
 ) -> None:
-    base = work.commit("base", {"apps/a.yaml": app_yaml("a", price=1)})
-    work.commit("two", {"apps/a.yaml": app_yaml("a", price=2)})
-    bare = work.bare_clone(tmp_path / "remote.git")
+    base = repo.commit("base", {"apps/a.yaml": app_yaml("a", price=1)})
+    repo.commit("two", {"apps/a.yaml": app_yaml("a", price=2)})
+    bare = repo.bare_clone(tmp_path / "remote.git")
     agent = make_agent(SourceSpec(bare.as_uri(), ref="main"), target, tmp_path)
     assert agent.reconcile_once().result == "applied"
     assert live_price(target) == 2
 
-    git(work.path, "reset", "--quiet", "--hard", base)
-    rewritten = work.commit("rewritten", {"apps/a.yaml": app_yaml("a", price=7)})
-    git(work.path, "push", "--quiet", "--force", bare.as_uri(), "main")
+    git(repo.path, "reset", "--quiet", "--hard", base)
+    rewritten = repo.commit("rewritten", {"apps/a.yaml": app_yaml("a", price=7)})
+    git(repo.path, "push", "--quiet", "--force", bare.as_uri(), "main")
     after = agent.reconcile_once()
     assert (after.result, after.revision) == ("applied", rewritten)
     assert live_price(target) == 7
@@ -218,15 +220,15 @@ def test_a_plan_removing_every_application_is_refused(
 
 
 def test_status_json_names_source_revisions_and_result(
-    tmp_path: Path, target: EmbeddedTarget, work: WorkRepo
+    tmp_path: Path, target: EmbeddedTarget, repo: WorkRepo
 ) -> None:
-    sha = work.commit("one", {"apps/a.yaml": app_yaml("a")})
-    agent = make_agent(SourceSpec(str(work.path), ref="main"), target, tmp_path, interval_s=60)
+    sha = repo.commit("one", {"apps/a.yaml": app_yaml("a")})
+    agent = make_agent(SourceSpec(str(repo.path), ref="main"), target, tmp_path, interval_s=60)
     agent.reconcile_once(("startup",))
     data = json.loads(json.dumps(agent.status.to_json()))
     assert data["source"] == {
         "kind": "git",
-        "location": str(work.path),
+        "location": str(repo.path),
         "ref": "main",
         "subpath": "",
     }
@@ -239,10 +241,10 @@ def test_status_json_names_source_revisions_and_result(
 
 
 def test_remote_cache_is_not_refetched_when_the_ref_has_not_moved(
-    tmp_path: Path, target: EmbeddedTarget, work: WorkRepo
+    tmp_path: Path, target: EmbeddedTarget, repo: WorkRepo
 ) -> None:
-    work.commit("one", {"apps/a.yaml": app_yaml("a")})
-    bare = work.bare_clone(tmp_path / "remote.git")
+    repo.commit("one", {"apps/a.yaml": app_yaml("a")})
+    bare = repo.bare_clone(tmp_path / "remote.git")
     agent = make_agent(SourceSpec(bare.as_uri(), ref="main"), target, tmp_path)
     for _ in range(3):
         agent.reconcile_once()

@@ -12,7 +12,12 @@ from pathlib import Path
 
 import httpx
 import pytest
-from agentfixtures import WAIT_S, AgentProcess, WorkRepo, app_yaml, free_port, wait_until
+
+from tests.testing.agent import AgentProcess
+from tests.testing.configs import app_yaml
+from tests.testing.engine import EngineProcess
+from tests.testing.git import WorkRepo
+from tests.testing.wait import WAIT_S
 
 Start = Callable[..., AgentProcess]
 
@@ -129,61 +134,21 @@ def app_yaml_dict() -> dict[str, object]:
     return {"name": "a", "route_prefix": "/a", "import_path": "shop:app"}
 
 
-class EngineProcess:
-    """``gitsync engine`` on a fixed port, so a restart comes back at the same URL."""
-
-    def __init__(self, state_dir: Path, port: int, log: Path) -> None:
-        self.state_dir, self.port, self.log = state_dir, port, log
-        self.url = f"http://127.0.0.1:{port}"
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        with self.log.open("a") as out:
-            self.proc = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "gitsync.main",
-                    "engine",
-                    "--state-dir",
-                    str(self.state_dir),
-                    "--listen",
-                    f"127.0.0.1:{self.port}",
-                ],
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-
-        def up() -> bool:
-            try:
-                return httpx.get(self.url + "/metrics", timeout=2).status_code == 200
-            except httpx.HTTPError:
-                return False
-
-        wait_until(up, "the engine to listen")
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(timeout=WAIT_S)
-
-
 @pytest.fixture
 def engine_process(tmp_path: Path) -> Iterator[EngineProcess]:
-    engine = EngineProcess(tmp_path / "engine-state", free_port(), tmp_path / "engine.log")
+    engine = EngineProcess(tmp_path / "engine-state", tmp_path / "engine.log")
     try:
-        engine.start()
-        yield engine
+        yield engine.start()
     finally:
         engine.stop()
 
 
 def test_the_engine_restarts_under_a_remote_agent(
-    tmp_path: Path, work: WorkRepo, start_agent: Start, engine_process: EngineProcess
+    tmp_path: Path, repo: WorkRepo, start_agent: Start, engine_process: EngineProcess
 ) -> None:
-    work.commit("one", {"apps/a.yaml": app_yaml("a", price=1)})
+    repo.commit("one", {"apps/a.yaml": app_yaml("a", price=1)})
     agent = start_agent(
-        str(work.path), "--ref", "main", "--engine", engine_process.url, "--interval", "0.2"
+        str(repo.path), "--ref", "main", "--engine", engine_process.url, "--interval", "0.2"
     )
     first = agent.wait_status(applied_ok, "the first sync")
 
@@ -197,6 +162,6 @@ def test_the_engine_restarts_under_a_remote_agent(
     back = agent.wait_status(lambda s: not s["degraded"] and applied_ok(s), "recovery")
     assert back["lastSync"]["result"] == "in-sync"  # the engine kept its state
     assert back["generation"] == first["generation"]
-    sha = work.commit("two", {"apps/a.yaml": app_yaml("a", price=2)})
+    sha = repo.commit("two", {"apps/a.yaml": app_yaml("a", price=2)})
     agent.wait_status(lambda s: s["revisions"]["applied"] == sha, "the next commit")
     assert agent.stop() == 0

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
-from agentfixtures import WorkRepo
 
 from gitsync.agent.loop import Agent, AgentConfig
 from gitsync.agent.metrics import AgentMetrics
@@ -15,6 +15,7 @@ from gitsync.agent.source import open_source
 from gitsync.api import serve_scale
 from gitsync.commands.common import SourceSpec
 from gitsync.sync.target import EmbeddedTarget
+from tests.testing.git import WorkRepo
 
 APP = """\
 name: shop
@@ -33,10 +34,10 @@ def target(tmp_path: Path) -> Iterator[EmbeddedTarget]:
         yield opened
 
 
-def _agent(work: WorkRepo, target: EmbeddedTarget, tmp_path: Path, **config: object) -> Agent:
+def _agent(repo: WorkRepo, target: EmbeddedTarget, tmp_path: Path, **config: Any) -> Agent:
     metrics = AgentMetrics()
-    source = open_source(SourceSpec(str(work.path), ref="main"), metrics, cache_dir=tmp_path / "c")
-    return Agent(source, target, AgentConfig(**config), metrics=metrics)  # type: ignore[arg-type]
+    source = open_source(SourceSpec(str(repo.path), ref="main"), metrics, cache_dir=tmp_path / "c")
+    return Agent(source, target, AgentConfig(**config), metrics=metrics)
 
 
 def _replicas(target: EmbeddedTarget) -> int:
@@ -46,10 +47,10 @@ def _replicas(target: EmbeddedTarget) -> int:
 
 @pytest.mark.parametrize("self_heal", [False, True])
 def test_scale_is_drift_from_git(
-    tmp_path: Path, target: EmbeddedTarget, work: WorkRepo, self_heal: bool
+    tmp_path: Path, target: EmbeddedTarget, repo: WorkRepo, self_heal: bool
 ) -> None:
-    work.commit("shop", {"apps/shop.yaml": APP})
-    agent = _agent(work, target, tmp_path, self_heal=self_heal)
+    repo.commit("shop", {"apps/shop.yaml": APP})
+    agent = _agent(repo, target, tmp_path, self_heal=self_heal)
     applied = agent.reconcile_once()
     assert applied.result == "applied"
 

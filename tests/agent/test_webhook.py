@@ -10,7 +10,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import httpx
-from agentfixtures import AgentProcess, WorkRepo, app_yaml
+
+from tests.testing.agent import AgentProcess
+from tests.testing.configs import app_yaml
+from tests.testing.git import WorkRepo
 
 SECRET = "s3cret-webhook"
 Start = Callable[..., AgentProcess]
@@ -35,16 +38,16 @@ def reconciles(agent: AgentProcess) -> int:
 
 
 def test_push_events_trigger_a_fetch_and_bad_ones_are_refused(
-    tmp_path: Path, work: WorkRepo, start_agent: Start
+    tmp_path: Path, repo: WorkRepo, start_agent: Start
 ) -> None:
-    first = work.commit("one", {"apps/a.yaml": app_yaml("a", price=1)})
+    first = repo.commit("one", {"apps/a.yaml": app_yaml("a", price=1)})
     agent = start_agent(
-        str(work.path), "--ref", "main", "--interval", "3600", "--webhook-secret", SECRET
+        str(repo.path), "--ref", "main", "--interval", "3600", "--webhook-secret", SECRET
     )
     agent.wait_status(lambda s: s["revisions"]["applied"] == first, "the first sync")
 
     # GitHub: a valid signature; the payload's sha and URL are lies and are ignored.
-    second = work.commit("two", {"apps/a.yaml": app_yaml("a", price=2)})
+    second = repo.commit("two", {"apps/a.yaml": app_yaml("a", price=2)})
     body = push_payload("0" * 40, "file:///somewhere/else.git")
     ok = post(
         agent, body, {"X-GitHub-Event": "push", "X-Hub-Signature-256": "sha256=" + sign(body)}
@@ -55,7 +58,7 @@ def test_push_events_trigger_a_fetch_and_bad_ones_are_refused(
     )
     status = agent.wait_status(lambda s: s["revisions"]["applied"] == second, "the webhook sync")
     assert status["lastSync"]["reasons"] == ["webhook"]
-    assert status["source"]["location"] == str(work.path)
+    assert status["source"]["location"] == str(repo.path)
 
     before = reconciles(agent)
     missing = post(agent, body, {"X-GitHub-Event": "push"})

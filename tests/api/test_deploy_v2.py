@@ -4,9 +4,10 @@ JSON and the error model of vespa-deploy-api.md §3."""
 from __future__ import annotations
 
 import httpx
-from apifixtures import SERVICES_XML, LiveServer, package_files, serve_yaml
 
 from gitsync.config import package
+from tests.testing.api import LiveServer
+from tests.testing.configs import SERVICES_XML, package_files, serve_yaml
 
 V2 = "/application/v2/tenant/default"
 APP = f"{V2}/application/default/environment/prod/region/default/instance/default"

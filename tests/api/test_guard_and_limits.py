@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
-from apifixtures import LiveServer, run_server
 
 from gitsync.config import package
+from tests.testing.api import LiveServer, run_server
 
 V2 = "/application/v2/tenant/default"
 ZIP = {"Content-Type": "application/zip"}
@@ -127,9 +128,9 @@ def test_chunked_upload_is_accepted(http: httpx.Client) -> None:
     ],
 )
 def test_bad_input_is_a_4xx_with_a_message(
-    http: httpx.Client, method: str, path: str, kwargs: dict[str, object], status: int
+    http: httpx.Client, method: str, path: str, kwargs: dict[str, Any], status: int
 ) -> None:
-    response = http.request(method, path, **kwargs)  # type: ignore[arg-type]
+    response = http.request(method, path, **kwargs)
     assert response.status_code == status, response.text
     assert response.text
     assert "Traceback" not in response.text

@@ -4,20 +4,20 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
-from apifixtures import LiveServer, package_files, run_server
 
 from gitsync.api.accesslog import AccessLog, AccessRecord
 from gitsync.api.server import ListenAddress, check_bind, parse_listen
 from gitsync.config import package
 from gitsync.errors import BadRequest
+from tests.testing.api import LiveServer, run_server
+from tests.testing.configs import package_files
+from tests.testing.tools import gitsync_command
+from tests.testing.wait import answers, free_port, wait_until
 
 V2 = "/application/v2/tenant/default"
 ZIP = {"Content-Type": "application/zip"}
@@ -90,16 +90,9 @@ def test_listen_parsing_and_bind_rule() -> None:
     check_bind(ListenAddress("::1", 80), None)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def _gitsync(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "gitsync.main", *args],
+        gitsync_command(*args),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -108,7 +101,7 @@ def _gitsync(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[
 
 
 def test_engine_command_serves_and_stops(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     proc = _gitsync(
         "engine",
         "--listen",
@@ -119,15 +112,8 @@ def test_engine_command_serves_and_stops(tmp_path: Path) -> None:
     )
     try:
         url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{url}/status.html").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline and proc.poll() is None
-            time.sleep(0.1)
+        wait_until(lambda: answers(url + "/status.html") or proc.poll() is not None, "the engine")
+        assert proc.poll() is None
         body = package.build_zip(package_files(("a", "/a")))
         denied = httpx.post(f"{url}{V2}/prepareandactivate", content=body, headers=ZIP)
         assert denied.status_code == 401

@@ -5,15 +5,16 @@ that breaks the document."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import httpx
 import schemathesis
 import yaml
-from apifixtures import run_server
 from hypothesis import HealthCheck, given, settings
 
 from gitsync.config import package
 from gitsync.config.schema import schemas_dir
+from tests.testing.api import run_server, schema_operations
 
 schemathesis.serializer.alias(["application/zip", "application/x-gzip"], "application/octet-stream")
 
@@ -62,8 +63,7 @@ def test_api_contract(tmp_path: Path) -> None:
     failures: list[str] = []
     with run_server(tmp_path / "state") as live:
         _seed(live.url)
-        api = schemathesis.openapi.from_url(f"{live.url}/openapi.yaml")
-        operations = [result.ok() for result in api.get_all_operations()]
+        operations = schema_operations(f"{live.url}/openapi.yaml")
         assert len(operations) >= 30
         for operation in operations:
 
@@ -75,7 +75,7 @@ def test_api_contract(tmp_path: Path) -> None:
                 derandomize=True,
                 database=None,
             )
-            def check(case: schemathesis.Case) -> None:
+            def check(case: schemathesis.Case[Any]) -> None:
                 # Ray's scale endpoint answers 503 when no Serve instance runs (documented).
                 scale = "/scale" in case.operation.path
                 case.call_and_validate(checks=CHECKS[1:] if scale else CHECKS)

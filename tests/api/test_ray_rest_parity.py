@@ -28,16 +28,16 @@ Ray tests that do not apply, and why:
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
-import sys
 import warnings
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from apifixtures import LiveServer, run_cli
+
+from tests.testing.api import LiveServer, run_cli
+from tests.testing.tools import tool_path
 
 with warnings.catch_warnings():  # Ray's models warn about pydantic deprecations on import
     warnings.simplefilter("ignore")
@@ -177,7 +177,7 @@ def test_get_serve_instance_details_not_started(http: httpx.Client) -> None:
 
 
 def test_get_serve_instance_details(http: httpx.Client) -> None:
-    config = {
+    config: dict[str, Any] = {
         "proxy_location": "HeadOnly",
         "http_options": {"host": "127.0.0.1", "port": 8005},
         "grpc_options": {
@@ -295,13 +295,8 @@ def test_put_bad_schema_v1(http: httpx.Client) -> None:
 # -- test_cli.py / test_cli_2.py: the real `serve` CLI ---------------------------------------
 
 
-def _serve_cli() -> str:
-    beside = Path(sys.executable).parent / "serve"
-    return str(beside) if beside.exists() else (shutil.which("serve") or "serve")
-
-
 def _serve(live: LiveServer, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return run_cli([_serve_cli(), *args, "-a", live.url], cwd, {"RAY_DASHBOARD_ADDRESS": ""})
+    return run_cli([tool_path("serve"), *args, "-a", live.url], cwd, {"RAY_DASHBOARD_ADDRESS": ""})
 
 
 PIZZA_WORLD = """\

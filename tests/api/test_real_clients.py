@@ -5,29 +5,17 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
 import pytest
-from apifixtures import (
-    SERVICES_XML,
-    LiveServer,
-    package_files,
-    run_cli,
-    vespa_binary,
-    write_package,
-)
 
 from gitsync.config import package
+from tests.testing.api import LiveServer, run_cli
+from tests.testing.configs import SERVICES_XML, package_files, write_package
+from tests.testing.tools import tool_path, vespa_binary
 
 pytestmark = pytest.mark.slow
-
-
-def _serve_cli() -> str:
-    # The CLI installed beside the running interpreter (a .venv run need not have it on PATH).
-    beside = Path(sys.executable).parent / "serve"
-    return str(beside) if beside.exists() else (shutil.which("serve") or "serve")
 
 
 class Vespa:
@@ -109,7 +97,7 @@ def test_serve_cli(live: LiveServer, tmp_path: Path) -> None:
         "  - name: app1\n    route_prefix: /a\n    import_path: mod:app\n"
         "    deployments:\n      - name: Model\n        num_replicas: 2\n"
     )
-    serve = _serve_cli()
+    serve = tool_path("serve")
     env = {"RAY_DASHBOARD_ADDRESS": ""}
 
     deployed = run_cli([serve, "deploy", str(config), "-a", live.url], tmp_path, env)
@@ -150,7 +138,7 @@ def test_serve_cli_invalid_config_prints_the_engines_message(
     config.write_text(
         "applications:\n  - name: app1\n    route_prefix: /a\n    import_path: mod:app\n"
     )
-    failed = run_cli([_serve_cli(), "deploy", str(config), "-a", live.url], tmp_path, {})
+    failed = run_cli([tool_path("serve"), "deploy", str(config), "-a", live.url], tmp_path, {})
     assert failed.returncode == 1
     assert "Request failed with status code 400" in failed.stderr
     assert "route prefix '/a' of application 'app1' is already used" in failed.stderr

@@ -9,7 +9,8 @@ from typing import Any
 
 import httpx
 import pytest
-from apifixtures import LiveServer
+
+from tests.testing.api import LiveServer
 
 with warnings.catch_warnings():  # Ray's models warn about pydantic deprecations on import
     warnings.simplefilter("ignore")

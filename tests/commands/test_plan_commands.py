@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.commands.conftest import run_gitsync
+from tests.testing.tools import run_gitsync
 
 
 @pytest.fixture(params=["embedded", "remote"])

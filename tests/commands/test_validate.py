@@ -3,25 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
-GITSYNC = [sys.executable, "-m", "gitsync.main"]
-
-
-def _run(*args: str, cwd: Path, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "NO_COLOR": "1"}
-    return subprocess.run(
-        [*GITSYNC, *args], cwd=cwd, input=stdin, capture_output=True, text=True, env=env, timeout=60
-    )
+from tests.testing.tools import ROOT, run_gitsync
 
 
 def test_example_repo_is_valid() -> None:
-    result = _run("validate", "example-repo", cwd=REPO)
+    result = run_gitsync("validate", "example-repo", cwd=ROOT)
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.strip().splitlines()[-1].startswith("valid: 2 applications in 3 files")
 
@@ -30,7 +19,7 @@ def test_invalid_file_prints_located_errors_and_exits_1(tmp_path: Path) -> None:
     (tmp_path / "apps.yaml").write_text(
         "applications:\n  - name: a\n    route_prefix: api\n    import_path: m:app\n"
     )
-    result = _run("validate", "apps.yaml", cwd=tmp_path)
+    result = run_gitsync("validate", "apps.yaml", cwd=tmp_path)
     assert result.returncode == 1
     assert result.stdout.splitlines() == [
         "apps.yaml:3:19: error: applications[0].route_prefix: route_prefix must start with '/', must "
@@ -40,10 +29,10 @@ def test_invalid_file_prints_located_errors_and_exits_1(tmp_path: Path) -> None:
 
 
 def test_directory_paths_are_shown_relative_to_the_current_directory(tmp_path: Path) -> None:
-    shutil.copytree(REPO / "example-repo", tmp_path / "repo")
+    shutil.copytree(ROOT / "example-repo", tmp_path / "repo")
     target = next((tmp_path / "repo").rglob("fruit*.yaml"))
     target.write_text(target.read_text() + "bogus_key: 1\n")
-    result = _run("validate", "repo", cwd=tmp_path)
+    result = run_gitsync("validate", "repo", cwd=tmp_path)
     assert result.returncode == 0
     rel = target.relative_to(tmp_path).as_posix()
     assert any(
@@ -53,7 +42,7 @@ def test_directory_paths_are_shown_relative_to_the_current_directory(tmp_path: P
 
 
 def test_stdin_and_json_output(tmp_path: Path) -> None:
-    result = _run(
+    result = run_gitsync(
         "validate",
         "-",
         "--output",
@@ -79,12 +68,12 @@ def test_stdin_and_json_output(tmp_path: Path) -> None:
 
 
 def test_usage_error_exits_2(tmp_path: Path) -> None:
-    result = _run("validate", "--output", "xml", cwd=tmp_path)
+    result = run_gitsync("validate", "--output", "xml", cwd=tmp_path)
     assert result.returncode == 2
     assert "Invalid value for '--output'" in result.stderr
 
 
 def test_missing_path_exits_2(tmp_path: Path) -> None:
-    result = _run("validate", "nope", cwd=tmp_path)
+    result = run_gitsync("validate", "nope", cwd=tmp_path)
     assert result.returncode == 2
     assert result.stderr.startswith("gitsync: error: ")

@@ -174,7 +174,7 @@ def test_null_route_prefixes_do_not_clash() -> None:
 
 
 def test_lax_coercions_are_errors_with_a_hint() -> None:
-    config = {"http_options": {"port": "8000"}, "applications": []}
+    config: dict[str, Any] = {"http_options": {"port": "8000"}, "applications": []}
     assert _messages(config) == [
         'error: http_options.port: expected an integer, got string "8000" (Ray would coerce the '
         "string '8000'; write 8000 without quotes) [lax-coercion]"

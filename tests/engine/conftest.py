@@ -7,35 +7,8 @@ import pytest
 
 from gitsync.config import package
 from gitsync.engine import Engine
-
-
-class ManualClock:
-    """Vespa's ManualClock: time moves only when a test says so."""
-
-    def __init__(self, start: float = 1_800_000_000.0) -> None:
-        self.now = start
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
-def serve_config(*apps: tuple[str, str], price: int = 1, import_path: str = "mod:app") -> bytes:
-    """A deploy config with one deployment per application: (name, route_prefix) pairs."""
-    lines = ["applications:"]
-    for name, prefix in apps:
-        lines += [
-            f"  - name: {name}",
-            f"    route_prefix: {prefix}",
-            f"    import_path: {import_path}",
-            "    deployments:",
-            "      - name: Model",
-            "        num_replicas: 1",
-            f"        user_config: {{price: {price}}}",
-        ]
-    return ("\n".join(lines) + "\n").encode()
+from tests.testing.clock import ManualClock
+from tests.testing.configs import serve_yaml
 
 
 @pytest.fixture
@@ -61,5 +34,5 @@ def zip_of() -> Callable[[bytes], bytes]:
 
 @pytest.fixture
 def config_of() -> Callable[..., bytes]:
-    """``config_of(("app1", "/a"), price=2)``: see serve_config."""
-    return serve_config
+    """``config_of(("app1", "/a"), price=2)``: see ``tests.testing.configs.serve_yaml``."""
+    return serve_yaml

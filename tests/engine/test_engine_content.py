@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import pytest
 
 from gitsync.config import package
 from gitsync.engine import DirListing, Engine, FileContent, FileStatus
 from gitsync.errors import BadRequest, NotFound
+from tests.testing.clock import ManualClock
 
 T = "default"
 FILES = {
@@ -96,11 +95,9 @@ def test_identical_files_are_stored_once(engine: Engine, sid: int) -> None:
     assert store.blob_count() == count + 1
 
 
-def test_unreferenced_blobs_go_at_expiry(
-    engine: Engine, sid: int, clock: Callable[[], float]
-) -> None:
+def test_unreferenced_blobs_go_at_expiry(engine: Engine, sid: int, clock: ManualClock) -> None:
     engine.put_content(T, sid, "fresh.py", b"only here")
     count = engine._store.blob_count()
-    clock.advance(3601)  # type: ignore[attr-defined]
+    clock.advance(3601)
     assert engine.expire_sessions() == [(T, sid)]
     assert engine._store.blob_count() == 0 < count

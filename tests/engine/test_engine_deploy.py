@@ -8,8 +8,16 @@ from collections.abc import Callable
 
 import pytest
 
-from gitsync.engine import NO_RUNTIME_MESSAGE, DeploySource, Engine, SessionStatus
+from gitsync.engine import (
+    NO_RUNTIME_MESSAGE,
+    DeploySource,
+    DirListing,
+    Engine,
+    FileContent,
+    SessionStatus,
+)
 from gitsync.errors import InvalidConfig
+from tests.testing.clock import ManualClock
 
 ConfigOf = Callable[..., bytes]
 T = "default"
@@ -25,8 +33,8 @@ CODE_CONFIG = b"""applications:
 """
 
 
-def deploy(engine: Engine, config: bytes, **kwargs: object) -> int:
-    return engine.deploy_files({"serve.yaml": config}, **kwargs).generation  # type: ignore[arg-type]
+def deploy(engine: Engine, config: bytes, application: str = "default") -> int:
+    return engine.deploy_files({"serve.yaml": config}, application=application).generation
 
 
 def test_invalid_package_is_invalid_application_package(engine: Engine) -> None:
@@ -134,12 +142,12 @@ def test_a_code_change_is_a_restart(engine: Engine) -> None:
 
 
 def test_activation_replaces_live_state_and_records_history(
-    engine: Engine, config_of: ConfigOf, clock: Callable[[], float]
+    engine: Engine, config_of: ConfigOf, clock: ManualClock
 ) -> None:
     source = DeploySource(revision="abc123", meta={"author": "Ann", "message": "first"})
     engine.deploy_files({"serve.yaml": config_of(("a", "/a"), ("b", "/b"))}, source=source)
     deployed_at = clock()
-    clock.advance(10)  # type: ignore[attr-defined]
+    clock.advance(10)
     engine.deploy_files({"serve.yaml": config_of(("a", "/a"), price=7)})
     state = engine.live()
     assert state.generation == 3
@@ -166,11 +174,11 @@ def test_activation_replaces_live_state_and_records_history(
 
 
 def test_unchanged_apps_keep_their_last_deployed_time(
-    engine: Engine, config_of: ConfigOf, clock: Callable[[], float]
+    engine: Engine, config_of: ConfigOf, clock: ManualClock
 ) -> None:
     engine.deploy_files({"serve.yaml": config_of(("a", "/a"), ("b", "/b"))})
     start = clock()
-    clock.advance(5)  # type: ignore[attr-defined]
+    clock.advance(5)
     engine.deploy_files({"serve.yaml": config_of(("a", "/a"), ("b", "/b"))})
     assert [app.last_deployed_time_s for app in engine.live().applications] == [start, start]
 
@@ -181,7 +189,8 @@ def test_rollback_creates_a_new_generation(engine: Engine, config_of: ConfigOf) 
     result = engine.rollback(T)
     assert result.generation == 4
     assert result.actions.reconfigure[0]["fields"] == ["deployments.Model.user_config.price"]
-    assert engine.get_content(T, 4, "serve.yaml").data == config_of(("a", "/a"))  # type: ignore[union-attr]
+    content = engine.get_content(T, 4, "serve.yaml")
+    assert isinstance(content, FileContent) and content.data == config_of(("a", "/a"))
     latest = engine.history(T)[0]
     assert (latest.generation, latest.kind, latest.revision, latest.rollback_of) == (
         4,
@@ -191,7 +200,9 @@ def test_rollback_creates_a_new_generation(engine: Engine, config_of: ConfigOf) 
     )
     # Rolling back to an explicit generation, here the newest deploy.
     assert engine.rollback(T, generation=3).generation == 5
-    assert engine.live().config["applications"][0]["deployments"][0]["user_config"] == {"price": 2}  # type: ignore[index]
+    live_config = engine.live().config
+    assert live_config is not None
+    assert live_config["applications"][0]["deployments"][0]["user_config"] == {"price": 2}
 
 
 def test_rollback_errors(engine: Engine, config_of: ConfigOf) -> None:
@@ -205,11 +216,11 @@ def test_rollback_errors(engine: Engine, config_of: ConfigOf) -> None:
 
 
 def test_rollback_survives_session_expiry(
-    engine: Engine, config_of: ConfigOf, clock: Callable[[], float]
+    engine: Engine, config_of: ConfigOf, clock: ManualClock
 ) -> None:
     deploy(engine, config_of(("a", "/a")))
     deploy(engine, config_of(("a", "/a"), price=2))
-    clock.advance(7200)  # type: ignore[attr-defined]
+    clock.advance(7200)
     assert engine.expire_sessions() == [(T, 2)]
     assert engine.rollback(T, generation=2).generation == 4
 
@@ -252,7 +263,7 @@ def test_application_content_reads_the_active_session(engine: Engine, config_of:
     info = engine.get_application(T, "shop")
     assert info.generation == 2 and len(info.checksum) == 32
     listing = engine.get_application_content(T, "shop", "default", "")
-    assert listing.entries == ["serve.yaml"]  # type: ignore[union-attr]
+    assert isinstance(listing, DirListing) and listing.entries == ["serve.yaml"]
 
 
 def test_active_code_digests(engine: Engine) -> None:

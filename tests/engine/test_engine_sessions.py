@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from gitsync.config import package
-from gitsync.engine import Engine, SessionStatus
+from gitsync.engine import Engine, FileContent, SessionStatus
 from gitsync.errors import (
     ActivationConflict,
     BadRequest,
@@ -17,6 +17,7 @@ from gitsync.errors import (
     LockHeld,
     NotFound,
 )
+from tests.testing.clock import ManualClock
 
 ConfigOf = Callable[..., bytes]
 ZipOf = Callable[[bytes], bytes]
@@ -105,9 +106,8 @@ def test_content_read_is_legal_in_every_state(
     engine: Engine, config_of: ConfigOf, state: SessionStatus
 ) -> None:
     sid = in_state(engine, config_of, state)
-    assert engine.get_content(T, sid, "serve.yaml").data == config_of(  # type: ignore[union-attr]
-        ("a", "/a")
-    )
+    content = engine.get_content(T, sid, "serve.yaml")
+    assert isinstance(content, FileContent) and content.data == config_of(("a", "/a"))
 
 
 # -- prepare -------------------------------------------------------------------------------------
@@ -284,17 +284,17 @@ def test_create_from_application_without_active_session(engine: Engine) -> None:
 
 
 def test_sessions_expire_after_their_lifetime_except_the_active_one(
-    engine: Engine, config_of: ConfigOf, clock: Callable[[], float]
+    engine: Engine, config_of: ConfigOf, clock: ManualClock
 ) -> None:
     deactivated = in_state(engine, config_of, SessionStatus.DEACTIVATED)
     active = engine.get_application(T, "default").generation
-    clock.advance(1000)  # type: ignore[attr-defined]
+    clock.advance(1000)
     fresh = new_session(engine, config_of(("a", "/a")))
-    clock.advance(2599)  # type: ignore[attr-defined]
+    clock.advance(2599)
     assert engine.expire_sessions() == []
-    clock.advance(2)  # type: ignore[attr-defined]
+    clock.advance(2)
     assert engine.expire_sessions() == [(T, deactivated)]
-    clock.advance(1000)  # type: ignore[attr-defined]
+    clock.advance(1000)
     assert engine.expire_sessions() == [(T, fresh)]
     assert engine.get_session(T, active).status is SessionStatus.ACTIVE
     with pytest.raises(NotFound):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+from typing import Any
 
 from gitsync.engine.ray_code import bundle_name, deterministic_zip, for_ray
 
@@ -35,7 +36,7 @@ def test_entries_are_sorted_relative_with_fixed_time_and_mode() -> None:
 
 
 def test_local_code_paths_become_gcs_uris_and_remote_ones_stay() -> None:
-    config = {
+    config: dict[str, Any] = {
         "applications": [
             {
                 "name": "fruit",

@@ -11,9 +11,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from agentfixtures import AgentProcess, WorkRepo, app_yaml, git
 
 from gitsync.sync.target import EmbeddedTarget
+from tests.testing.agent import AgentProcess
+from tests.testing.configs import app_yaml
+from tests.testing.git import WorkRepo, git
 
 Start = Callable[..., AgentProcess]
 BAD_ISSUE = (
@@ -65,12 +67,12 @@ def branch_sha(bare: Path) -> str | None:
     return done.stdout.strip() or None
 
 
-def push_refused_then_deployed(work: WorkRepo, bare: Path) -> tuple[str, list[str]]:
+def push_refused_then_deployed(repo: WorkRepo, bare: Path) -> tuple[str, list[str]]:
     before = branch_sha(bare)
-    work.commit("bad", {"apps/a.yaml": "name: a\nroute_prefix: nope\nimport_path: shop:app\n"})
-    refused = work.push(bare.as_uri())
+    repo.commit("bad", {"apps/a.yaml": "name: a\nroute_prefix: nope\nimport_path: shop:app\n"})
+    refused = repo.push(bare.as_uri())
     assert refused.returncode != 0
-    bad_sha = git(work.path, "rev-parse", "HEAD")
+    bad_sha = git(repo.path, "rev-parse", "HEAD")
     assert remote_lines(refused.stderr)[:2] == [
         f"gitsync: push refused: main at {bad_sha[:12]} is invalid:",
         f"  {BAD_ISSUE}",
@@ -78,17 +80,17 @@ def push_refused_then_deployed(work: WorkRepo, bare: Path) -> tuple[str, list[st
     assert "pre-receive hook declined" in refused.stderr
     assert branch_sha(bare) == before  # nothing landed
 
-    good = work.commit("good", {"apps/a.yaml": app_yaml("a", price=5)})
-    pushed = work.push(bare.as_uri())
+    good = repo.commit("good", {"apps/a.yaml": app_yaml("a", price=5)})
+    pushed = repo.push(bare.as_uri())
     assert pushed.returncode == 0, pushed.stderr
     assert branch_sha(bare) == good
     return good, remote_lines(pushed.stderr)
 
 
-def test_push_to_deploy_without_an_agent(tmp_path: Path, work: WorkRepo, bare: Path) -> None:
+def test_push_to_deploy_without_an_agent(tmp_path: Path, repo: WorkRepo, bare: Path) -> None:
     state = tmp_path / "state"
     install_hooks(bare, "--state-dir", str(state))
-    good, lines = push_refused_then_deployed(work, bare)
+    good, lines = push_refused_then_deployed(repo, bare)
     assert lines[0] == f"gitsync: {good[:12]} is valid"
     assert '+ create application "a"' in lines
     assert "Plan: 1 to create, 0 to update, 0 to delete." in lines
@@ -100,18 +102,18 @@ def test_push_to_deploy_without_an_agent(tmp_path: Path, work: WorkRepo, bare: P
 
 
 def test_push_to_deploy_through_the_running_agent(
-    tmp_path: Path, work: WorkRepo, bare: Path, start_agent: Start
+    tmp_path: Path, repo: WorkRepo, bare: Path, start_agent: Start
 ) -> None:
     state = tmp_path / "state"
-    work.commit("first", {"apps/a.yaml": app_yaml("a", price=1)})
-    assert work.push(bare.as_uri()).returncode == 0  # before the hooks: lands unchecked
+    repo.commit("first", {"apps/a.yaml": app_yaml("a", price=1)})
+    assert repo.push(bare.as_uri()).returncode == 0  # before the hooks: lands unchecked
     agent = start_agent(str(bare), "--ref", "main", "--interval", "3600", state_dir=state)
     agent.wait_status(
         lambda s: s["lastSync"] and s["lastSync"]["result"] == "applied", "first sync"
     )
     install_hooks(bare, "--state-dir", str(state))  # finds the agent through its lock file
 
-    good, lines = push_refused_then_deployed(work, bare)
+    good, lines = push_refused_then_deployed(repo, bare)
     assert lines[0] == (
         f"gitsync: {good[:12]} is valid (Plan: 0 to create, 1 to update, 0 to delete.)"
     )

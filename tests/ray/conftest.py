@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-from raycluster import RayCluster, start_cluster
+from tests.testing.raycluster import RayCluster, start_cluster
 
 
 @pytest.fixture(scope="session")

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -21,29 +19,23 @@ from typing import Any
 import httpx
 import pytest
 import yaml
-from raycluster import RayCluster, free_port
 
-from gitsync.api.app import ApiSettings
-from gitsync.api.server import ListenAddress, build_server
 from gitsync.config import loader
 from gitsync.engine import Engine, HistoryEntry
 from gitsync.engine.ray import RayRuntime
 from gitsync.engine.records import DeploySource
 from gitsync.sources.git import GitSource
 from gitsync.sync import reconcile
+from tests.testing.api import run_server
+from tests.testing.git import git
+from tests.testing.raycluster import RayCluster
+from tests.testing.tools import tool_path
+from tests.testing.wait import free_port
 
 pytestmark = pytest.mark.ray
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "example-repo"
 GATE_S = 300.0  # the machine is shared: generous bounds, never a timing assertion
-# The CLI installed beside the running interpreter, else the one on PATH.
-SERVE = Path(sys.executable).parent / "serve"
-if not SERVE.exists():
-    SERVE = Path(shutil.which("serve") or "serve")
-
-
-def git(cwd: Path, *args: str) -> None:
-    subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, timeout=60)
 
 
 def edit_yaml(path: Path, change: Callable[[Any], None]) -> None:
@@ -235,24 +227,13 @@ def test_a_serve_deploy_behind_the_engines_back_is_drift_and_reapply_heals_it(
 
 
 def test_the_real_serve_status_pointed_at_the_engine_shows_rays_states(stack: Stack) -> None:
-    server = build_server(
-        ApiSettings(stack.engine.state_dir), ListenAddress("127.0.0.1", 0), engine=stack.engine
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        while not server.started:
-            time.sleep(0.05)
-        port = server.servers[0].sockets[0].getsockname()[1]
+    with run_server(stack.engine.state_dir, engine=stack.engine) as live:
         done = subprocess.run(
-            [str(SERVE), "status", "--address", f"http://127.0.0.1:{port}"],
+            [tool_path("serve"), "status", "--address", live.url],
             capture_output=True,
             text=True,
             timeout=120,
         )
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
     assert done.returncode == 0, done.stderr
     status = yaml.safe_load(done.stdout)
     assert status["applications"]["fruit_stand"]["status"] == "RUNNING"
@@ -279,8 +260,8 @@ def test_removing_an_application_removes_it_from_ray(stack: Stack) -> None:
 
 
 def test_the_agent_reports_rays_failure_and_self_heals_drift_on_ray(stack: Stack) -> None:
-    """Issue 7 points 3-4, agent side: Ray's failure message in the agent's status, and
-    --self-heal restoring a config someone PUT straight to Ray."""
+    """The agent's side: Ray's failure message in the agent's status, and --self-heal
+    restoring a config someone PUT straight to Ray."""
     from gitsync.agent.loop import Agent, AgentConfig
     from gitsync.agent.metrics import AgentMetrics
     from gitsync.agent.source import open_source

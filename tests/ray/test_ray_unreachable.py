@@ -14,10 +14,11 @@ from pathlib import Path
 import httpx
 import pytest
 import yaml
-from raycluster import RayCluster, free_port
 
 from gitsync.engine import Engine
 from gitsync.engine.ray import RayRuntime
+from tests.testing.raycluster import RayCluster
+from tests.testing.wait import free_port
 
 pytestmark = pytest.mark.ray
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 import schemathesis
@@ -13,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gitsync.config import package
+from tests.testing.api import schema_operations
 
 schemathesis.serializer.alias(["application/zip", "application/x-gzip"], "application/octet-stream")
 
@@ -46,9 +48,7 @@ def seed(url: str, token: str | None) -> None:
 def fuzz_openapi(url: str, token: str | None, examples: int, stats: FuzzStats) -> None:
     """Every operation of the document, ``examples`` generated cases each."""
     headers = {"Authorization": f"Bearer {token}"} if token else {}
-    api = schemathesis.openapi.from_url(f"{url}/openapi.yaml")
-    for result in api.get_all_operations():
-        operation = result.ok()
+    for operation in schema_operations(f"{url}/openapi.yaml"):
         stats.operations += 1
 
         @given(case=operation.as_strategy())
@@ -59,7 +59,7 @@ def fuzz_openapi(url: str, token: str | None, examples: int, stats: FuzzStats) -
             derandomize=True,
             database=None,
         )
-        def check(case: schemathesis.Case) -> None:
+        def check(case: schemathesis.Case[Any]) -> None:
             response = case.call(headers=headers, timeout=60)
             stats.record(case.operation.label, response.status_code, response.text)
 

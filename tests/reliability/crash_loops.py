@@ -13,6 +13,7 @@ more in ``bench/reliability.py``.
 
 from __future__ import annotations
 
+import functools
 import random
 import re
 import subprocess
@@ -22,23 +23,22 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from reliability_support import (
-    WAIT_S,
-    AgentProcess,
-    EngineProcess,
+from gitsync.engine import Engine
+from tests.testing.agent import AgentProcess
+from tests.testing.engine import EngineProcess
+from tests.testing.git import WorkRepo
+from tests.testing.reliability import (
     InvariantState,
     InvariantViolation,
-    Repo,
     check_store,
     history_of,
     live_of,
     serve_config,
-    wait_until,
 )
+from tests.testing.tools import python_env
+from tests.testing.wait import WAIT_S, wait_until
 
-from gitsync.engine import Engine
-
-WORKER = Path(__file__).with_name("sync_crash_worker.py")
+WORKER = "tests.reliability.sync_crash_worker"  # run with python -m
 _SHA = re.compile(r"[0-9a-f]{40}")
 
 
@@ -78,7 +78,8 @@ def engine_crash_loop(
         life += 1
         budget = min(rng.randint(1, 15), syncs - stats.syncs)
         worker = subprocess.Popen(
-            [sys.executable, str(WORKER), str(state), str(seed * 100_000 + life), str(budget)],
+            [sys.executable, "-m", WORKER, str(state), str(seed * 100_000 + life), str(budget)],
+            env=python_env(),
             stdout=subprocess.PIPE,
             text=True,
         )
@@ -134,6 +135,10 @@ def _agent_syncs(url: str) -> int:
     return sum(1 for entry in history_of(url) if _SHA.fullmatch(entry["revision"]))
 
 
+def _started_or_dead(agent: AgentProcess) -> bool:
+    return agent.published_url() is not None or not agent.alive()
+
+
 def agent_crash_loop(
     work: Path,
     *,
@@ -148,13 +153,13 @@ def agent_crash_loop(
     rng = random.Random(seed)
     stats = CrashStats("remote-agent")
     memory = InvariantState()
-    repo = Repo(work / "repo")
+    repo = WorkRepo(work / "repo")
     step = 0
 
     def commit() -> str:
         nonlocal step
         step += 1
-        return repo.commit({"serve.yaml": serve_config(rng, "default", str(step))}, f"step {step}")
+        return repo.commit(f"step {step}", {"serve.yaml": serve_config(rng, "default", str(step))})
 
     commit()
     state = work / "engine-state"
@@ -166,7 +171,7 @@ def agent_crash_loop(
             agent = AgentProcess(agent_args, work / "agent-state", work / "agent.log")
             stats.restarts += 1
             try:
-                wait_until(lambda a=agent: a.url() or not a.alive(), "the agent to start")
+                wait_until(functools.partial(_started_or_dead, agent), "the agent to start")
                 life_end = time.monotonic() + rng.uniform(0.1, max_life_s)
                 kill_engine_at = (
                     time.monotonic() + rng.uniform(0.0, max_life_s)

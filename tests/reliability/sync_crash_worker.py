@@ -1,7 +1,7 @@
 """Step-wise syncs until killed: the subject of the engine crash loop.
 
-Usage: ``python sync_crash_worker.py STATE_DIR SEED MAX_SYNCS``. Prints ``READY`` once the
-engine is open, then per sync ``SYNC unit phase`` before it starts and ``ACTIVATED unit
+Usage: ``python -m tests.reliability.sync_crash_worker STATE_DIR SEED MAX_SYNCS``.
+Prints ``READY`` once the engine is open, then per sync ``SYNC unit phase`` before it starts and ``ACTIVATED unit
 generation`` once activation returned. Each sync goes create session → upload a file →
 prepare → activate, as the Vespa API does; the parent SIGKILLs the worker at random
 moments, and the worker also kills itself (SIGKILL, no cleanup) at the phase it
@@ -18,12 +18,9 @@ import os
 import random
 import signal
 import sys
-from pathlib import Path
 
 from gitsync.engine import DeploySource, Engine
-
-sys.path.insert(0, str(Path(__file__).parent))
-from reliability_support import serve_config
+from tests.testing.reliability import serve_config
 
 UNITS = ("default", "second", "third")
 PHASES = ("none", "after-create", "after-upload", "after-prepare", "in-activate")

@@ -10,7 +10,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from crash_loops import agent_converges_in_process, agent_crash_loop, engine_crash_loop
+
+from tests.reliability.crash_loops import (
+    agent_converges_in_process,
+    agent_crash_loop,
+    engine_crash_loop,
+)
 
 SYNCS = 200
 

@@ -8,8 +8,9 @@ import os
 from pathlib import Path
 
 import pytest
-from api_fuzz import FuzzStats, fuzz_native, fuzz_openapi, seed
-from reliability_support import running_engine
+
+from tests.reliability.api_fuzz import FuzzStats, fuzz_native, fuzz_openapi, seed
+from tests.testing.engine import running_engine
 
 TOKEN = "fuzz-token"
 EXAMPLES = int(os.environ.get("GITSYNC_API_FUZZ_EXAMPLES", "10"))

@@ -14,13 +14,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from reliability_support import GIT_ENV, Repo, free_port, git, wait_until
 
 from gitsync.agent.loop import Agent, AgentConfig
 from gitsync.agent.metrics import AgentMetrics
 from gitsync.agent.source import GitAgentSource
 from gitsync.commands.common import SourceSpec
 from gitsync.sync.target import EmbeddedTarget
+from tests.testing.git import GIT_ENV, WorkRepo, git
+from tests.testing.wait import free_port, wait_until
 
 
 def app_config(price: int) -> bytes:
@@ -69,8 +70,8 @@ class GitDaemon:
 
 class Setup:
     def __init__(self, tmp: Path) -> None:
-        self.work = Repo(tmp / "work")
-        self.work.commit({"serve.yaml": app_config(1)}, "first")
+        self.work = WorkRepo(tmp / "work")
+        self.work.commit("first", {"serve.yaml": app_config(1)})
         self.bare = tmp / "served" / "shop.git"
         self.bare.parent.mkdir()
         git(tmp, "clone", "--quiet", "--bare", str(self.work.path), str(self.bare))
@@ -84,7 +85,7 @@ class Setup:
         self.agent = Agent(source, self.target, config)
 
     def push(self, files: dict[str, bytes | None], *extra: str) -> str:
-        sha = self.work.commit(files)
+        sha = self.work.commit("change", files)
         git(self.work.path, "push", "--quiet", *extra, str(self.bare), "HEAD:refs/heads/main")
         return sha
 
@@ -161,10 +162,10 @@ def test_corrupted_object_store_on_the_remote_then_repaired(setup: Setup, tmp_pa
     packs = sorted((setup.bare / "objects" / "pack").glob("*.pack"))
     saved = {p: p.read_bytes() for p in packs}
     for pack in packs:
-        data = bytearray(saved[pack])
-        for offset in range(32, len(data) - 20, 7):
-            data[offset] ^= 0x5A
-        pack.write_bytes(bytes(data))
+        corrupted = bytearray(saved[pack])
+        for offset in range(32, len(corrupted) - 20, 7):
+            corrupted[offset] ^= 0x5A
+        pack.write_bytes(bytes(corrupted))
     outcome = setup.agent.reconcile_once()
     assert outcome.result in ("source-unavailable", "failed"), outcome
     assert outcome.error

@@ -8,13 +8,16 @@ import hmac
 import sqlite3
 import stat
 import tarfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote
 
 import httpx
 import pytest
-from hostile_inputs import (
+
+from gitsync.config import package
+from tests.reliability.hostile_inputs import (
     DUPLICATE_KEYS,
     INVALID_UTF8,
     alias_bomb,
@@ -27,9 +30,9 @@ from hostile_inputs import (
     zip_bomb,
     zip_of,
 )
-from reliability_support import AgentProcess, EngineProcess, wait_until
-
-from gitsync.config import package
+from tests.testing.agent import AgentProcess
+from tests.testing.engine import EngineProcess
+from tests.testing.wait import wait_until
 
 TOKEN = "hostile-suite-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -79,10 +82,10 @@ def refused(
     status: int,
     message: str,
     blobs: bool = True,
-    **kwargs: object,
+    **kwargs: Any,  # httpx.request's own keywords
 ) -> httpx.Response:
     before = footprint(engine.state_dir, blobs=blobs)
-    response = httpx.request(method, engine.url + path, timeout=120, **kwargs)  # type: ignore[arg-type]
+    response = httpx.request(method, engine.url + path, timeout=120, **kwargs)
     assert response.status_code == status, response.text
     body = (
         response.json() if response.headers["content-type"].startswith("application/json") else None
@@ -156,9 +159,9 @@ def test_hostile_archives_are_refused_before_any_write(engine: EngineProcess, na
     ids=["zip bomb", "tar bomb"],
 )
 def test_decompression_bombs_stop_at_the_cap(
-    engine: EngineProcess, build: object, content_type: str, message: str
+    engine: EngineProcess, build: Callable[[], bytes], content_type: str, message: str
 ) -> None:
-    body = build()  # type: ignore[operator]
+    body = build()
     assert len(body) < 2 * 1024 * 1024  # small on the wire, 300 MiB inflated
     headers = {"Content-Type": content_type, **AUTH}
     refused(
@@ -296,7 +299,7 @@ def agent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AgentProcess]:
 
 
 def _agent_history(agent: AgentProcess) -> list[object]:
-    url = agent.url()
+    url = agent.published_url()
     assert url is not None
     data: list[object] = httpx.get(
         url + "/api/gitsync/v1/tenant/default/application/default/history", timeout=30
@@ -336,7 +339,7 @@ def test_bad_webhooks_are_refused_and_trigger_nothing(
     elif case == "wrong gitlab token":
         headers["X-Gitlab-Token"] = SECRET + "!"
     before = agent.status()["reconciles"], _agent_history(agent)
-    url = agent.url()
+    url = agent.published_url()
     assert url is not None
     response = httpx.post(url + "/api/gitsync/webhook", content=body, headers=headers, timeout=60)
     assert response.status_code == status, response.text

@@ -8,9 +8,9 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from reliability_support import InvariantState, InvariantViolation, check_store, serve_config
 
 from gitsync.engine import DeploySource, Engine
+from tests.testing.reliability import InvariantState, InvariantViolation, check_store, serve_config
 
 
 def deployed(tmp_path: Path) -> Path:

@@ -7,21 +7,18 @@ from __future__ import annotations
 import random
 import threading
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 import yaml
-from reliability_support import (
-    AgentProcess,
-    Repo,
-    history_of,
-    live_of,
-    running_engine,
-    serve_config,
-    wait_until,
-)
 
 from gitsync.config import package
+from tests.testing.agent import AgentProcess
+from tests.testing.engine import running_engine
+from tests.testing.git import WorkRepo
+from tests.testing.reliability import history_of, live_of, serve_config
+from tests.testing.wait import wait_until
 
 V2 = "/application/v2/tenant/default"
 
@@ -83,11 +80,11 @@ class Writer(threading.Thread):
             self.unexpected.append(f"{marker}: activate {response.status_code} {response.text}")
 
 
-def markers_of(config: dict[str, object] | None) -> set[str]:
-    apps = (config or {}).get("applications") or []
+def markers_of(config: dict[str, Any] | None) -> set[str]:
+    apps: list[dict[str, Any]] = (config or {}).get("applications") or []
     return {
-        str(d["user_config"]["marker"])  # type: ignore[index]
-        for app in apps  # type: ignore[union-attr]
+        str(d["user_config"]["marker"])
+        for app in apps
         for d in app.get("deployments", [])
         if isinstance(d.get("user_config"), dict)
     }
@@ -124,8 +121,8 @@ def test_direct_writers_race_each_wins_or_conflicts_and_the_last_winner_stays(
 @pytest.mark.slow
 def test_two_agents_and_writers_race_then_the_agents_converge(tmp_path: Path) -> None:
     rng = random.Random(5)
-    repo = Repo(tmp_path / "repo")
-    head = repo.commit({"serve.yaml": serve_config(rng, "default", "source-0")})
+    repo = WorkRepo(tmp_path / "repo")
+    head = repo.commit("change", {"serve.yaml": serve_config(rng, "default", "source-0")})
     with running_engine(tmp_path / "state", tmp_path / "engine.log") as engine:
         agents = [
             AgentProcess(
@@ -146,12 +143,14 @@ def test_two_agents_and_writers_race_then_the_agents_converge(tmp_path: Path) ->
             for i in range(2)
         ]
         try:
-            wait_until(lambda: all(a.url() for a in agents), "both agents to start")
+            wait_until(lambda: all(a.published_url() for a in agents), "both agents to start")
             writers = [Writer(engine.url, f"w{i}", 10, 50 + i) for i in range(3)]
             for writer in writers:
                 writer.start()
             for step in range(1, 6):  # the source moves during the race too
-                head = repo.commit({"serve.yaml": serve_config(rng, "default", f"source-{step}")})
+                head = repo.commit(
+                    "change", {"serve.yaml": serve_config(rng, "default", f"source-{step}")}
+                )
             for writer in writers:
                 writer.join(timeout=600)
             assert [w.unexpected for w in writers] == [[]] * 3
@@ -164,9 +163,9 @@ def test_two_agents_and_writers_race_then_the_agents_converge(tmp_path: Path) ->
             live = live_of(engine.url)
             assert markers_of(live["config"]) == {"source-5"}
             for agent in agents:
-                wait_until(
-                    lambda a=agent: (
-                        (s := a.status())["lastSync"]
+                agent.wait_status(
+                    lambda s: (
+                        bool(s["lastSync"])
                         and s["lastSync"]["result"] == "in-sync"
                         and s["revisions"]["applied"] in (head, None)
                     ),

@@ -5,14 +5,15 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
-from gitfixtures import GitHttpServer, WorkRepo, git
 
 from gitsync.errors import BadRequest, SourceError, UnsafeInput
 from gitsync.sources.collect import Limits
 from gitsync.sources.git import GitSource
 from gitsync.sources.gitcmd import GitSourceError
+from tests.testing.git import GitHttpServer, WorkRepo, git
 
 APP = "applications:\n- name: fruit\n"
 
@@ -20,18 +21,18 @@ APP = "applications:\n- name: fruit\n"
 @pytest.fixture
 def history(repo: WorkRepo) -> dict[str, str]:
     """Two commits on main, a lightweight tag, an annotated tag and a second branch."""
-    first = repo.commit("first config", **{"deploy__app.yaml": APP, "README.md": "hi\n"})
+    first = repo.commit("first config", {"deploy/app.yaml": APP, "README.md": "hi\n"})
     os.symlink("app.yaml", repo.path / "deploy" / "alias.yaml")
-    second = repo.commit("scale fruit", **{"deploy__app.yaml": APP + "  num_replicas: 2\n"})
+    second = repo.commit("scale fruit", {"deploy/app.yaml": APP + "  num_replicas: 2\n"})
     git(repo.path, "tag", "v1", first)
     git(repo.path, "tag", "-a", "v2", "-m", "release 2", second)
     git(repo.path, "branch", "staging", first)
     return {"first": first, "second": second}
 
 
-def source_for(kind: str, repo: WorkRepo, cache_dir: Path, **kw: object) -> GitSource:
+def source_for(kind: str, repo: WorkRepo, cache_dir: Path, **kw: Any) -> GitSource:
     location = str(repo.path) if kind == "path" else f"file://{repo.path}"
-    return GitSource(location, cache_dir=cache_dir, timeout_s=30, **kw)  # type: ignore[arg-type]
+    return GitSource(location, cache_dir=cache_dir, timeout_s=30, **kw)
 
 
 KINDS = ["path", "file"]
@@ -142,7 +143,7 @@ def test_moved_ref_is_detected_and_unchanged_ref_reuses_snapshot(
     source = source_for(kind, repo, cache_dir, ref="main")
     before = source.snapshot()
     assert source.snapshot() is before  # ref unchanged: nothing fetched or re-read
-    third = repo.commit("third", **{"deploy__app.yaml": "applications: []\n"})
+    third = repo.commit("third", {"deploy/app.yaml": "applications: []\n"})
     assert source.remote_revision() == third
     after = source.snapshot()
     assert after.revision == third
@@ -150,16 +151,16 @@ def test_moved_ref_is_detected_and_unchanged_ref_reuses_snapshot(
 
 
 def test_force_push_rewriting_history(repo: WorkRepo, tmp_path: Path, cache_dir: Path) -> None:
-    repo.commit("base", **{"app.yaml": "v: 1\n"})
+    repo.commit("base", {"app.yaml": "v: 1\n"})
     remote = repo.bare_clone(tmp_path / "remote.git")
     git(repo.path, "remote", "add", "origin", str(remote))
-    bad = repo.commit("bad", **{"app.yaml": "v: bad\n"})
+    bad = repo.commit("bad", {"app.yaml": "v: bad\n"})
     git(repo.path, "push", "--quiet", "origin", "main")
     source = GitSource(f"file://{remote}", ref="main", cache_dir=cache_dir, timeout_s=30)
     assert source.snapshot().revision == bad
 
     git(repo.path, "reset", "--quiet", "--hard", "HEAD~1")
-    rewritten = repo.commit("good", **{"app.yaml": "v: 2\n"})
+    rewritten = repo.commit("good", {"app.yaml": "v: 2\n"})
     git(repo.path, "push", "--quiet", "--force", "origin", "main")
     snap = source.snapshot()
     assert snap.revision == rewritten
@@ -253,7 +254,7 @@ def test_hung_remote_times_out(silent_server: int, cache_dir: Path) -> None:
 def test_credentials_reach_git_through_askpass(
     repo: WorkRepo, http_git: GitHttpServer, cache_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    sha = repo.commit("served", **{"app.yaml": APP})
+    sha = repo.commit("served", {"app.yaml": APP})
     repo.bare_clone(http_git.project_root / "team.git")
     monkeypatch.setenv("GITSYNC_GIT_USERNAME", "alice")
     monkeypatch.setenv("GITSYNC_GIT_PASSWORD", "s3cret-pass")
@@ -268,7 +269,7 @@ def test_credentials_reach_git_through_askpass(
 def test_credentials_in_the_url_are_used_but_never_shown(
     repo: WorkRepo, http_git: GitHttpServer, cache_dir: Path
 ) -> None:
-    sha = repo.commit("served", **{"app.yaml": APP})
+    sha = repo.commit("served", {"app.yaml": APP})
     repo.bare_clone(http_git.project_root / "team.git")
     with_creds = http_git.url("team.git").replace("http://", "http://alice:s3cret-pass@")
     source = GitSource(with_creds, cache_dir=cache_dir, timeout_s=30)
@@ -279,7 +280,7 @@ def test_credentials_in_the_url_are_used_but_never_shown(
 def test_wrong_credentials_are_an_actionable_error(
     repo: WorkRepo, http_git: GitHttpServer, cache_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    repo.commit("served", **{"app.yaml": APP})
+    repo.commit("served", {"app.yaml": APP})
     repo.bare_clone(http_git.project_root / "team.git")
     monkeypatch.setenv("GITSYNC_GIT_TOKEN", "wrong-token-value")
     source = GitSource(http_git.url("team.git"), cache_dir=cache_dir, timeout_s=30)
@@ -298,7 +299,7 @@ def test_wrong_credentials_are_an_actionable_error(
 def test_no_credentials_fails_fast_instead_of_prompting(
     repo: WorkRepo, http_git: GitHttpServer, cache_dir: Path
 ) -> None:
-    repo.commit("served", **{"app.yaml": APP})
+    repo.commit("served", {"app.yaml": APP})
     repo.bare_clone(http_git.project_root / "team.git")
     source = GitSource(http_git.url("team.git"), cache_dir=cache_dir, timeout_s=30)
     with pytest.raises(GitSourceError) as info:
@@ -313,7 +314,7 @@ def _corrupt_blob(git_dir: Path, sha: str) -> None:
 
 
 def test_corrupted_local_repository(repo: WorkRepo, cache_dir: Path) -> None:
-    repo.commit("c", **{"app.yaml": APP})
+    repo.commit("c", {"app.yaml": APP})
     blob = git(repo.path, "rev-parse", "HEAD:app.yaml")
     _corrupt_blob(repo.path / ".git", blob)
     with pytest.raises(GitSourceError) as info:
@@ -324,7 +325,7 @@ def test_corrupted_local_repository(repo: WorkRepo, cache_dir: Path) -> None:
 
 
 def test_corrupted_cache_is_rebuilt(repo: WorkRepo, cache_dir: Path) -> None:
-    repo.commit("c", **{"app.yaml": APP})
+    repo.commit("c", {"app.yaml": APP})
     first = GitSource(f"file://{repo.path}", cache_dir=cache_dir, timeout_s=30)
     first.snapshot()
     objects = [p for p in (first.repo_dir / "objects").rglob("*") if p.is_file()]
@@ -336,7 +337,7 @@ def test_corrupted_cache_is_rebuilt(repo: WorkRepo, cache_dir: Path) -> None:
 
 
 def test_caps_apply_before_reading(repo: WorkRepo, cache_dir: Path) -> None:
-    repo.commit("big", **{"big.bin": "x" * 2048, "small.yaml": "a: 1\n"})
+    repo.commit("big", {"big.bin": "x" * 2048, "small.yaml": "a: 1\n"})
     capped = GitSource(repo.path, limits=Limits(max_file_bytes=1024))
     with pytest.raises(UnsafeInput) as info:
         capped.snapshot()

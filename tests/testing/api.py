@@ -4,53 +4,28 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import subprocess
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+import schemathesis
 import uvicorn
+from schemathesis.core.result import Err
+from starlette.applications import Starlette
 
 from gitsync.api.app import ApiSettings
 from gitsync.api.server import ListenAddress, bound_port, build_server
 from gitsync.config import package
 from gitsync.engine import Engine
-
-SERVICES_XML = b'<?xml version="1.0" encoding="utf-8" ?>\n<services version="1.0"/>\n'
-
-
-def serve_yaml(*apps: tuple[str, str], price: int = 1) -> bytes:
-    """A deploy config: one application per (name, route_prefix), one deployment each."""
-    lines = ["applications:"]
-    for name, prefix in apps:
-        lines += [
-            f"  - name: {name}",
-            f"    route_prefix: {prefix}",
-            "    import_path: mod:app",
-            "    deployments:",
-            "      - name: Model",
-            "        num_replicas: 1",
-            f"        user_config: {{price: {price}}}",
-        ]
-    return ("\n".join(lines) + "\n").encode()
-
-
-def package_files(*apps: tuple[str, str], price: int = 1) -> dict[str, bytes]:
-    """A package the vespa CLI will send: services.xml placeholder plus the Serve YAML."""
-    return {"services.xml": SERVICES_XML, "serve.yaml": serve_yaml(*apps, price=price)}
-
-
-def write_package(root: Path, files: dict[str, bytes]) -> Path:
-    for name, data in files.items():
-        target = root / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(data)
-    return root
+from tests.testing.configs import package_files
+from tests.testing.wait import wait_until
 
 
 @dataclass
@@ -62,32 +37,41 @@ class LiveServer:
 
     @property
     def engine(self) -> Engine:
-        engine: Engine = self.server.config.app.state.ctx.engine
+        app = self.server.config.app
+        assert isinstance(app, Starlette)
+        engine: Engine = app.state.ctx.engine
         return engine
 
-    def client(self, **kwargs: object) -> httpx.Client:
-        return httpx.Client(base_url=self.url, timeout=30, **kwargs)  # type: ignore[arg-type]
+    def client(self, headers: dict[str, str] | None = None) -> httpx.Client:
+        return httpx.Client(base_url=self.url, timeout=30, headers=headers)
 
 
 @contextlib.contextmanager
-def run_server(state_dir: Path, **settings: object) -> Iterator[LiveServer]:
+def run_server(
+    state_dir: Path,
+    *,
+    token: str | None = None,
+    max_body: int | None = None,
+    engine: Engine | None = None,
+) -> Iterator[LiveServer]:
     """Start the API with uvicorn in a thread on a free port; stop it on exit."""
-    config = ApiSettings(state_dir, **settings)  # type: ignore[arg-type]
-    server = build_server(config, ListenAddress("127.0.0.1", 0))
+    config = ApiSettings(state_dir, token=token)
+    if max_body is not None:
+        config = dataclasses.replace(config, max_body=max_body)
+    server = build_server(config, ListenAddress("127.0.0.1", 0), engine=engine)
     thread = threading.Thread(target=server.run, name="gitsync-api", daemon=True)
     thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the API server did not start")
-        time.sleep(0.01)
+    wait_until(
+        lambda: server.started or not thread.is_alive(), "the API server to start", timeout_s=30
+    )
     port = bound_port(server)
-    assert port is not None
+    if port is None:
+        raise RuntimeError("the API server did not start")
     try:
         yield LiveServer(f"http://127.0.0.1:{port}", port, state_dir, server)
     finally:
         server.should_exit = True
-        thread.join(timeout=20)
+        thread.join(timeout=30)
 
 
 @pytest.fixture
@@ -107,16 +91,6 @@ def zip_package() -> bytes:
     return package.build_zip(package_files(("app1", "/a")))
 
 
-def vespa_binary() -> str:
-    import vespacli
-
-    path: str = vespacli.get_binary_path()
-    binary = Path(path)
-    if binary.is_dir():
-        binary = binary / "vespa"
-    return str(binary)
-
-
 def run_cli(args: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         args,
@@ -127,3 +101,13 @@ def run_cli(args: list[str], cwd: Path, env: dict[str, str]) -> subprocess.Compl
         timeout=120,
         check=False,
     )
+
+
+def schema_operations(url: str) -> list[schemathesis.APIOperation[Any, Any, Any, Any]]:
+    """Every operation of the OpenAPI document at ``url``; one that cannot be read raises."""
+    operations = []
+    for result in schemathesis.openapi.from_url(url).get_all_operations():
+        if isinstance(result, Err):
+            raise result.err()
+        operations.append(result.ok())
+    return operations

@@ -1,4 +1,5 @@
-"""Real git repositories and real servers on 127.0.0.1 for the source tests."""
+"""Real git: one ``git()`` runner, one work repository, and a smart-HTTP server behind
+Basic auth (the real ``git http-backend``), with their fixtures."""
 
 from __future__ import annotations
 
@@ -7,13 +8,17 @@ import os
 import socket
 import subprocess
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
-FIXED_ENV = {
+from tests.testing.tools import tool_path
+
+# A fixed identity and dates and no system config: the same commits on every machine.
+# The root conftest sets these for every test; ``git()`` adds them for benches too.
+GIT_ENV = {
     "GIT_AUTHOR_NAME": "Ada Lovelace",
     "GIT_AUTHOR_EMAIL": "ada@example.com",
     "GIT_AUTHOR_DATE": "2024-05-01T12:00:00+00:00",
@@ -21,48 +26,70 @@ FIXED_ENV = {
     "GIT_COMMITTER_EMAIL": "ada@example.com",
     "GIT_COMMITTER_DATE": "2024-05-01T12:00:00+00:00",
     "GIT_CONFIG_NOSYSTEM": "1",
-    "GIT_CONFIG_GLOBAL": os.devnull,
+    "GIT_TERMINAL_PROMPT": "0",
 }
 
 
-@pytest.fixture(autouse=True)
-def fixed_git_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name, value in FIXED_ENV.items():
-        monkeypatch.setenv(name, value)
-    for name in ("GITSYNC_GIT_USERNAME", "GITSYNC_GIT_PASSWORD", "GITSYNC_GIT_TOKEN"):
-        monkeypatch.delenv(name, raising=False)
-
-
-def git(cwd: Path, *args: str) -> str:
+def git(cwd: Path, *args: str, check: bool = True, timeout_s: float = 120) -> str:
+    """Run ``git ARGS`` in ``cwd`` and return its output, stripped; raise on failure
+    (with git's message) unless ``check`` is false."""
     done = subprocess.run(
-        ["git", *args], cwd=cwd, check=True, capture_output=True, text=True, timeout=60
+        [tool_path("git"), *args],
+        cwd=cwd,
+        env={**GIT_ENV, **os.environ},
+        capture_output=True,
+        text=True,
+        timeout=timeout_s,
     )
+    if check and done.returncode != 0:
+        raise RuntimeError(f"git {' '.join(args)} failed: {done.stderr.strip()}")
     return done.stdout.strip()
 
 
 class WorkRepo:
-    """A work-tree repository that tests write and commit into."""
+    """A work tree on branch ``main`` that tests and benches write, commit and push from."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        path.mkdir(parents=True)
+        path.mkdir(parents=True, exist_ok=True)
         git(path, "init", "--quiet", "--initial-branch=main")
 
-    def write(self, rel: str, text: str) -> None:
+    def write(self, rel: str, data: str | bytes) -> None:
         target = self.path / rel
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text)
+        if isinstance(data, bytes):
+            target.write_bytes(data)
+        else:
+            target.write_text(data)
 
-    def commit(self, message: str, **files: str) -> str:
-        for rel, text in files.items():
-            self.write(rel.replace("__", "/"), text)
+    def commit(self, message: str, files: Mapping[str, str | bytes | None] | None = None) -> str:
+        """Write ``files`` (None deletes one), commit everything, return the new HEAD."""
+        for rel, data in (files or {}).items():
+            if data is None:
+                (self.path / rel).unlink(missing_ok=True)
+            else:
+                self.write(rel, data)
         git(self.path, "add", "--all")
         git(self.path, "commit", "--quiet", "--allow-empty", "-m", message)
+        return self.head()
+
+    def head(self) -> str:
         return git(self.path, "rev-parse", "HEAD")
 
     def bare_clone(self, dest: Path) -> Path:
         git(dest.parent, "clone", "--quiet", "--bare", str(self.path), str(dest))
         return dest
+
+    def push(self, remote: str, *extra: str) -> subprocess.CompletedProcess[str]:
+        """``git push`` of HEAD to ``main``; the result is returned, not checked (tests
+        look at refusals)."""
+        return subprocess.run(
+            [tool_path("git"), "push", *extra, remote, "HEAD:refs/heads/main"],
+            cwd=self.path,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
 
 
 @pytest.fixture
@@ -163,7 +190,11 @@ class GitHttpServer:
                     "GIT_PROTOCOL": self.headers.get("Git-Protocol", ""),
                 }
                 out = subprocess.run(
-                    ["git", "http-backend"], input=body, env=env, capture_output=True, timeout=60
+                    [tool_path("git"), "http-backend"],
+                    input=body,
+                    env=env,
+                    capture_output=True,
+                    timeout=60,
                 ).stdout
                 head, _, payload = out.partition(b"\r\n\r\n")
                 status = 200

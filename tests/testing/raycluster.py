@@ -9,9 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -19,17 +17,8 @@ from pathlib import Path
 
 import httpx
 
-# The CLI installed beside the running interpreter, else the one on PATH.
-RAY = Path(sys.executable).parent / "ray"
-if not RAY.exists():
-    RAY = Path(shutil.which("ray") or "ray")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+from tests.testing.tools import tool_path
+from tests.testing.wait import free_port
 
 
 @dataclass
@@ -54,7 +43,7 @@ def start_cluster(num_cpus: int = 2, timeout: float = 90.0) -> RayCluster:
     temp_dir = Path(tempfile.mkdtemp(prefix="gsray", dir="/tmp"))
     dashboard_port = free_port()
     args = [
-        str(RAY), "start", "--head", "--block",
+        tool_path("ray"), "start", "--head", "--block",
         "--port", str(free_port()),
         "--dashboard-host", "127.0.0.1",
         "--dashboard-port", str(dashboard_port),

@@ -1,41 +1,19 @@
-"""Shared pieces of the reliability suite: the store invariants, real engine and agent
-processes on 127.0.0.1, git repositories, and config generators.
+"""Shared pieces of the reliability suite: the store invariants, config generators and
+gitsync's own live view and history over HTTP.
 
-The CI tests and ``bench/reliability.py`` (the long variants) both use these; every
-wait is bounded and nothing here asserts on timing.
+The CI tests and ``bench/reliability.py`` (the long variants) both use these.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import random
-import signal
-import socket
 import sqlite3
-import subprocess
-import sys
-import time
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
-
-WAIT_S = 60.0  # generous: the CI machine may be busy
-PYTHON = sys.executable
-
-# A fixed git identity and no user config, for repositories made outside pytest too.
-GIT_ENV = {
-    "GIT_AUTHOR_NAME": "Reliability",
-    "GIT_AUTHOR_EMAIL": "reliability@example.com",
-    "GIT_COMMITTER_NAME": "Reliability",
-    "GIT_COMMITTER_EMAIL": "reliability@example.com",
-    "GIT_CONFIG_NOSYSTEM": "1",
-    "GIT_TERMINAL_PROMPT": "0",
-}
 
 
 class InvariantViolation(AssertionError):
@@ -187,167 +165,6 @@ def _check(db: sqlite3.Connection, memory: InvariantState) -> int:
 
 
 # -- processes -------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_until(check: Callable[[], Any], what: str, timeout_s: float = WAIT_S) -> Any:
-    """Poll ``check`` until it returns something truthy; raise naming ``what``."""
-    deadline = time.monotonic() + timeout_s
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(0.05)
-    raise TimeoutError(f"timed out waiting for {what} (last: {last!r})")
-
-
-def gitsync_command(*args: str) -> list[str]:
-    return [PYTHON, "-m", "gitsync.main", *args]
-
-
-class EngineProcess:
-    """``gitsync engine`` as a real process on a fixed 127.0.0.1 port (kept across restarts)."""
-
-    def __init__(self, state_dir: Path, log: Path, *, token: str | None = None) -> None:
-        self.state_dir = state_dir
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log = log
-        self.token = token
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> EngineProcess:
-        args = ["engine", "--listen", f"127.0.0.1:{self.port}", "--state-dir", str(self.state_dir)]
-        if self.token:
-            args += ["--token", self.token]
-        with self.log.open("ab") as out:
-            self.proc = subprocess.Popen(gitsync_command(*args), stdout=out, stderr=out)
-        wait_until(self._healthy, "the engine to answer")
-        return self
-
-    def _healthy(self) -> bool:
-        assert self.proc is not None
-        if self.proc.poll() is not None:
-            raise RuntimeError(f"engine exited with {self.proc.returncode}: {self.log.read_text()}")
-        try:
-            return httpx.get(self.url + "/state/v1/health", timeout=5).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    def kill(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            os.kill(self.proc.pid, signal.SIGKILL)
-        if self.proc is not None:
-            self.proc.wait(timeout=WAIT_S)
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=WAIT_S)
-            except subprocess.TimeoutExpired:
-                self.kill()
-
-
-@contextlib.contextmanager
-def running_engine(
-    state_dir: Path, log: Path, *, token: str | None = None
-) -> Iterator[EngineProcess]:
-    engine = EngineProcess(state_dir, log, token=token).start()
-    try:
-        yield engine
-    finally:
-        engine.stop()
-
-
-class AgentProcess:
-    """``gitsync agent SOURCE --engine URL`` as a real process; killed by pid only."""
-
-    def __init__(self, args: list[str], state_dir: Path, log: Path) -> None:
-        command = gitsync_command(
-            "agent", *args, "--state-dir", str(state_dir), "--listen", "127.0.0.1:0"
-        )
-        self.state_dir = state_dir
-        self.log = log
-        with log.open("ab") as out:
-            self.proc = subprocess.Popen(command, stdout=out, stderr=out)
-
-    def url(self, tenant: str = "default", application: str = "default") -> str | None:
-        """The agent's API URL once it has published it, else None."""
-        info_file = self.state_dir / "agents" / f"{tenant}.{application}.lock"
-        try:
-            info = json.loads(info_file.read_text() or "{}")
-        except (OSError, ValueError):
-            return None
-        url = info.get("url")
-        return url if info.get("pid") == self.proc.pid and url else None
-
-    def status(self, tenant: str = "default", application: str = "default") -> dict[str, Any]:
-        url = wait_until(lambda: self.url(tenant, application), "the agent's API URL")
-        response = httpx.get(url + "/api/gitsync/status", timeout=10)
-        response.raise_for_status()
-        data: dict[str, Any] = response.json()
-        return data
-
-    def alive(self) -> bool:
-        return self.proc.poll() is None
-
-    def kill(self) -> None:
-        if self.proc.poll() is None:
-            os.kill(self.proc.pid, signal.SIGKILL)
-        self.proc.wait(timeout=WAIT_S)
-
-    def stop(self) -> int:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        try:
-            return self.proc.wait(timeout=WAIT_S)
-        except subprocess.TimeoutExpired:
-            self.kill()
-            return -9
-
-
-# -- git -------------------------------------------------------------------------------
-
-
-def git(cwd: Path, *args: str, check: bool = True) -> str:
-    env = {**os.environ, **GIT_ENV}
-    done = subprocess.run(
-        ["git", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120
-    )
-    if check and done.returncode != 0:
-        raise RuntimeError(f"git {' '.join(args)} failed: {done.stderr.strip()}")
-    return done.stdout.strip()
-
-
-class Repo:
-    """A work tree on branch ``main`` that a loop writes and commits to."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        path.mkdir(parents=True, exist_ok=True)
-        git(path, "init", "--quiet", "--initial-branch=main")
-
-    def commit(self, files: dict[str, bytes | None], message: str = "change") -> str:
-        for rel, data in files.items():
-            target = self.path / rel
-            if data is None:
-                target.unlink(missing_ok=True)
-                continue
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(data)
-        git(self.path, "add", "--all")
-        git(self.path, "commit", "--quiet", "--allow-empty", "-m", message)
-        return self.head()
-
-    def head(self) -> str:
-        return git(self.path, "rev-parse", "HEAD")
 
 
 def live_of(url: str, tenant: str = "default", application: str = "default") -> dict[str, Any]:
