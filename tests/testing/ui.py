@@ -1,17 +1,13 @@
-"""A real headless Chromium (Debian's, driven by Selenium through Debian's chromedriver),
-real agent and engine processes on ephemeral 127.0.0.1 ports, real git repositories.
-Every wait is bounded; nothing here asserts on timing."""
+"""The web page's tests: a real headless Chromium (Debian's, driven by Selenium through
+Debian's chromedriver), real agent and engine processes on ephemeral 127.0.0.1 ports, a
+git copy of example-repo, and axe-core in the page. Every wait is bounded."""
 
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import socket
 import subprocess
-import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,80 +17,27 @@ from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.remote.webdriver import WebDriver
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-EXAMPLE_REPO = REPO_ROOT / "example-repo"
+from tests.testing.git import WorkRepo
+from tests.testing.tools import ROOT, gitsync_command, tool_path
+from tests.testing.wait import answers, free_port, wait_until
+
+EXAMPLE_REPO = ROOT / "example-repo"
 AXE = Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js"
-ARTIFACTS = REPO_ROOT / "artifacts" / "ui"  # screenshots (gitignored; CI keeps them)
-WAIT_S = 60.0
-GIT_ENV = {
-    "GIT_AUTHOR_NAME": "Ada Lovelace",
-    "GIT_AUTHOR_EMAIL": "ada@example.com",
-    "GIT_COMMITTER_NAME": "Ada Lovelace",
-    "GIT_COMMITTER_EMAIL": "ada@example.com",
-    "GIT_CONFIG_NOSYSTEM": "1",
-    "GIT_CONFIG_GLOBAL": os.devnull,
-    "GIT_TERMINAL_PROMPT": "0",
-}
+ARTIFACTS = ROOT / "artifacts" / "ui"  # screenshots (gitignored; CI keeps them)
 
 
-def wait_until(
-    check: Callable[[], Any], what: str, timeout_s: float = WAIT_S, show: Callable[[], Any] = str
-) -> Any:
-    deadline = time.monotonic() + timeout_s
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(0.05)
-    pytest.fail(f"timed out waiting for {what} (last: {last!r}; {show()})")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def git(cwd: Path, *args: str) -> str:
-    env = {**os.environ, **GIT_ENV}
-    done = subprocess.run(
-        ["git", *args], cwd=cwd, env=env, check=True, capture_output=True, text=True, timeout=60
-    )
-    return done.stdout.strip()
-
-
-class ConfigRepo:
+class ConfigRepo(WorkRepo):
     """A copy of example-repo as a git repository on branch main."""
 
     def __init__(self, path: Path) -> None:
-        self.path = path
         shutil.copytree(EXAMPLE_REPO, path)
-        git(path, "init", "--quiet", "--initial-branch=main")
+        super().__init__(path)
         self.commit("Add the example serving config")
-
-    def commit(self, message: str, files: dict[str, str] | None = None) -> str:
-        for rel, text in (files or {}).items():
-            (self.path / rel).write_text(text)
-        git(self.path, "add", "--all")
-        git(self.path, "commit", "--quiet", "--allow-empty", "-m", message)
-        return git(self.path, "rev-parse", "HEAD")
 
     def edit(self, rel: str, old: str, new: str) -> str:
         text = (self.path / rel).read_text()
         assert old in text, f"{old!r} not in {rel}"
         return text.replace(old, new, 1)
-
-
-def gitsync(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, **GIT_ENV, "NO_COLOR": "1"}
-    return subprocess.run(
-        [sys.executable, "-m", "gitsync.main", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
 
 
 class Server:
@@ -105,25 +48,14 @@ class Server:
         self.url = f"http://127.0.0.1:{self.port}"
         self._log = log.open("w")
         self.log = log
-        env = {**os.environ, **GIT_ENV}
-        command = [
-            sys.executable,
-            "-m",
-            "gitsync.main",
-            *args,
-            "--listen",
-            f"127.0.0.1:{self.port}",
-        ]
-        self.proc = subprocess.Popen(command, stdout=self._log, stderr=subprocess.STDOUT, env=env)
+        command = gitsync_command(*args, "--listen", f"127.0.0.1:{self.port}")
+        self.proc = subprocess.Popen(command, stdout=self._log, stderr=subprocess.STDOUT)
         wait_until(self._up, f"{args[0]} on {self.url}")
 
     def _up(self) -> bool:
         if self.proc.poll() is not None:
             pytest.fail(f"gitsync exited with {self.proc.returncode}:\n{self.log.read_text()}")
-        try:
-            return httpx.get(self.url + "/ui/version", timeout=2).status_code == 200
-        except httpx.HTTPError:
-            return False
+        return answers(self.url + "/ui/version")
 
     def json(self, path: str) -> Any:
         response = httpx.get(self.url + path, timeout=10)
@@ -145,10 +77,20 @@ class Server:
         self._log.close()
 
 
+def _first_tool(*names: str) -> str:
+    for name in names[:-1]:
+        try:
+            return tool_path(name)
+        except FileNotFoundError:
+            continue
+    return tool_path(names[-1])
+
+
 def make_browser() -> WebDriver:
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    driver = shutil.which("chromedriver")
-    if chromium is None or driver is None:
+    try:
+        chromium = _first_tool("chromium", "chromium-browser")
+        driver = tool_path("chromedriver")
+    except FileNotFoundError:
         pytest.fail(
             "the web page's tests need Debian's chromium and chromium-driver "
             "(apt-get install -y chromium chromium-driver; scripts/test.sh does it)"

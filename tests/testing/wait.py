@@ -14,9 +14,15 @@ T = TypeVar("T")
 WAIT_S = 90.0  # generous: the machine running the suite may be very busy
 
 
-def wait_until(check: Callable[[], T | None], what: str, timeout_s: float = WAIT_S) -> T:
+def wait_until(
+    check: Callable[[], T | None],
+    what: str,
+    timeout_s: float = WAIT_S,
+    show: Callable[[], object] | None = None,
+) -> T:
     """Poll ``check`` until it returns something truthy and return that; raise
-    ``TimeoutError`` naming ``what`` (and the last value seen) when time runs out."""
+    ``TimeoutError`` naming ``what``, the last value seen and ``show()`` (what else would
+    explain the wait) when time runs out."""
     deadline = time.monotonic() + timeout_s
     last: T | None = None
     while time.monotonic() < deadline:
@@ -24,7 +30,10 @@ def wait_until(check: Callable[[], T | None], what: str, timeout_s: float = WAIT
         if last:
             return last
         time.sleep(0.05)
-    raise TimeoutError(f"timed out after {timeout_s:g} s waiting for {what} (last: {last!r})")
+    shown = f"; {show()}" if show is not None else ""
+    raise TimeoutError(
+        f"timed out after {timeout_s:g} s waiting for {what} (last: {last!r}{shown})"
+    )
 
 
 def free_port() -> int:

@@ -1,5 +1,5 @@
-"""Fixtures for the web page's tests live in uifixtures.py (importable by test files)."""
+"""The web page's browser lives in the shared support package."""
 
 from __future__ import annotations
 
-from uifixtures import browser  # noqa: F401  (pytest finds fixtures by name)
+from tests.testing.ui import browser  # noqa: F401  (pytest finds fixtures by name)

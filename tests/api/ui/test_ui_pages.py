@@ -15,15 +15,10 @@ import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
-from uifixtures import (
-    ConfigRepo,
-    Server,
-    axe_violations,
-    gitsync,
-    main_text,
-    screenshot,
-    wait_until,
-)
+
+from tests.testing.tools import run_gitsync
+from tests.testing.ui import ConfigRepo, Server, axe_violations, main_text, screenshot
+from tests.testing.wait import wait_until
 
 pytestmark = pytest.mark.slow
 FRUIT = "serve/apps/fruit.yaml"
@@ -48,7 +43,7 @@ def agent(repo: ConfigRepo, tmp_path_factory: pytest.TempPathFactory) -> Iterato
 
 
 def cli_sync(repo: ConfigRepo, agent: Server) -> None:
-    done = gitsync("sync", str(repo.path), "--ref", "main", "--engine", agent.url)
+    done = run_gitsync("sync", str(repo.path), "--ref", "main", "--engine", agent.url)
     assert done.returncode == 0, done.stdout + done.stderr
 
 
