@@ -1,19 +1,42 @@
-"""The GitsyncError tree.
+"""Every error gitsync raises on purpose, in one tree.
 
-Every error the project raises on purpose is a GitsyncError. Each class carries the
-Vespa error-code and HTTP status the API answers with, and the exit code the CLI
-ends with. Foreign exceptions (git, sqlite3, jsonschema, httpx, yaml) are converted
-where they enter, with ``raise ... from exc``.
+Each class carries the Vespa ``error-code`` and the HTTP status the API answers with,
+and the exit code the CLI ends with. Foreign exceptions (git, sqlite3, jsonschema,
+httpx, YAML parsers, JSON bodies) are converted where they enter the project, with
+``raise ... from exc``; anything else that escapes is a bug.
+
+The hierarchy::
+
+    GitsyncError                    any expected failure (500, exit 2)
+    ├── BadRequest                  malformed request or input (400)
+    │   ├── InvalidName             a tenant/application/instance name out of pattern
+    │   └── UnsafeInput             refused for safety: archive escapes, bombs,
+    │                               size, depth and alias caps
+    ├── PayloadTooLarge             a body over --max-body (413)
+    ├── NotFound                    (404)
+    ├── MethodNotAllowed            (405)
+    ├── Unauthorized                no or wrong bearer token (401)
+    ├── Forbidden                   not allowed (403)
+    ├── RequestTimeout              (408)
+    ├── ActivationConflict          a stale or out-of-order activation (409)
+    ├── LockHeld                    the state directory or an agent lock is taken (409)
+    ├── PruneRefused                a plan removes too much (412, exit 4)
+    ├── InvalidConfig               validation issues; nothing applied (400, exit 3)
+    │   └── YamlError               one file is not usable YAML (its ``issue`` says where)
+    ├── SourceError                 the source cannot be read (503)
+    │   └── GitSourceError          a git command or object read failed (``reason``)
+    ├── RuntimeUnavailable          the runtime (Ray) cannot be reached (503)
+    └── EngineUnavailable           a remote engine or agent cannot be reached, or
+                                    answered something that is not its API (503)
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
     from gitsync.config.issues import Issue
-
 
 class GitsyncError(Exception):
     """Base of every expected failure."""
@@ -43,31 +66,43 @@ class UnsafeInput(BadRequest):
 
 
 class PayloadTooLarge(GitsyncError):
+    """A request body over the configured cap."""
+
     error_code = "BAD_REQUEST"
     http_status = 413
 
 
 class NotFound(GitsyncError):
+    """No such tenant, application, session, generation or file."""
+
     error_code = "NOT_FOUND"
     http_status = 404
 
 
 class MethodNotAllowed(GitsyncError):
+    """The route exists, the method does not."""
+
     error_code = "METHOD_NOT_ALLOWED"
     http_status = 405
 
 
 class Unauthorized(GitsyncError):
+    """A mutating route without the right bearer token."""
+
     error_code = "UNAUTHORIZED"
     http_status = 401
 
 
 class Forbidden(GitsyncError):
+    """Authenticated, but not allowed to do this."""
+
     error_code = "FORBIDDEN"
     http_status = 403
 
 
 class RequestTimeout(GitsyncError):
+    """The request took longer than it may."""
+
     error_code = "REQUEST_TIMEOUT"
     http_status = 408
 
@@ -113,11 +148,33 @@ class InvalidConfig(GitsyncError):
         super().__init__(message)
 
 
+class YamlError(InvalidConfig):
+    """One file is not usable YAML (or not the shape its reader needs); ``issue`` says
+    where and why. A cap exceeded on hostile input is :class:`UnsafeInput` instead."""
+
+    def __init__(self, issue: Issue) -> None:
+        super().__init__([issue], issue.render())
+        self.issue = issue
+
+
 class SourceError(GitsyncError):
     """The source (directory or git) could not be read."""
 
     error_code = "SOURCE_UNAVAILABLE"
     http_status = 503
+
+
+GitSourceReason = Literal[
+    "unreachable", "auth", "not-found", "unknown-ref", "corrupt", "timeout", "failed"
+]
+
+
+class GitSourceError(SourceError):
+    """A git source failed. ``reason`` sorts the failure for status and metrics."""
+
+    def __init__(self, message: str, reason: GitSourceReason = "failed") -> None:
+        super().__init__(message)
+        self.reason: GitSourceReason = reason
 
 
 class RuntimeUnavailable(GitsyncError):
@@ -128,7 +185,8 @@ class RuntimeUnavailable(GitsyncError):
 
 
 class EngineUnavailable(GitsyncError):
-    """A remote engine could not be reached or answered with something unexpected."""
+    """A remote engine (or agent) could not be reached or answered with something that
+    is not its API."""
 
     error_code = "ENGINE_UNAVAILABLE"
     http_status = 503
