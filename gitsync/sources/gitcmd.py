@@ -1,30 +1,25 @@
 """Running git: every command with a timeout, a non-interactive environment, and its
-failures turned into a GitSourceError with an actionable, credential-free message."""
+failures turned into a GitSourceError with an actionable, credential-free message.
+
+Commands run through :mod:`subprocess` directly (not GitPython) so that a caller that
+needs nothing else from git, such as a push hook, pays no GitPython import.
+"""
 
 from __future__ import annotations
 
+import os
 import re
-import time
+import signal
+import subprocess
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Literal
 
-from git.cmd import Git
-from git.exc import GitCommandNotFound
-
-from gitsync.errors import SourceError
+from gitsync.errors import GitSourceError, GitSourceReason
 from gitsync.sources.gitauth import ENV_PASSWORD, ENV_TOKEN, ENV_USERNAME, redact
 
-Reason = Literal["unreachable", "auth", "not-found", "unknown-ref", "corrupt", "timeout", "failed"]
+__all__ = ["GitRunner", "GitSourceError", "classify", "first_detail"]
 
-
-class GitSourceError(SourceError):
-    """A git source failed. ``reason`` sorts the failure for status and metrics."""
-
-    def __init__(self, message: str, reason: Reason = "failed") -> None:
-        super().__init__(message)
-        self.reason: Reason = reason
-
+Reason = GitSourceReason
 
 # Checked in order: the first family whose marker appears in git's stderr wins.
 _FAMILIES: tuple[tuple[Reason, tuple[str, ...]], ...] = (
@@ -132,25 +127,49 @@ class GitRunner:
             raise self.error(what or f"git {args[0]}", err)
         return out
 
+    def run_bytes(self, args: Sequence[str], *, cwd: Path | None = None, what: str = "") -> bytes:
+        """``run`` for binary output (``git archive``)."""
+        status, out, err = self._execute(args, cwd)
+        if status != 0:
+            raise self.error(what or f"git {args[0]}", _text(err))
+        return out
+
     def run_status(self, args: Sequence[str], *, cwd: Path | None = None) -> tuple[int, str, str]:
-        git = Git(str(cwd) if cwd is not None else None)
-        started = time.monotonic()
+        """Exit status, stdout and stderr as text (one trailing newline dropped)."""
+        status, out, err = self._execute(args, cwd)
+        return status, _text(out), _text(err)
+
+    def _execute(self, args: Sequence[str], cwd: Path | None) -> tuple[int, bytes, bytes]:
+        # English messages: classify() reads git's stderr.
+        env = {**os.environ, "LANGUAGE": "C", "LC_ALL": "C", **self.env}
         try:
-            status, out, err = git.execute(
+            # Its own process group, so a timeout also ends git's helpers (ssh, remote-https)
+            # that would otherwise hold the pipes open.
+            proc = subprocess.Popen(
                 ["git", *args],
-                with_extended_output=True,
-                with_exceptions=False,
-                kill_after_timeout=self.timeout_s,
-                env=self.env,
+                cwd=cwd,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                process_group=0,
             )
-        except GitCommandNotFound as exc:
+        except FileNotFoundError as exc:
             raise GitSourceError("the git executable was not found on PATH") from exc
         except OSError as exc:
             raise GitSourceError(f"git could not be started: {exc}") from exc
-        if status != 0 and time.monotonic() - started >= self.timeout_s:
-            # Killed by the timeout, whether or not GitPython noticed it did the killing.
-            err = f"Timeout: the command did not complete in {self.timeout_s:g} secs.\n{err}"
-        return int(status), str(out), str(err)
+        try:
+            out, err = proc.communicate(timeout=self.timeout_s)
+        except subprocess.TimeoutExpired:
+            _kill_group(proc)
+            out, err = proc.communicate()
+            note = f"Timeout: the command did not complete in {self.timeout_s:g} secs.\n"
+            return proc.returncode or -signal.SIGKILL, out, note.encode() + err
+        except BaseException:
+            _kill_group(proc)
+            proc.wait()
+            raise
+        return proc.returncode, out, err
 
     def error(self, what: str, stderr: str) -> GitSourceError:
         reason = classify(stderr)
@@ -172,3 +191,15 @@ class GitRunner:
         else:
             text = f"{what} failed for {url}: {detail}"
         return GitSourceError(self.redact(text), reason)
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except OSError:
+        proc.kill()
+
+
+def _text(data: bytes) -> str:
+    # As GitPython decoded: undecodable bytes survive as surrogates, one newline is dropped.
+    return data.decode("utf-8", "surrogateescape").removesuffix("\n")
