@@ -170,7 +170,7 @@ def bench_noop(root: Path, runs: int, apps: int) -> list[float]:
     from gitsync.agent.loop import AgentConfig
     from gitsync.agent.metrics import AgentMetrics
     from gitsync.agent.source import open_source
-    from gitsync.commands.common import SourceSpec
+    from gitsync.sources.spec import SourceSpec
     from gitsync.sync.reconcile import PrunePolicy
     from gitsync.sync.target import EmbeddedTarget
 

@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Literal
 if TYPE_CHECKING:
     from gitsync.config.issues import Issue
 
+
 class GitsyncError(Exception):
     """Base of every expected failure."""
 

@@ -12,8 +12,9 @@ from gitsync import __version__
 from gitsync.errors import GitsyncError
 
 if TYPE_CHECKING:
-    from gitsync.commands.common import SourceSpec, TargetSpec
+    from gitsync.sources.spec import SourceSpec
     from gitsync.sync.reconcile import PrunePolicy
+    from gitsync.sync.target import TargetSpec
 
 EXIT_USAGE = 2
 
@@ -167,8 +168,8 @@ def sync(**opts: Any) -> None:
 @click.option("--path", "subpath", default="", help="Subdirectory of --source.")
 def status(**opts: Any) -> None:
     """Applications and their statuses, the active generation, revisions, drift."""
-    from gitsync.commands.common import SourceSpec
     from gitsync.commands.status import status as run
+    from gitsync.sources.spec import SourceSpec
 
     location = opts["source_location"]
     source = SourceSpec(location, opts["ref"], opts["subpath"]) if location else None
@@ -275,25 +276,26 @@ def hook() -> None:
 
 
 def _hook_options(func: Callable[..., None]) -> Callable[..., None]:
-    options = [
-        click.option("--branch", default="main", show_default=True, help="The deploy branch."),
-        click.option("--engine", "engine_url", metavar="URL", help="Sync against a remote engine."),
-        click.option("--state-dir", metavar="DIR", help="Embedded engine state (and its agent)."),
-        click.option("--agent", "agent_url", metavar="URL", help="Ask this running agent."),
-        click.option("--path", "subpath", default="", help="Subdirectory of the repository."),
-        click.option("--tenant", default="default", show_default=True),
-        click.option("--application", default="default", show_default=True),
-    ]
-    for option in reversed(options):
-        func = option(func)
+    """The options of gitsync.hooks.options.OPTIONS (what installed hooks run parses the
+    same table without click)."""
+    from gitsync.hooks.options import OPTIONS
+
+    for option in reversed(OPTIONS):
+        func = click.option(
+            option.flag,
+            option.field,
+            default=option.default,
+            show_default=bool(option.default),
+            metavar=option.metavar,
+            help=option.help,
+        )(func)
     return func
 
 
 def _hook_settings(opts: dict[str, Any]) -> Any:
-    from gitsync.hooks.receive import HookSettings
+    from gitsync.hooks.options import OPTIONS, HookSettings
 
-    keys = ("branch", "engine_url", "state_dir", "agent_url", "subpath", "tenant", "application")
-    return HookSettings(**{key: opts[key] for key in keys})
+    return HookSettings(**{option.field: opts[option.field] for option in OPTIONS})
 
 
 @hook.command("install")
@@ -326,13 +328,13 @@ def hook_post_receive(**opts: Any) -> None:
 
 
 def _source(opts: dict[str, Any]) -> SourceSpec:
-    from gitsync.commands.common import SourceSpec
+    from gitsync.sources.spec import SourceSpec
 
     return SourceSpec(opts["source"], opts["ref"], opts["subpath"])
 
 
 def _target(opts: dict[str, Any]) -> TargetSpec:
-    from gitsync.commands.common import TargetSpec
+    from gitsync.sync.target import TargetSpec
 
     return TargetSpec(opts["engine_url"], opts["state_dir"], opts["token"])
 

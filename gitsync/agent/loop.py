@@ -84,7 +84,7 @@ class Agent:
         self._requested = 0  # tickets handed out
         self._done = 0  # the highest ticket whose reconcile has finished
         self._stopping = False
-        self._plans = PlanCache(target, config.tenant, config.application, config.policy)
+        self._plans = PlanCache(config.policy)
         self._changed_at: float | None = None  # first directory change not yet applied
 
     # -- triggers ------------------------------------------------------------------
@@ -163,6 +163,9 @@ class Agent:
     # -- one reconcile -------------------------------------------------------------
 
     def reconcile_once(self, reasons: tuple[str, ...] = ("manual",)) -> SyncResult:
+        """One reconcile now, on the calling thread: read the source and the live state,
+        then apply, report drift, or do nothing. Never raises: every failure, even a
+        bug, becomes the returned (and recorded) result."""
         started = time.perf_counter()
         try:
             outcome = self._reconcile(reasons, started)
@@ -241,7 +244,7 @@ class Agent:
         plan = proposal.plan
         summary = summary_line(plan)
         self._observe_runtime(live)
-        if not plan.has_changes and live.revision == revision:
+        if proposal.in_sync:
             if live.runtime_drift:
                 return self._runtime_drift(live, revision, started, reasons)
             self._succeeded(

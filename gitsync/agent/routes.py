@@ -53,13 +53,8 @@ def validate_files(agent: Agent, files: dict[str, bytes], revision: str) -> dict
     if not result.ok:
         return {"ok": False, "issues": issues, "error": "invalid"}
     try:
-        proposal = reconcile.propose(
-            snapshot,
-            agent.target,
-            tenant=agent.config.tenant,
-            application=agent.config.application,
-            policy=agent.config.policy,
-        )
+        live = agent.target.live(agent.config.tenant, agent.config.application)
+        proposal = reconcile.propose(snapshot, live, policy=agent.config.policy)
         reconcile.check_prune(proposal)
     except InvalidConfig as exc:
         return {

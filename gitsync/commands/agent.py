@@ -27,12 +27,12 @@ from gitsync.agent.source import open_source
 from gitsync.agent.triggers import watch_directory
 from gitsync.agent.ui_view import AgentUiView
 from gitsync.api.server import ListenAddress, bound_port, check_bind, parse_listen
-from gitsync.commands.common import DEFAULT_STATE_DIR, SourceSpec
 from gitsync.engine.runtime_options import RuntimeOptions, make_engine
 from gitsync.errors import GitsyncError
 from gitsync.sources.directory import DirectoryWatcher
+from gitsync.sources.spec import SourceSpec
 from gitsync.sync import reconcile
-from gitsync.sync.target import Target
+from gitsync.sync.target import DEFAULT_STATE_DIR, Target
 
 log = logging.getLogger("gitsync.agent")
 STARTUP_TIMEOUT_S = 30.0

@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 import sys
 
-from gitsync.commands.common import SourceSpec, TargetSpec, read_source
 from gitsync.output import echo, use_color
 from gitsync.plan.render import plan_to_json, render_text
+from gitsync.sources.spec import SourceSpec, read_source
 from gitsync.sync import reconcile
+from gitsync.sync.target import TargetSpec
 
 EXIT_NO_CHANGES = 0
 EXIT_CHANGES = 1
@@ -23,14 +24,14 @@ def diff(
     output: str = "text",
     policy: reconcile.PrunePolicy = reconcile.DEFAULT_POLICY,
 ) -> int:
+    """Print the plan from the live state to ``source``; exit 1 when it changes anything."""
     snapshot = read_source(source)
     engine = target.open()
     try:
-        proposal = reconcile.propose(
-            snapshot, engine, tenant=tenant, application=application, policy=policy
-        )
+        live = engine.live(tenant, application)
     finally:
         engine.close()
+    proposal = reconcile.propose(snapshot, live, policy=policy)
     if output == "json":
         report = plan_to_json(proposal.plan)
         report["revision"] = snapshot.revision

@@ -5,14 +5,15 @@ from __future__ import annotations
 import json
 import time
 
-from gitsync.commands.common import TargetSpec
 from gitsync.engine.records import HistoryEntry
 from gitsync.output import echo
+from gitsync.sync.target import TargetSpec
 
 
 def history(
     target: TargetSpec, *, tenant: str, application: str, output: str = "text", limit: int = 20
 ) -> int:
+    """Print the newest ``limit`` generations: time, kind, source revision, summary."""
     engine = target.open()
     try:
         entries = engine.history(tenant, application)[:limit]
@@ -50,6 +51,7 @@ def rollback(
     generation: int | None,
     output: str = "text",
 ) -> int:
+    """Activate ``generation``'s package again (default: the previous one) as a new one."""
     engine = target.open()
     try:
         result = engine.rollback(tenant, application, generation)

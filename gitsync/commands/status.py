@@ -6,11 +6,12 @@ import json
 import sys
 from typing import Any
 
-from gitsync.commands.common import SourceSpec, TargetSpec, read_source
 from gitsync.errors import GitsyncError
 from gitsync.output import echo, paint, use_color
 from gitsync.plan.render import plan_to_json, summary_line
+from gitsync.sources.spec import SourceSpec, read_source
 from gitsync.sync import reconcile
+from gitsync.sync.target import LiveView, TargetSpec
 
 _GOOD = {"RUNNING", "HEALTHY"}
 
@@ -23,14 +24,13 @@ def status(
     application: str = "default",
     output: str = "text",
 ) -> int:
+    """Print the live state of a deployment unit, and with ``source`` how it differs."""
     engine = target.open()
     try:
         live = engine.live(tenant, application)
-        drift: dict[str, Any] | None = None
-        if source is not None:
-            drift = _drift(source, engine, tenant, application)
     finally:
         engine.close()
+    drift = _drift(source, live) if source is not None else None
     report: dict[str, Any] = {
         "tenant": tenant,
         "application": application,
@@ -57,11 +57,11 @@ def status(
     return 0
 
 
-def _drift(source: SourceSpec, engine: Any, tenant: str, application: str) -> dict[str, Any]:
+def _drift(source: SourceSpec, live: LiveView) -> dict[str, Any]:
     """Compare the source with the live state: the plan a sync would apply."""
     try:
         snapshot = read_source(source)
-        proposal = reconcile.propose(snapshot, engine, tenant=tenant, application=application)
+        proposal = reconcile.propose(snapshot, live)
     except GitsyncError as exc:
         return {"location": source.location, "error": exc.message, "inSync": False}
     return {

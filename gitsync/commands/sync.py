@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 import sys
 
-from gitsync.commands.common import SourceSpec, TargetSpec, read_source
 from gitsync.output import echo, use_color
 from gitsync.plan.render import plan_to_json, render_text
+from gitsync.sources.spec import SourceSpec, read_source
 from gitsync.sync import reconcile
+from gitsync.sync.target import TargetSpec
 
 
 def sync(
@@ -21,15 +22,14 @@ def sync(
     policy: reconcile.PrunePolicy = reconcile.DEFAULT_POLICY,
     force: bool = False,
 ) -> int:
+    """Validate ``source``, print the plan, and apply it unless already in sync."""
     snapshot = read_source(source)
     engine = target.open()
     try:
-        proposal = reconcile.propose(
-            snapshot, engine, tenant=tenant, application=application, policy=policy
-        )
+        proposal = reconcile.propose(snapshot, engine.live(tenant, application), policy=policy)
         if output == "text":
             echo(render_text(proposal.plan, color=use_color(sys.stdout)).rstrip("\n"))
-        if not proposal.plan.has_changes and proposal.live.revision == snapshot.revision:
+        if proposal.in_sync:
             if output == "json":
                 echo(json.dumps(_report(proposal, None), indent=2))
             else:

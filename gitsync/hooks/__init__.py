@@ -1,1 +1,1 @@
-
+"""Push to deploy: ``install`` writes a bare repository's hooks, ``receive`` is what they do."""

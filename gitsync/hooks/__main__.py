@@ -1,9 +1,35 @@
-"""``python -m gitsync.hooks``: the entry point installed hooks run (kept light: no click)."""
+"""``python -m gitsync.hooks pre-receive|post-receive [options]``: what the installed
+hooks run (the options of ``gitsync hook pre-receive``, from the same table; no click)."""
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 
-from gitsync.hooks.receive import main
+from gitsync.errors import GitsyncError
+from gitsync.hooks.options import UsageError, parse, usage
 
-sys.exit(main())
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        parsed = parse(sys.argv[1:] if argv is None else argv)
+    except UsageError as exc:
+        print(f"{usage()}\n\nerror: {exc}", file=sys.stderr)
+        return 2
+    if parsed is None:
+        print(usage())
+        return 0
+    name, settings = parsed
+    from gitsync.hooks import receive
+
+    run = receive.pre_receive if name == "pre-receive" else receive.post_receive
+    try:
+        # Hook output goes to the pusher ("remote: ..."): stdout and stderr both reach them.
+        return run(settings, sys.stdin, sys.stdout)
+    except GitsyncError as exc:
+        print(f"gitsync: {exc.message}", file=sys.stdout)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,9 +1,10 @@
 """Plan and apply one snapshot against an engine: the heart of diff, sync and the agent.
 
-``propose`` is everything left of apply in DESIGN.md §2 plus one read of the live
-state: load and validate the snapshot, build the package it would deploy, and diff it
-against what is live. ``check_prune`` applies the safety rules of §6, and ``apply``
-hands the package to the engine (create session → upload → prepare → activate).
+``propose`` is everything left of apply, and pure: given a snapshot and the live view
+(read by the caller, once), it loads and validates the snapshot, builds the package it
+would deploy, and diffs it against what is live. ``check_prune`` applies the prune
+safety rules, and ``apply`` hands the package to a target (create session → upload →
+prepare → activate).
 """
 
 from __future__ import annotations
@@ -53,6 +54,11 @@ class Proposal:
     kept: list[str] = field(default_factory=list)  # live apps kept by --no-prune
 
     @property
+    def in_sync(self) -> bool:
+        """Nothing to do: no change, and the live generation came from this revision."""
+        return not self.plan.has_changes and self.live.revision == self.snapshot.revision
+
+    @property
     def source(self) -> DeploySource:
         return DeploySource(revision=self.snapshot.revision, meta=dict(self.snapshot.meta))
 
@@ -99,20 +105,14 @@ def code_digests(files: Mapping[str, bytes], code_paths: list[str]) -> dict[str,
 
 
 def propose(
-    snapshot: Snapshot,
-    target: Target,
-    *,
-    tenant: str = "default",
-    application: str = "default",
-    policy: PrunePolicy = DEFAULT_POLICY,
+    snapshot: Snapshot, live: LiveView, *, policy: PrunePolicy = DEFAULT_POLICY
 ) -> Proposal:
-    """Validate the snapshot and diff it against the live state; raises InvalidConfig."""
+    """Validate the snapshot and diff it against ``live``; raises InvalidConfig."""
     policy = policy_from(snapshot, policy)
     result = load_snapshot(snapshot)
     if not result.ok or result.config is None:
         raise InvalidConfig(result.issues)
     files = package_files(snapshot, result)
-    live = target.live(tenant, application)
     kept: list[str] = []
     if not policy.prune and live.config is not None:
         files, result, kept = _keep_unlisted(snapshot, files, result, live.config)

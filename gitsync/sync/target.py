@@ -1,11 +1,13 @@
-"""What the commands and the agent need from an engine, embedded or remote.
+"""What the commands, the hooks and the agent need from an engine, embedded or remote.
 
 ``EmbeddedTarget`` wraps the in-process :class:`gitsync.engine.Engine`;
-``gitsync.client.RemoteEngine`` speaks the same interface over HTTP.
+``gitsync.sync.client.RemoteEngine`` speaks the same interface over HTTP;
+``TargetSpec`` opens one from ``--engine URL`` or ``--state-dir DIR``.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,6 +15,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol
 
 from gitsync.engine.records import ActivateResult, AppLive, DeploySource, HistoryEntry
+from gitsync.errors import BadRequest
 
 if TYPE_CHECKING:
     from gitsync.engine import Engine
@@ -52,7 +55,14 @@ class LiveView:
         return self.history[0].revision if self.history else None
 
 
+DEFAULT_STATE_DIR = ".gitsync"
+STATE_DIR_ENV = "GITSYNC_STATE_DIR"
+TOKEN_ENV = "GITSYNC_TOKEN"
+
+
 class Target(Protocol):
+    """An engine to read the live state of a deployment unit from and deploy to."""
+
     def live(self, tenant: str, application: str) -> LiveView: ...
 
     def deploy(
@@ -137,3 +147,22 @@ class EmbeddedTarget:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+@dataclass(frozen=True)
+class TargetSpec:
+    """``--engine URL`` (remote) or ``--state-dir DIR`` (embedded, in-process)."""
+
+    engine_url: str | None = None
+    state_dir: str | None = None
+    token: str | None = None
+
+    def open(self) -> Target:
+        """The target; the caller closes it."""
+        if self.engine_url and self.state_dir:
+            raise BadRequest("give either --engine or --state-dir, not both")
+        if self.engine_url:
+            from gitsync.sync.client import RemoteEngine
+
+            return RemoteEngine(self.engine_url, token=self.token or os.environ.get(TOKEN_ENV))
+        return EmbeddedTarget(self.state_dir or os.environ.get(STATE_DIR_ENV) or DEFAULT_STATE_DIR)

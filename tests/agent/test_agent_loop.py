@@ -13,7 +13,7 @@ import pytest
 from gitsync.agent.loop import Agent, AgentConfig
 from gitsync.agent.metrics import AgentMetrics
 from gitsync.agent.source import open_source
-from gitsync.commands.common import SourceSpec
+from gitsync.sources.spec import SourceSpec
 from gitsync.sync.reconcile import PrunePolicy
 from gitsync.sync.target import EmbeddedTarget
 from tests.testing.configs import app_yaml

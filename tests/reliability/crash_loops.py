@@ -111,9 +111,9 @@ def agent_converges_in_process(state: Path, source: Path, unit: str) -> bool:
     from gitsync.agent.loop import Agent, AgentConfig
     from gitsync.agent.metrics import AgentMetrics
     from gitsync.agent.source import DirectoryAgentSource
-    from gitsync.commands.common import SourceSpec
     from gitsync.config.loader import load_snapshot
     from gitsync.sources.directory import read_directory
+    from gitsync.sources.spec import SourceSpec
     from gitsync.sync.reconcile import PrunePolicy
     from gitsync.sync.target import EmbeddedTarget
 

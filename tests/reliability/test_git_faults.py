@@ -18,7 +18,7 @@ import pytest
 from gitsync.agent.loop import Agent, AgentConfig
 from gitsync.agent.metrics import AgentMetrics
 from gitsync.agent.source import GitAgentSource
-from gitsync.commands.common import SourceSpec
+from gitsync.sources.spec import SourceSpec
 from gitsync.sync.target import EmbeddedTarget
 from tests.testing.git import GIT_ENV, WorkRepo, git
 from tests.testing.wait import free_port, wait_until

@@ -350,7 +350,7 @@ def test_bad_webhooks_are_refused_and_trigger_nothing(
 def test_working_dir_symlink_out_of_the_repository_is_refused(tmp_path: Path) -> None:
     from gitsync.agent.loop import Agent, AgentConfig
     from gitsync.agent.source import DirectoryAgentSource
-    from gitsync.commands.common import SourceSpec
+    from gitsync.sources.spec import SourceSpec
     from gitsync.sync.target import EmbeddedTarget
 
     source = tmp_path / "src"

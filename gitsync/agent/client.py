@@ -1,0 +1,77 @@
+"""A running agent's API, as the git hooks ask it (httpx, the project's one HTTP client).
+
+Transport failures and answers that are not the agent's JSON become
+EngineUnavailable (the hook then does the work itself); an error the agent answers
+becomes a GitsyncError with the agent's message.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import httpx
+
+from gitsync.errors import EngineUnavailable, GitsyncError
+
+STATUS_PATH = "/api/gitsync/status"
+REFRESH_PATH = "/api/gitsync/refresh"
+VALIDATE_PATH = "/api/gitsync/validate"
+TOKEN_ENV = "GITSYNC_TOKEN"
+
+
+class AgentClient:
+    """``url``: the agent's API root, e.g. ``http://127.0.0.1:19071``."""
+
+    def __init__(self, url: str, *, token: str | None = None) -> None:
+        self.url = url.rstrip("/")
+        token = token if token is not None else os.environ.get(TOKEN_ENV)
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        # trust_env=False: a loopback agent is never reached through a proxy.
+        self._http = httpx.Client(base_url=self.url, headers=headers, trust_env=False)
+
+    def validate(self, archive: bytes, revision: str, *, timeout_s: float) -> dict[str, Any]:
+        """Validate a ``git archive --format=tar.gz`` as the agent would deploy it."""
+        return self._post(
+            VALIDATE_PATH,
+            timeout_s,
+            content=archive,
+            params={"revision": revision},
+            headers={"Content-Type": "application/gzip"},
+        )
+
+    def refresh(self, *, wait_s: float) -> dict[str, Any]:
+        """Ask for a reconcile and wait up to ``wait_s`` for it; the status after it."""
+        return self._post(
+            REFRESH_PATH, wait_s + 5, params={"wait": "true", "timeout": f"{wait_s:g}"}
+        )
+
+    def close(self) -> None:
+        self._http.close()
+
+    def _post(self, path: str, timeout_s: float, **kwargs: Any) -> dict[str, Any]:
+        try:
+            response = self._http.post(path, timeout=timeout_s, **kwargs)
+        except httpx.HTTPError as exc:
+            raise EngineUnavailable(
+                f"the agent at {self.url} cannot be reached: {exc or type(exc).__name__}"
+            ) from exc
+        try:
+            data = response.json()
+        except ValueError:
+            data = None
+        if not isinstance(data, dict):
+            raise EngineUnavailable(
+                f"{self.url}{path} answered {response.status_code} with something that is "
+                f"not the agent's JSON: {response.text[:200]!r}"
+            )
+        if response.status_code >= 300:
+            message = str(data.get("message") or "")
+            raise GitsyncError(f"{self.url}{path} answered {response.status_code}: {message}")
+        return data
+
+    def __enter__(self) -> AgentClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
