@@ -9,8 +9,16 @@ from collections.abc import Sequence
 from gitsync.errors import GitsyncError
 from gitsync.hooks.options import UsageError, parse, usage
 
+# This process runs two HTTP calls at most, synchronously. httpx would otherwise import
+# its own CLI (click, rich) and httpcore both async backends (anyio, trio) when they are
+# installed: ~100 ms of a push's start-up. A None entry makes those imports fail, and
+# both libraries fall back to doing without.
+_NOT_NEEDED = ("httpx._main", "anyio", "trio")
+
 
 def main(argv: Sequence[str] | None = None) -> int:
+    for name in _NOT_NEEDED:
+        sys.modules.setdefault(name, None)  # type: ignore[arg-type]
     try:
         parsed = parse(sys.argv[1:] if argv is None else argv)
     except UsageError as exc:
