@@ -35,4 +35,3 @@ class PlanCache:
             return None
         (revision, generation), proposal = self._last
         return revision, generation, proposal
-

@@ -13,7 +13,7 @@ from gitsync.agent.loop import Agent, AgentConfig
 from gitsync.agent.metrics import AgentMetrics
 from gitsync.agent.source import open_source
 from gitsync.api import serve_scale
-from gitsync.commands.common import SourceSpec
+from gitsync.sources.spec import SourceSpec
 from gitsync.sync.target import EmbeddedTarget
 from tests.testing.git import WorkRepo
 
