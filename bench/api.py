@@ -18,7 +18,6 @@ import argparse
 import functools
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -31,15 +30,12 @@ from typing import Any
 
 import httpx
 
-VENV_BIN = Path(sys.executable).parent
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for tests.testing
+
+from tests.testing.tools import tool_path
+from tests.testing.wait import free_port
+
 APPS = "/api/serve/applications/"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def wait_until(
@@ -77,7 +73,7 @@ def deploy_config(count: int, proxy_port: int) -> dict[str, Any]:
 def start_engine(state_dir: Path, port: int) -> subprocess.Popen[bytes]:
     proc = subprocess.Popen(
         [
-            str(VENV_BIN / "gitsync"),
+            tool_path("gitsync"),
             "engine",
             "--listen",
             f"127.0.0.1:{port}",
@@ -96,7 +92,7 @@ def start_ray(temp_dir: Path, gcs_port: int, dashboard_port: int) -> subprocess.
     env = {**os.environ, "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"}
     proc = subprocess.Popen(
         [
-            str(VENV_BIN / "ray"),
+            tool_path("ray"),
             "start",
             "--head",
             "--block",
@@ -158,7 +154,7 @@ def stop(proc: subprocess.Popen[bytes], sig: int = signal.SIGINT, timeout: float
             proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             proc.kill()
-            proc.wait()
+            proc.wait(timeout=timeout)
 
 
 def main() -> int:

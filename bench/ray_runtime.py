@@ -81,8 +81,9 @@ def files_of(port: int, apps: list[dict[str, Any]]) -> dict[str, bytes]:
 
 
 def wait_running(dashboard: str, names: list[str], sent: dict[str, Any], put_done: float) -> None:
+    deadline = time.monotonic() + 600
     with httpx.Client(base_url=dashboard, timeout=30) as http:
-        while True:
+        while time.monotonic() < deadline:
             started = time.monotonic()
             state = http.get("/api/serve/applications/").json()
             if started >= put_done + SETTLE_S:
@@ -92,6 +93,7 @@ def wait_running(dashboard: str, names: list[str], sent: dict[str, Any], put_don
                         raise RuntimeError(verdict[1])
                     return
             time.sleep(POLL_S)
+    raise RuntimeError(f"{names} did not become RUNNING with the new config in 600 s")
 
 
 def through_gitsync(engine: Engine, files: dict[str, bytes]) -> float:

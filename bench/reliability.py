@@ -1,4 +1,4 @@
-"""The long variants of the reliability suite (issue 8); writes bench/RELIABILITY.md.
+"""The long variants of the reliability suite; writes bench/RELIABILITY.md.
 
     python bench/reliability.py [--syncs 1000] [--agent-syncs 400] [--fuzz-examples 1500]
                                 [--api-examples 40] [--out bench/RELIABILITY.md]

@@ -7,7 +7,8 @@ a one-file snapshot holding the config as YAML):
 
 * whatever Ray rejects, gitsync rejects (zero false accepts);
 * whatever Ray accepts, gitsync accepts, unless the mutation falls under one of the
-  rules where gitsync is deliberately stricter (issue 2, point 4). Each mutation names
+  rules where gitsync is deliberately stricter (configs Ray accepts and then fails to
+  deploy). Each mutation names
   the rules that may reject it; every such rule must be in ``STRICTER_RULES``.
 
 Each mutation also records what Ray 2.60 does with it, so the corpus cannot drift into
@@ -39,7 +40,7 @@ Pick = Callable[[Sequence[Any]], Any]
 Entry = Literal["dict", "file"]
 ENTRIES: tuple[Entry, ...] = ("dict", "file")
 
-# Rules under which gitsync rejects configs that Ray's schema accepts (issue 2, point 4).
+# Rules under which gitsync rejects configs that Ray's schema accepts (Ray would fail later).
 STRICTER_RULES = frozenset(
     {
         "route-prefix-format",
@@ -97,7 +98,7 @@ def check_agreement(config: Config, label: str, stricter: frozenset[str], entry:
         return
     unexpected = sorted(set(rules) - stricter)
     assert not unexpected, f"gitsync rejects what Ray accepts, rules {unexpected}: {shown}"
-    if stricter:  # issue 2, point 4: these Ray accepts and then fails at deploy time
+    if stricter:  # these Ray accepts and then fails at deploy time
         assert rules, f"gitsync accepts what it should reject ({sorted(stricter)}): {shown}"
 
 

@@ -11,7 +11,6 @@ import copy
 import importlib
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,12 +18,13 @@ import yaml
 
 from gitsync.config.loader import LoadResult, load_snapshot
 from gitsync.sources.directory import read_directory
+from tests.testing.tools import ROOT
 
 serve = pytest.importorskip("ray.serve")
 build_app_module = pytest.importorskip("ray.serve._private.build_app")
 ray_schema = pytest.importorskip("ray.serve.schema")
 
-EXAMPLE_REPO = Path(__file__).resolve().parents[2] / "example-repo"
+EXAMPLE_REPO = ROOT / "example-repo"
 YAML_FILES = ["serve/apps/calculator.yaml", "serve/apps/fruit.yaml", "serve/instance.yaml"]
 
 

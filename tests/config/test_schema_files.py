@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import jsonschema
@@ -18,7 +17,9 @@ import referencing
 from jsonschema.exceptions import best_match
 from referencing.jsonschema import DRAFT202012
 
-SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schemas"
+from tests.testing.tools import ROOT
+
+SCHEMA_DIR = ROOT / "schemas"
 BASE_URI = "https://gitsync.dev/schemas/"
 ROOT_ID = BASE_URI + "deploy-config.schema.json"
 DRAFT_2020_12 = "https://json-schema.org/draft/2020-12/schema"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import random
 import sys
+import time
 
 from gitsync.engine import DeploySource, Engine
 
@@ -33,7 +34,8 @@ def main() -> None:
     with Engine(state_dir) as engine:
         print("READY", flush=True)
         step = 0
-        while True:
+        deadline = time.monotonic() + 600  # the test kills it within a second; never outlive it
+        while time.monotonic() < deadline:
             step += 1
             unit = rng.choice(["default", "second"])
             files = {"serve.yaml": config(rng, unit), "code/data.txt": str(rng.random()).encode()}

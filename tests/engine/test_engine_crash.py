@@ -10,10 +10,12 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 from gitsync.engine import Engine, SessionStatus
+from tests.testing.wait import WAIT_S
 
 WORKER = Path(__file__).with_name("crash_worker.py")
 ROUNDS = 20
@@ -88,12 +90,15 @@ def test_sigkill_during_activations_never_tears_state(tmp_path: Path) -> None:
             stdout=subprocess.PIPE,
             text=True,
         )
+        hung = threading.Timer(WAIT_S, worker.kill)  # a worker that never gets READY
+        hung.start()
         try:
             assert worker.stdout is not None
             assert worker.stdout.readline().strip() == "READY"
             time.sleep(rng.uniform(0.0, 0.25))
         finally:
+            hung.cancel()
             os.kill(worker.pid, signal.SIGKILL)
-            worker.wait()
+            worker.wait(timeout=WAIT_S)
         activations = check_invariants(state, last_generation)
     assert activations > ROUNDS  # the loop really ran between kills

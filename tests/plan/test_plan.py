@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,10 +24,9 @@ from gitsync.plan.diff import (
     prune_candidates,
 )
 from gitsync.plan.render import format_change, plan_to_json, render_text, summary_line
+from tests.testing.tools import ROOT
 
-SCHEMA = json.loads(
-    (Path(__file__).resolve().parents[2] / "schemas" / "plan.schema.json").read_text()
-)
+SCHEMA = json.loads((ROOT / "schemas" / "plan.schema.json").read_text())
 
 
 def app(name: str = "fruit", **fields: Any) -> dict[str, Any]:

@@ -29,12 +29,12 @@ from gitsync.sync import reconcile
 from tests.testing.api import run_server
 from tests.testing.git import git
 from tests.testing.raycluster import RayCluster
-from tests.testing.tools import tool_path
+from tests.testing.tools import ROOT, tool_path
 from tests.testing.wait import free_port
 
 pytestmark = pytest.mark.ray
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "example-repo"
+EXAMPLE = ROOT / "example-repo"
 GATE_S = 300.0  # the machine is shared: generous bounds, never a timing assertion
 
 

@@ -1,4 +1,4 @@
-"""Hostile inputs of issue 8 (point 4): how to build each one. The test module sends them
+"""Hostile inputs of the reliability suite: how to build each one. The test module sends them
 to a real engine; ``bench/reliability.py`` counts them."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Crash consistency (issue 8, point 1): SIGKILL at random points of at least 200 syncs,
+"""Crash consistency: SIGKILL at random points of at least 200 syncs,
 first of the embedded engine, then of a remote agent (and now and then its engine).
 After every restart: one ACTIVE session per unit, generations only grow, the live
 config is the active package's, the history is complete and every referenced file

@@ -1,4 +1,4 @@
-"""Fuzzing the live server (issue 8, point 3): a bounded schemathesis run over
+"""Fuzzing the live server: a bounded schemathesis run over
 ``schemas/openapi.yaml`` against a real ``gitsync engine`` process (token on, so the
 mutating routes are exercised too), plus hypothesis over gitsync's own routes: zero 5xx."""
 

@@ -1,4 +1,4 @@
-"""Fuzzing (issue 8, point 3): hypothesis on YAML loading + validation and on package
+"""Fuzzing: hypothesis on YAML loading + validation and on package
 extraction, random and mutated inputs. Only the project's own errors (GitsyncError)
 may escape, and no example may take longer than 1 s (hypothesis ``deadline``).
 ``bench/reliability.py`` runs the same properties with many more examples."""
@@ -11,7 +11,6 @@ import tarfile
 import warnings
 import zipfile
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import yaml
@@ -22,6 +21,7 @@ from gitsync.config import package
 from gitsync.config.loader import load_snapshot
 from gitsync.config.snapshot import Snapshot
 from gitsync.errors import GitsyncError
+from tests.testing.tools import ROOT
 
 EXAMPLES = int(os.environ.get("GITSYNC_FUZZ_EXAMPLES", "150"))
 FUZZ = settings(
@@ -31,7 +31,7 @@ FUZZ = settings(
     derandomize=True,
     database=None,
 )
-EXAMPLE_REPO = Path(__file__).resolve().parents[2] / "example-repo"
+EXAMPLE_REPO = ROOT / "example-repo"
 SMALL = package.PackageLimits(max_compressed=1 << 20, max_decompressed=1 << 20, max_entries=64)
 
 

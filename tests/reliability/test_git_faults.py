@@ -1,4 +1,4 @@
-"""Git faults (issue 8, point 5): remote unreachable, repository deleted, force-push, a
+"""Git faults: remote unreachable, repository deleted, force-push, a
 corrupted object store, a file over the size limits. The agent (reading a real
 ``git daemon`` remote on 127.0.0.1) stays up, keeps the last good generation, says
 why, and recovers once the fault is gone."""

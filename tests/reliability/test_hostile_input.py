@@ -1,4 +1,4 @@
-"""Hostile input (issue 8, point 4): each is refused by a real engine (or agent) with a
+"""Hostile input: each is refused by a real engine (or agent) with a
 clear error, and nothing is written: no session, no activation, no live change."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Races (issue 8, point 2): two remote agents and direct API writers against one real
+"""Races: two remote agents and direct API writers against one real
 engine. Every activation either wins or gets 409 ACTIVATION_CONFLICT; the final state
 is the last winner's; no history record is lost; the agents converge."""
 
