@@ -1,57 +1,88 @@
 """The engine's side of a runtime: handing generations over, the health gate's
-verdicts, automatic rollback, re-apply for self-heal, waiting for a verdict.
+verdicts, automatic rollback, re-apply for self-heal, waiting for a verdict, and
+reading live state and drift back.
 
-A mixin of EngineCore (core.py), kept apart so the session lifecycle stays readable.
+A plain runtime (``NoneRuntime``) only receives each activated config. A managed one
+(Ray) also gets the generation and its code, and reports through a listener whether
+the generation became healthy; a failed one is marked failed in history and, with
+automatic rollback on, the last good generation is re-applied as a new one.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
+from collections.abc import Callable
 
-from gitsync.engine import health, sessions
-from gitsync.engine.activation import PreparedCache
+from gitsync.engine import health
+from gitsync.engine.context import EngineContext
 from gitsync.engine.prepare import PreparedPackage
-from gitsync.engine.records import ActivateResult, AppId, HistoryEntry
+from gitsync.engine.records import ActivateResult, AppId, HistoryEntry, ServeState
 from gitsync.engine.runtime import GateOutcome, ManagedRuntime, Runtime, UnitDeploy
-from gitsync.engine.store import Store
 from gitsync.errors import GitsyncError
 
 log = logging.getLogger("gitsync.engine")
 
+#: Re-applies a good generation as a new one (the session lifecycle's rollback).
+RollbackTo = Callable[[AppId, HistoryEntry], ActivateResult]
+
 
 class RuntimeDriver:
-    """Needs from the engine: its lock, store, prepared cache, runtime and settings."""
+    """Drives one runtime for the engine; owns the health gate and automatic rollback."""
 
-    runtime: Runtime
-    auto_rollback: bool
-    _lock: threading.RLock
-    _settled: threading.Condition
-    _store: Store
-    _prepared: PreparedCache
+    def __init__(
+        self,
+        context: EngineContext,
+        runtime: Runtime,
+        *,
+        auto_rollback: bool,
+        rollback_to: RollbackTo,
+    ) -> None:
+        self._ctx = context
+        self.runtime = runtime
+        self.auto_rollback = auto_rollback
+        self._rollback_to = rollback_to
+        self._settled = threading.Condition(context.lock)  # notified on each gate verdict
 
-    def _is_open(self) -> bool:
-        raise NotImplementedError
+    @property
+    def gated(self) -> bool:
+        """Whether activations wait for a health verdict (a managed runtime)."""
+        return isinstance(self.runtime, ManagedRuntime)
 
-    def _require_tenant(self, tenant: str) -> Store:
-        raise NotImplementedError
+    def start(self) -> None:
+        """At open: listen for gate verdicts and hand every active generation to a
+        managed runtime (no gate), so its first PUT carries all units."""
+        if not isinstance(self.runtime, ManagedRuntime):
+            return
+        self.runtime.set_listener(self._on_gate_outcome)
+        store = self._ctx.store
+        for tenant in store.list_tenants():
+            for row in store.list_applications(tenant):
+                prepared = self._ctx.prepared_package(tenant, row.session_id)
+                self.push(row.app, row.session_id, prepared, None)
 
-    def _push(
+    def close(self) -> None:
+        """Close the runtime; called outside the lock (its thread may wait for it)."""
+        self.runtime.close()
+
+    def push(
         self,
         app: AppId,
         generation: int,
         prepared: PreparedPackage,
         gate: tuple[str, ...] | None,
     ) -> None:
-        """Hand a generation to the runtime; a managed one also gets its code files."""
+        """Hand a generation to the runtime; a managed one also gets its code files.
+        Called under the lock, so the runtime sees activations in generation order."""
         if not isinstance(self.runtime, ManagedRuntime):
             self.runtime.apply(app, prepared.config)
             return
         code: dict[str, bytes] = {}
         if prepared.code_digests:
             roots = [p.strip("/").removeprefix("./") for p in prepared.code_digests]
-            files = self._store.session_file_data(app.tenant, generation)
+            files = self._ctx.store.session_file_data(app.tenant, generation)
             code = {
                 name: data
                 for name, data in files.items()
@@ -59,22 +90,21 @@ class RuntimeDriver:
             }
         self.runtime.deploy(UnitDeploy(app, generation, prepared.config, code, gate))
 
-    def _resync_runtime(self) -> None:
-        """At open: hand every active generation to the managed runtime (no gate), so
-        its first PUT carries all units."""
-        for tenant in self._store.list_tenants():
-            for row in self._store.list_applications(tenant):
-                prepared = self._prepared.get(self._store, tenant, row.session_id)
-                self._push(row.app, row.session_id, prepared, None)
+    def remove(self, app: AppId) -> None:
+        """The unit was deleted: the runtime drops its applications."""
+        if isinstance(self.runtime, ManagedRuntime):
+            self.runtime.deploy(UnitDeploy(app, 0, None))
+        else:
+            self.runtime.apply(app, None)
 
     def _on_gate_outcome(self, outcome: GateOutcome) -> None:
         """The runtime's verdict on a generation (from the runtime's thread)."""
-        with self._lock:
-            if not self._is_open():
+        with self._ctx.lock:
+            if not self._ctx.is_open:
                 return
             app = outcome.app
             verdict = health.HEALTHY if outcome.healthy else health.FAILED
-            self._store.set_health(app, outcome.generation, verdict, outcome.message)
+            self._ctx.store.set_health(app, outcome.generation, verdict, outcome.message)
             try:
                 if not outcome.healthy and self.auto_rollback:
                     self._auto_rollback(app, outcome.generation)
@@ -82,8 +112,8 @@ class RuntimeDriver:
                 self._settled.notify_all()
 
     def _auto_rollback(self, app: AppId, failed: int) -> None:
-        entries = self._store.history(app)
-        target = health.rollback_target(entries, failed, self._store.active_session_id(app))
+        store = self._ctx.store
+        target = health.rollback_target(store.history(app), failed, store.active_session_id(app))
         if target is None:
             log.warning("generation %d of %s failed; no automatic rollback", failed, app)
             return
@@ -101,47 +131,50 @@ class RuntimeDriver:
             result.generation,
         )
 
-    def _rollback_to(self, app: AppId, target: HistoryEntry) -> ActivateResult:
-        raise NotImplementedError  # Engine (engine.py) provides rollback
-
-    def reapply(self, tenant: str, application: str = "default", instance: str = "default") -> int:
-        """No Vespa endpoint (``--self-heal``): hand the active generation to the runtime
-        again, e.g. after a ``serve deploy`` bypassed the engine. Returns the generation
-        (0 when nothing is active)."""
-        app = sessions.app_id(tenant, application, instance)
-        with self._lock:
-            store = self._require_tenant(tenant)
-            row = store.get_application(app)
+    def reapply(self, app: AppId) -> int:
+        """Hand the active generation to the runtime again, e.g. after a ``serve
+        deploy`` bypassed the engine. The generation; 0 when nothing is active."""
+        with self._ctx.lock:
+            row = self._ctx.require_tenant(app.tenant).get_application(app)
             if row is None:
                 return 0
-            prepared = self._prepared.get(store, tenant, row.session_id)
-            self._push(app, row.session_id, prepared, None)
+            prepared = self._ctx.prepared_package(app.tenant, row.session_id)
+            self.push(app, row.session_id, prepared, None)
             return row.session_id
 
-    def wait_settled(
-        self,
-        tenant: str,
-        generation: int,
-        timeout: float,
-        *,
-        application: str = "default",
-        instance: str = "default",
-    ) -> HistoryEntry | None:
-        """Block until the health gate has decided on ``generation`` (its history entry
-        is no longer "pending") or ``timeout`` passes; the entry, None if unknown."""
-        app = sessions.app_id(tenant, application, instance)
+    def wait_settled(self, app: AppId, generation: int, timeout: float) -> HistoryEntry | None:
+        """Block until the gate has decided on ``generation`` (its history entry is
+        no longer "pending") or ``timeout`` passes; the entry, None if unknown."""
         deadline = time.monotonic() + timeout
         with self._settled:
             while True:
-                entry = next(
-                    (
-                        e
-                        for e in self._require_tenant(tenant).history(app)
-                        if e.generation == generation
-                    ),
-                    None,
-                )
+                entries = self._ctx.require_tenant(app.tenant).history(app)
+                entry = next((e for e in entries if e.generation == generation), None)
                 left = deadline - time.monotonic()
                 if entry is None or entry.health != health.PENDING or left <= 0:
                     return entry
                 self._settled.wait(left)
+
+    def live(self, app: AppId) -> ServeState:
+        """The active config with the runtime's live state (asked outside the lock)."""
+        with self._ctx.lock:
+            store = self._ctx.require_tenant(app.tenant)
+            row = store.get_application(app)
+            deployed = store.deployed_apps(app)
+        apps = self.runtime.live(app, deployed) if row is not None else []
+        config = json.loads(row.config_json) if row is not None else None
+        generation = row.session_id if row is not None else 0
+        drift, error = [], None
+        if isinstance(self.runtime, ManagedRuntime):
+            drift = self.runtime.drift(app) if row is not None else []
+            error = self.runtime.error()
+        return ServeState(app, generation, config, apps, self.runtime.name, drift, error)
+
+    def drift(self, app: AppId) -> list[str]:
+        """How the runtime's config differs from the active generation; empty when in
+        sync, unknown, or the runtime is not managed."""
+        with self._ctx.lock:
+            active = self._ctx.require_tenant(app.tenant).get_application(app) is not None
+        if not active or not isinstance(self.runtime, ManagedRuntime):
+            return []
+        return self.runtime.drift(app)

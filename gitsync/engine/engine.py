@@ -1,22 +1,28 @@
 """The Engine facade: one method per Vespa Deploy API v2 endpoint and Serve REST need.
 
-Every public method names the endpoint it serves. Methods take and return plain
-values and the records of ``records.py``; errors are GitsyncErrors carrying the
-Vespa error-code and HTTP status. Calls are serialised by one lock, so the HTTP
-layer may call from a thread pool.
+It holds its parts and calls them: the store, the session lifecycle (lifecycle.py),
+session files (files.py), the active applications (applications.py) and the runtime
+driver, which owns the health gate and the automatic rollback (driver.py). They share
+one EngineContext (context.py) whose lock serialises every call. Methods return the
+records of records.py; errors are GitsyncErrors carrying the Vespa code and status.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from typing import Any
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
 
 from gitsync.config import model, package
-from gitsync.engine import content, sessions
-from gitsync.engine.activation import with_prepare
-from gitsync.engine.core import EngineCore
-from gitsync.engine.prepare import prepare_package
+from gitsync.config.snapshot import Snapshot
+from gitsync.engine.applications import Applications
+from gitsync.engine.context import EngineContext, EngineState
+from gitsync.engine.driver import RuntimeDriver
+from gitsync.engine.files import SessionFiles
+from gitsync.engine.lifecycle import SessionLifecycle
 from gitsync.engine.records import (
     ActivateResult,
     AppId,
@@ -26,18 +32,220 @@ from gitsync.engine.records import (
     FileContent,
     FileStatus,
     HistoryEntry,
+    PrepareResult,
     ServeState,
+    SessionInfo,
 )
-from gitsync.engine.runtime import ManagedRuntime, UnitDeploy
+from gitsync.engine.runtime import NoneRuntime, Runtime
+from gitsync.engine.sessions import app_id
+from gitsync.engine.store import Store
 from gitsync.errors import NotFound
 
 #: The file a Serve REST ``PUT`` is stored as inside its package.
 SERVE_API_CONFIG_FILE = "serve-api.yaml"
 
 
-class Engine(EngineCore):
-    """The embedded config server over one state directory: one method per Vespa
-    Deploy API v2 endpoint and Serve REST need (see EngineCore for the constructor)."""
+class Engine:
+    """The embedded config server over one state directory.
+
+    ``clock`` returns seconds since the epoch (inject a manual clock in tests);
+    ``session_lifetime`` is Vespa's ``sessionLifetime`` (3600 s by default). With a
+    managed runtime (Ray), a generation whose changed applications fail the health
+    gate is marked failed and, with ``auto_rollback``, the last good generation is
+    re-applied as a new one.
+    """
+
+    def __init__(
+        self,
+        state_dir: str | Path,
+        *,
+        runtime: Runtime | None = None,
+        clock: Callable[[], float] = time.time,
+        session_lifetime: float = 3600.0,
+        limits: package.PackageLimits | None = None,
+        auto_rollback: bool = True,
+    ) -> None:
+        self.state_dir = Path(state_dir)
+        self.session_lifetime = session_lifetime
+        self.limits = limits if limits is not None else package.PackageLimits()
+        self._store = Store(self.state_dir)
+        self._ctx = EngineContext(self._store, clock)
+        self._driver = RuntimeDriver(
+            self._ctx,
+            runtime if runtime is not None else NoneRuntime(),
+            auto_rollback=auto_rollback,
+            rollback_to=self._roll_back_failed_gate,
+        )
+        self._sessions = SessionLifecycle(self._ctx, self._driver)
+        self._files = SessionFiles(self._ctx)
+        self._apps = Applications(self._ctx, self._driver)
+
+    @property
+    def runtime(self) -> Runtime:
+        """What runs the activated applications (``NoneRuntime`` by default)."""
+        return self._driver.runtime
+
+    # -- lifecycle -------------------------------------------------------------------
+
+    @property
+    def is_open(self) -> bool:
+        return self._ctx.is_open
+
+    def open(self) -> Self:
+        """Open the state directory (its writer lock, the schema), start the runtime."""
+        with self._ctx.lock:
+            if self._ctx.state is EngineState.OPENED:
+                raise RuntimeError("The engine is already open.")
+            if self._ctx.state is EngineState.CLOSED:
+                raise RuntimeError("Cannot reopen an engine once it has been closed.")
+            self._store.open(self._ctx.clock())
+            self._ctx.state = EngineState.OPENED
+            self._driver.start()
+        return self
+
+    def close(self) -> None:
+        """Close the runtime and the store; idempotent."""
+        with self._ctx.lock:
+            was_open = self._ctx.state is EngineState.OPENED
+            self._ctx.state = EngineState.CLOSED
+        if not was_open:
+            return
+        try:
+            self._driver.close()  # outside the lock: the runtime's thread may wait for it
+        finally:
+            with self._ctx.lock:
+                self._store.close()
+
+    def __enter__(self) -> Self:
+        return self.open()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- tenants (§2.10) -------------------------------------------------------------
+
+    def list_tenants(self) -> list[str]:
+        """``GET /application/v2/tenant``: tenant names, sorted."""
+        return self._sessions.list_tenants()
+
+    def get_tenant(self, tenant: str) -> None:
+        """``GET /application/v2/tenant/{t}``: NotFound "Tenant 't' was not found." if absent."""
+        self._sessions.get_tenant(tenant)
+
+    def create_tenant(self, tenant: str) -> bool:
+        """``PUT /application/v2/tenant/{t}``: True when created, False if it existed."""
+        return self._sessions.create_tenant(tenant)
+
+    def delete_tenant(self, tenant: str) -> None:
+        """``DELETE /application/v2/tenant/{t}``: 400 for ``default`` or one in use."""
+        self._sessions.delete_tenant(tenant)
+
+    # -- sessions (§2.3, §2.5-2.7, §2.1-2.2) -------------------------------------------
+
+    def create_session(self, tenant: str, package_bytes: bytes, content_type: str) -> SessionInfo:
+        """``POST /application/v2/tenant/{t}/session`` with a zip or tar.gz body."""
+        files = package.read_package(package_bytes, content_type, self.limits)
+        return self.create_session_from_files(tenant, files)
+
+    def create_session_from_files(
+        self,
+        tenant: str,
+        files: Mapping[str, bytes],
+        *,
+        application: str = "default",
+        instance: str = "default",
+    ) -> SessionInfo:
+        """A session from already-read package files (the agent's path: no archive)."""
+        return self._sessions.create_from_files(app_id(tenant, application, instance), files)
+
+    def create_session_from_application(
+        self, tenant: str, application: str, instance: str = "default"
+    ) -> SessionInfo:
+        """``POST …/session?from=<application URL>``: a copy of its active package."""
+        return self._sessions.create_from_application(app_id(tenant, application, instance))
+
+    def get_session(self, tenant: str, session_id: int) -> SessionInfo:
+        """No Vespa endpoint: a session's state. Deleted or unknown: NotFound."""
+        return self._sessions.get_session(tenant, session_id)
+
+    def prepare(
+        self,
+        tenant: str,
+        session_id: int,
+        *,
+        application: str = "default",
+        instance: str = "default",
+    ) -> PrepareResult:
+        """``PUT …/session/{id}/prepared``: validate, check and diff the package."""
+        return self._sessions.prepare(app_id(tenant, application, instance), session_id)
+
+    def get_prepared(self, tenant: str, session_id: int) -> SessionInfo:
+        """``GET …/session/{id}/prepared``: 200 only when PREPARED."""
+        return self._sessions.get_prepared(tenant, session_id)
+
+    def activate(
+        self,
+        tenant: str,
+        session_id: int,
+        *,
+        force: bool = False,
+        source: DeploySource | None = None,
+    ) -> ActivateResult:
+        """``PUT …/session/{id}/active``: commit the activation, then tell the runtime."""
+        return self._sessions.activate(tenant, session_id, force=force, source=source)
+
+    def prepare_and_activate(
+        self,
+        tenant: str,
+        package_bytes: bytes,
+        content_type: str,
+        *,
+        application: str = "default",
+        instance: str = "default",
+        force: bool = False,
+        dry_run: bool = False,
+        source: DeploySource | None = None,
+    ) -> ActivateResult:
+        """``POST …/prepareandactivate``; with ``dry_run``, ``activated`` is False."""
+        files = package.read_package(package_bytes, content_type, self.limits)
+        app = app_id(tenant, application, instance)
+        return self._sessions.deploy_files(app, files, force=force, dry_run=dry_run, source=source)
+
+    def deploy_files(
+        self,
+        files: Mapping[str, bytes],
+        *,
+        tenant: str = "default",
+        application: str = "default",
+        instance: str = "default",
+        force: bool = False,
+        dry_run: bool = False,
+        source: DeploySource | None = None,
+    ) -> ActivateResult:
+        """Create + prepare + activate from package files (the agent's path)."""
+        app = app_id(tenant, application, instance)
+        return self._sessions.deploy_files(app, files, force=force, dry_run=dry_run, source=source)
+
+    def deploy(
+        self,
+        snapshot: Snapshot,
+        *,
+        tenant: str = "default",
+        application: str = "default",
+        instance: str = "default",
+        force: bool = False,
+    ) -> ActivateResult:
+        """Deploy a source snapshot: its revision and commit metadata go into history."""
+        source = DeploySource(revision=snapshot.revision, meta=dict(snapshot.meta))
+        app = app_id(tenant, application, instance)
+        return self._sessions.deploy_files(
+            app, snapshot.files, force=force, dry_run=False, source=source
+        )
 
     # -- session content (§2.4) --------------------------------------------------------
 
@@ -45,80 +253,37 @@ class Engine(EngineCore):
         self, tenant: str, session_id: int, path: str, *, recursive: bool = False
     ) -> FileContent | DirListing:
         """``GET …/session/{id}/content/{path}``: a file's bytes or a directory listing."""
-        with self._lock:
-            store = self._require_tenant(tenant)
-            self._session(tenant, session_id)
-            rows = store.session_files(tenant, session_id)
-            return content.get(rows, path, session_id, recursive, store.read_blob)
+        return self._files.get(tenant, session_id, path, recursive=recursive)
 
     def get_content_status(
         self, tenant: str, session_id: int, path: str
     ) -> FileStatus | list[FileStatus]:
-        """``GET …/session/{id}/content/{path}?return=status``: one status for a file,
-        a list for a directory."""
-        with self._lock:
-            store = self._require_tenant(tenant)
-            self._session(tenant, session_id)
-            return content.status(store.session_files(tenant, session_id), path)
+        """``GET …/content/{path}?return=status``: a status, a list for a directory."""
+        return self._files.status(tenant, session_id, path)
 
     def put_content(self, tenant: str, session_id: int, path: str, data: bytes | None) -> None:
-        """``PUT …/session/{id}/content/{path}``: write a file (body required) or, for a
-        path ending in ``/``, make a directory. Resets the session to NEW; refused on
-        the active session (400)."""
-        with self._lock:
-            store = self._require_tenant(tenant)
-            info = self._session(tenant, session_id)
-            sessions.check_can_write(info)
-            rows = store.session_files(tenant, session_id)
-            change = content.plan_put(rows, path, data)
-            store.apply_content_change(tenant, session_id, change, self.clock())
-            self._prepared.drop(tenant, session_id)
+        """``PUT …/session/{id}/content/{path}``: write a file or make a directory."""
+        self._files.put(tenant, session_id, path, data)
 
     def delete_content(self, tenant: str, session_id: int, path: str) -> None:
-        """``DELETE …/session/{id}/content/{path}``: a file or an empty directory. Resets
-        the session to NEW; refused on the active session (400)."""
-        with self._lock:
-            store = self._require_tenant(tenant)
-            info = self._session(tenant, session_id)
-            sessions.check_can_write(info)
-            rows = store.session_files(tenant, session_id)
-            change = content.plan_delete(rows, path, session_id)
-            store.apply_content_change(tenant, session_id, change, self.clock())
-            self._prepared.drop(tenant, session_id)
+        """``DELETE …/session/{id}/content/{path}``: a file or an empty directory."""
+        self._files.delete(tenant, session_id, path)
 
     # -- applications (§2.8) -------------------------------------------------------------
 
     def list_applications(self, tenant: str) -> list[AppId]:
         """``GET /application/v2/tenant/{t}/application/``: the active applications."""
-        with self._lock:
-            store = self._require_tenant(tenant)
-            return [row.app for row in store.list_applications(tenant)]
+        return self._apps.list_active(tenant)
 
     def get_application(
         self, tenant: str, application: str, instance: str = "default"
     ) -> ApplicationInfo:
-        """``GET …/application/{a}[/environment/…/instance/{i}]`` (and ``serviceconverge``:
-        current = wanted = ``generation``). 404 "Unknown application id 't.a.i'"."""
-        app = sessions.app_id(tenant, application, instance)
-        with self._lock:
-            row = self._require_tenant(tenant).get_application(app)
-            if row is None:
-                raise NotFound(f"Unknown application id '{app.full_string()}'")
-            return ApplicationInfo(app, row.session_id, row.checksum, row.activated)
+        """``GET …/application/{a}[/…/instance/{i}]`` and ``serviceconverge``."""
+        return self._apps.get(app_id(tenant, application, instance))
 
     def delete_application(self, tenant: str, application: str, instance: str = "default") -> None:
-        """``DELETE …/application/{a}[/…/instance/{i}]``: the active session becomes
-        DELETED and the application entry goes. 404 "Unable to delete t.a.i: Not found"."""
-        app = sessions.app_id(tenant, application, instance)
-        with self._lock:
-            store = self._require_tenant(tenant)
-            if store.get_application(app) is None:
-                raise NotFound(f"Unable to delete {app.full_string()}: Not found")
-            store.delete_application(app, self.clock())
-            if isinstance(self.runtime, ManagedRuntime):
-                self.runtime.deploy(UnitDeploy(app, 0, None))
-            else:
-                self.runtime.apply(app, None)
+        """``DELETE …/application/{a}[/…/instance/{i}]``, and the runtime drops it."""
+        self._apps.delete(app_id(tenant, application, instance))
 
     def get_application_content(
         self,
@@ -130,70 +295,43 @@ class Engine(EngineCore):
         recursive: bool = False,
     ) -> FileContent | DirListing:
         """``GET …/instance/{i}/content/{path}``: read the active session's files."""
-        app = sessions.app_id(tenant, application, instance)
-        with self._lock:
-            row = self._require_tenant(tenant).get_application(app)
-            if row is None:
-                raise NotFound(f"Unknown application id '{app.full_string()}'")
-            return self.get_content(tenant, row.session_id, path, recursive=recursive)
+        app = app_id(tenant, application, instance)
+        return self._files.get_active(app, path, recursive=recursive)
 
-    # -- live state and the Serve REST API ------------------------------------------------
-
-    def live(
-        self, tenant: str = "default", application: str = "default", instance: str = "default"
-    ) -> ServeState:
-        """``GET /api/serve/applications/`` (and ``gitsync status``): the active deploy
-        config and per Serve application/deployment live state from the runtime."""
-        app = sessions.app_id(tenant, application, instance)
-        with self._lock:
-            store = self._require_tenant(tenant)
-            row = store.get_application(app)
-            deployed = store.deployed_apps(app)
-        apps = self.runtime.live(app, deployed) if row is not None else []
-        config = json.loads(row.config_json) if row is not None else None
-        generation = row.session_id if row is not None else 0
-        drift, error = [], None
-        if isinstance(self.runtime, ManagedRuntime):
-            drift = self.runtime.drift(app) if row is not None else []
-            error = self.runtime.error()
-        return ServeState(app, generation, config, apps, self.runtime.name, drift, error)
-
-    def drift(
-        self, tenant: str = "default", application: str = "default", instance: str = "default"
-    ) -> list[str]:
-        """No Vespa endpoint (the agent's drift check): how the runtime's config differs
-        from the active generation; empty when in sync, unknown, or no managed runtime."""
-        app = sessions.app_id(tenant, application, instance)
-        with self._lock:
-            active = self._require_tenant(tenant).get_application(app) is not None
-        if not active or not isinstance(self.runtime, ManagedRuntime):
-            return []
-        return self.runtime.drift(app)
-
-    @property
-    def state_version(self) -> int:
-        """Grows with every committed change: equal versions mean equal state, so the
-        HTTP layer may serve a cached rendering without touching SQLite."""
-        return self._store.writes
-
-    def session_counts(self) -> dict[tuple[str, str], int]:
-        """No Vespa endpoint (``/metrics``): sessions by (tenant, state)."""
-        with self._lock:
-            return self._check_open().session_counts()
+    def history(
+        self, tenant: str, application: str = "default", instance: str = "default"
+    ) -> list[HistoryEntry]:
+        """No Vespa endpoint: the unit's activations, newest first (``gitsync history``)."""
+        return self._apps.history(app_id(tenant, application, instance))
 
     def active_code_digests(
         self, tenant: str, application: str = "default", instance: str = "default"
     ) -> dict[str, str]:
-        """No Vespa endpoint (``gitsync diff``/``status``): the digests of the local code
-        directories of the active generation (path -> sha256), ``{}`` if none is active.
-        A diff against ``live().config`` needs them to see code changes."""
-        app = sessions.app_id(tenant, application, instance)
-        with self._lock:
-            store = self._require_tenant(tenant)
-            row = store.get_application(app)
-            if row is None:
-                return {}
-            return dict(self._prepared.get(store, tenant, row.session_id).code_digests)
+        """No Vespa endpoint (``gitsync diff``): the active generation's code digests."""
+        return self._apps.code_digests(app_id(tenant, application, instance))
+
+    def session_counts(self) -> dict[tuple[str, str], int]:
+        """No Vespa endpoint (``/metrics``): sessions by (tenant, state)."""
+        return self._apps.session_counts()
+
+    @property
+    def state_version(self) -> int:
+        """Grows with every commit: the HTTP layer may cache renderings on it."""
+        return self._store.writes
+
+    # -- live state, the Serve REST API, the runtime -------------------------------------
+
+    def live(
+        self, tenant: str = "default", application: str = "default", instance: str = "default"
+    ) -> ServeState:
+        """``GET /api/serve/applications/``: the active config and the live state."""
+        return self._driver.live(app_id(tenant, application, instance))
+
+    def drift(
+        self, tenant: str = "default", application: str = "default", instance: str = "default"
+    ) -> list[str]:
+        """No Vespa endpoint (the agent): how the runtime differs from the active one."""
+        return self._driver.drift(app_id(tenant, application, instance))
 
     def serve_deploy(
         self,
@@ -203,34 +341,42 @@ class Engine(EngineCore):
         application: str = "default",
         source: DeploySource | None = None,
     ) -> ActivateResult:
-        """``PUT /api/serve/applications/``: the whole deploy config becomes a one-file
-        package, prepared and activated (unlisted Serve applications are removed)."""
+        """``PUT /api/serve/applications/``: deploy the config as a one-file package."""
         text = json.dumps(config, indent=2, sort_keys=True).encode()
-        return self.deploy_files(
+        return self._sessions.deploy_files(
+            app_id(tenant, application, "default"),
             {SERVE_API_CONFIG_FILE: text},
-            tenant=tenant,
-            application=application,
+            force=False,
+            dry_run=False,
             source=source or DeploySource(package.sha256_hex(text), {"via": "Serve REST"}),
         )
 
     def serve_delete(self, *, tenant: str = "default", application: str = "default") -> bool:
-        """``DELETE /api/serve/applications/``: delete the unit; harmless when nothing is
-        deployed (returns False then)."""
+        """``DELETE /api/serve/applications/``: delete the unit; False if none was."""
         try:
             self.delete_application(tenant, application)
         except NotFound:
             return False
         return True
 
-    # -- history, rollback, expiry ---------------------------------------------------------
+    def reapply(self, tenant: str, application: str = "default", instance: str = "default") -> int:
+        """No Vespa endpoint (``--self-heal``): give the runtime the active one again."""
+        return self._driver.reapply(app_id(tenant, application, instance))
 
-    def history(
-        self, tenant: str, application: str = "default", instance: str = "default"
-    ) -> list[HistoryEntry]:
-        """No Vespa endpoint: the unit's activations, newest first (``gitsync history``)."""
-        app = sessions.app_id(tenant, application, instance)
-        with self._lock:
-            return self._require_tenant(tenant).history(app)
+    def wait_settled(
+        self,
+        tenant: str,
+        generation: int,
+        timeout: float,
+        *,
+        application: str = "default",
+        instance: str = "default",
+    ) -> HistoryEntry | None:
+        """Block until the health gate has decided on ``generation`` or ``timeout``."""
+        app = app_id(tenant, application, instance)
+        return self._driver.wait_settled(app, generation, timeout)
+
+    # -- rollback, expiry ------------------------------------------------------------------
 
     def rollback(
         self,
@@ -240,64 +386,24 @@ class Engine(EngineCore):
         *,
         instance: str = "default",
     ) -> ActivateResult:
-        """No Vespa endpoint (Vespa rolls back by redeploying): a new session from that
-        generation's package (default: the one before the active), prepared and
-        activated as a new, higher generation, recorded as a rollback."""
-        app = sessions.app_id(tenant, application, instance)
-        with self._lock:
-            store = self._require_tenant(tenant)
-            entries = store.history(app)
-            active = store.active_session_id(app)
-            target = sessions.pick_rollback_target(app, entries, active, generation)
-            session_id = store.create_session(
-                app, self.clock(), active or 0, copy_from_history=target.generation
-            )
-            prepared = self.prepare(tenant, session_id, application=application, instance=instance)
-            source = DeploySource(revision=target.revision, meta=dict(target.meta))
-            result = self._activate(
-                tenant,
-                session_id,
-                force=False,
-                source=source,
-                kind="rollback",
-                rollback_of=target.generation,
-            )
-            return with_prepare(result, prepared)
+        """No Vespa endpoint: re-apply ``generation`` (default: the previous one)."""
+        return self._sessions.rollback(app_id(tenant, application, instance), generation)
 
     def generation_files(
         self, tenant: str, application: str, generation: int, instance: str = "default"
     ) -> dict[str, bytes]:
         """No Vespa endpoint (the web page): the package files a generation activated."""
-        app = sessions.app_id(tenant, application, instance)
-        with self._lock:
-            store = self._require_tenant(tenant)
-            files = store.history_file_data(app, generation)
-            if not files and all(e.generation != generation for e in store.history(app)):
-                raise NotFound(f"Generation {generation} of {app.full_string()} was not found")
-            return files
+        return self._apps.generation_files(app_id(tenant, application, instance), generation)
 
     def generation_model(
         self, tenant: str, application: str, generation: int, instance: str = "default"
     ) -> model.DeployConfig:
-        """No Vespa endpoint (the web page's plans): a past generation's canonical config,
-        from its prepare record while the session lives, else validated again from the
-        files history keeps."""
-        app = sessions.app_id(tenant, application, instance)
-        with self._lock:
-            store = self._require_tenant(tenant)
-            if store.prepared_json(tenant, generation) is not None:
-                session = store.get_session(tenant, generation)
-                if session is not None and session.app == app:
-                    return self._prepared.get(store, tenant, generation).deploy_model()
-        files = self.generation_files(tenant, application, generation, instance)
-        return prepare_package(files, None, [], self.clock()).deploy_model()
+        """No Vespa endpoint (the web page's plans): a past generation's canonical config."""
+        return self._apps.generation_model(app_id(tenant, application, instance), generation)
 
-    def _rollback_to(self, app: AppId, target: HistoryEntry) -> ActivateResult:
-        return self.rollback(app.tenant, app.application, target.generation, instance=app.instance)
+    def _roll_back_failed_gate(self, app: AppId, target: HistoryEntry) -> ActivateResult:
+        return self._sessions.rollback(app, target.generation)
 
     def expire_sessions(self) -> list[tuple[str, int]]:
-        """Vespa's SessionsMaintainer: delete every session that is not the active one
-        of its application once ``max(created, changed) + lifetime`` has passed; drop
-        blobs nothing refers to. Returns the (tenant, session id) pairs removed."""
-        with self._lock:
-            return self._check_open().expire(self.clock(), self.session_lifetime)
+        """Vespa's SessionsMaintainer: delete expired sessions; the (tenant, id) pairs."""
+        return self._sessions.expire(self.session_lifetime)
