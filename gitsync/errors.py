@@ -122,6 +122,11 @@ class LockHeld(GitsyncError):
     http_status = 409
 
 
+class StoreError(GitsyncError):
+    """The engine's state store failed underneath it: SQLite reported an error (disk
+    full, a corrupted database, a schema newer than this gitsync understands)."""
+
+
 class PruneRefused(GitsyncError):
     """A plan would remove too many applications (DESIGN.md §6)."""
 

@@ -30,7 +30,7 @@ from gitsync.engine.records import (
     SessionInfo,
     SessionStatus,
 )
-from gitsync.errors import GitsyncError, LockHeld
+from gitsync.errors import GitsyncError, LockHeld, StoreError
 
 DB_NAME = "engine.sqlite3"
 LOCK_NAME = "engine.lock"
@@ -80,10 +80,6 @@ MIGRATIONS: tuple[str, ...] = (
 )
 
 
-class StoreError(GitsyncError):
-    """SQLite failed underneath the engine (disk full, corruption, ...)."""
-
-
 @dataclass(frozen=True, slots=True)
 class AppRow:
     app: AppId
@@ -120,6 +116,12 @@ def _dumps(value: Any) -> str:
 
 
 class Store:
+    """The engine's durable state in one directory: tenants, sessions and their files,
+    active applications, history. Every method is one short transaction or read;
+    every SQLite failure leaves as a StoreError. Callers serialise access (the
+    engine's lock); ``open`` takes the directory's writer lock for this process.
+    """
+
     def __init__(self, state_dir: Path) -> None:
         self.state_dir = state_dir
         self._db: sqlite3.Connection | None = None
@@ -160,9 +162,16 @@ class Store:
             raise StoreError(f"Cannot open the state store in '{self.state_dir}': {exc}") from exc
 
     def close(self) -> None:
-        if self._db is not None:
-            self._db.close()
-            self._db = None
+        db, self._db = self._db, None
+        try:
+            if db is not None:
+                db.close()
+        except sqlite3.Error as exc:
+            raise StoreError(f"Cannot close the state store in '{self.state_dir}': {exc}") from exc
+        finally:
+            self._unlock()
+
+    def _unlock(self) -> None:
         if self._lock_fd is not None:
             fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
             os.close(self._lock_fd)
@@ -208,7 +217,13 @@ class Store:
             raise StoreError(f"State store failure in '{self.state_dir}': {exc}") from exc
         finally:
             if durable and not db.in_transaction:
-                db.execute("PRAGMA synchronous=NORMAL")
+                self._restore_normal_sync(db)
+
+    def _restore_normal_sync(self, db: sqlite3.Connection) -> None:
+        try:
+            db.execute("PRAGMA synchronous=NORMAL")
+        except sqlite3.Error as exc:
+            raise StoreError(f"State store failure in '{self.state_dir}': {exc}") from exc
 
     def _read(self, sql: str, args: tuple[Any, ...] = ()) -> list[Any]:
         if self._db is None:

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from gitsync.engine import AppId, AppLive, DeployedApp, Engine, NoneRuntime
-from gitsync.engine.store import MIGRATIONS, StoreError
-from gitsync.errors import NotFound
+from gitsync.engine.store import MIGRATIONS
+from gitsync.errors import NotFound, StoreError
 
 
 def test_schema_version_is_recorded_and_reopen_is_idempotent(tmp_path: Path) -> None:
