@@ -7,25 +7,19 @@ custom collector, so ``/metrics`` never shows a stale value.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from typing import Protocol
+from collections.abc import Iterator
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from gitsync.engine import Engine
-from gitsync.engine.records import SessionStatus
 from gitsync.errors import GitsyncError
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 #: Latency buckets in seconds: the API answers reads in well under a millisecond.
 _BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
-
-
-class _SessionCounter(Protocol):
-    def session_counts(self) -> Mapping[tuple[str, str], int]: ...
 
 
 class EngineCollector(Collector):
@@ -49,25 +43,12 @@ class EngineCollector(Collector):
                     info = self.engine.get_application(tenant, app.application, app.instance)
                     labels = [tenant, app.application, app.instance]
                     generations.add_metric(labels, float(info.generation))
-            for (tenant, state), count in self._session_counts().items():
+            for (tenant, state), count in self.engine.session_counts().items():
                 sessions.add_metric([tenant, state], float(count))
         except (GitsyncError, RuntimeError):
             pass  # a closed engine or a tenant deleted mid-scrape: report what we have
         yield generations
         yield sessions
-
-    def _session_counts(self) -> Mapping[tuple[str, str], int]:
-        """Every state of every tenant; the facade's ``session_counts`` when it has one,
-        else the active sessions only (one per active application)."""
-        counter = getattr(self.engine, "session_counts", None)
-        if callable(counter):
-            counts: Mapping[tuple[str, str], int] = counter()
-            return counts
-        out: dict[tuple[str, str], int] = {}
-        for tenant in self.engine.list_tenants():
-            active = len(self.engine.list_applications(tenant))
-            out[(tenant, SessionStatus.ACTIVE.value)] = active
-        return out
 
 
 class ApiMetrics:

@@ -15,7 +15,6 @@ from gitsync.engine import Engine
 from gitsync.errors import BadRequest
 
 DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 19071  # Vespa's config server port
 
 
 @dataclass(frozen=True, slots=True)
