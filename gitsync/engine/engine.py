@@ -89,6 +89,7 @@ class Engine:
 
     @property
     def is_open(self) -> bool:
+        """Between a successful ``open()`` and ``close()``."""
         return self._ctx.is_open
 
     def open(self) -> Self:
