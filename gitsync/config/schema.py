@@ -24,7 +24,7 @@ from referencing.jsonschema import DRAFT202012
 
 from gitsync.config import rules
 from gitsync.config.issues import Finding, Issue, JsonPath
-from gitsync.config.yamlio import non_json_values
+from gitsync.config.values import problems as non_json_values
 from gitsync.errors import GitsyncError
 
 ROOT_SCHEMA = "deploy-config.schema.json"

@@ -126,4 +126,4 @@ def test_bom_is_dropped() -> None:
 
 
 def test_non_finite_floats_are_refused() -> None:
-    assert _error("a:\n  b: .nan\n") == "f.yaml:2:6: error: $: .nan cannot be represented in JSON"
+    assert _error("a:\n  b: .nan\n") == "f.yaml:2:6: error: $: nan cannot be represented in JSON"
