@@ -17,6 +17,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from gitsync.api.metrics import ApiMetrics
+from gitsync.config import values
+from gitsync.config.issues import format_path
 from gitsync.engine import Engine
 from gitsync.errors import BadRequest, GitsyncError, PayloadTooLarge
 
@@ -93,12 +95,33 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
-def parse_json(body: bytes) -> Any:
-    """Strict JSON: NaN and Infinity are refused, as is anything that is not UTF-8."""
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if value - value != 0.0:  # 1e999 overflows to infinity
+        raise ValueError("a number too large for a 64-bit float is not allowed")
+    return value
+
+
+def parse_json(body: bytes | str, what: str = "Request body") -> Any:
+    """Strict JSON under the rules of :mod:`gitsync.config.values`: NaN, Infinity and
+    overflowing numbers are refused, integers fit in 64 bits, nesting is capped, and
+    the text is UTF-8. Errors say what is wrong, never echo the input."""
     try:
-        return json.loads(body.decode("utf-8"), parse_constant=_reject_constant)
-    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise BadRequest(f"Request body is not valid JSON: {exc}") from exc
+        text = body.decode("utf-8") if isinstance(body, bytes) else body
+        value = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
+    except RecursionError as exc:
+        raise BadRequest(f"{what} is nested too deeply") from exc
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise BadRequest(f"{what} is not valid JSON: {_short(str(exc))}") from exc
+    problem = values.first_problem(value)
+    if problem is not None:
+        path, message = problem
+        raise BadRequest(f"{what} is refused at {format_path(path)}: {message}")
+    return value
+
+
+def _short(text: str, limit: int = 200) -> str:
+    return text if len(text) <= limit else text[:limit] + "…"
 
 
 def float_param(request: Request, name: str) -> float | None:

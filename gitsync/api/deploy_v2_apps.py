@@ -15,7 +15,25 @@ from gitsync.api.urls import app_path, app_url, base_url, content_response
 from gitsync.engine import AppId, Engine
 from gitsync.errors import GitsyncError, NotFound
 
-_HOST_NAME = re.compile(r"<host\b[^>]*\bname\s*=\s*[\"']([^\"']+)[\"']")
+# A name="..." attribute; applied to one tag at a time (see host_names), so that no
+# scan ever runs past the tag's end: linear in the file.
+_NAME_ATTRIBUTE = re.compile(r"\bname[ \t\r\n]*=[ \t\r\n]*[\"']([^\"'<>]+)[\"']")
+
+
+def host_names(xml: str) -> set[str]:
+    """The ``name`` attributes of the ``<host>`` tags in hosts.xml."""
+    names: set[str] = set()
+    start = xml.find("<host")
+    while start >= 0:
+        end = xml.find(">", start)
+        end = len(xml) if end < 0 else end
+        tag = xml[start + len("<host") : end]
+        if not tag[:1].isalnum():  # <host ...>, not <hosts> or <hostname>
+            names.update(_NAME_ATTRIBUTE.findall(tag))
+        start = xml.find("<host", max(end, start + 1))
+    return names
+
+
 #: Without a hosts.xml, an embedded engine's applications all run on this host.
 DEFAULT_HOST = "localhost"
 
@@ -95,7 +113,7 @@ def _hosts_of(engine: Engine, app: AppId) -> set[str]:
     except GitsyncError:
         return {DEFAULT_HOST}
     data = getattr(found, "data", b"")
-    names = set(_HOST_NAME.findall(data.decode("utf-8", "replace")))
+    names = host_names(data.decode("utf-8", "replace"))
     return names or {DEFAULT_HOST}
 
 

@@ -6,7 +6,6 @@ and commit metadata, code digests, history and rollback.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -14,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from gitsync.api.common import parse_json
 from gitsync.config import package
 from gitsync.engine import Engine
 from gitsync.engine.records import DeploySource
@@ -65,10 +65,10 @@ def _source(request: Request) -> DeploySource:
     if not raw:
         return DeploySource()
     try:
-        data: Any = json.loads(raw)
+        data: Any = parse_json(raw, SOURCE_HEADER)
         meta = {str(k): str(v) for k, v in dict(data.get("meta") or {}).items()}
         return DeploySource(revision=str(data.get("revision") or ""), meta=meta)
-    except (ValueError, TypeError, AttributeError) as exc:
+    except (BadRequest, TypeError, AttributeError) as exc:
         raise BadRequest(f"{SOURCE_HEADER} must be a JSON object with revision and meta") from exc
 
 

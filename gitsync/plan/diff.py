@@ -22,6 +22,8 @@ from types import MappingProxyType
 from typing import Any, Literal
 
 from gitsync.config.model import EMPTY, Application, DeployConfig, app_view, strip_defaults, thaw
+from gitsync.redact import MASK as REDACTED_MASK
+from gitsync.redact import is_secret_key, redact_text
 
 ChangeClass = Literal["scale", "reconfigure", "restart"]
 Action = Literal["create", "update", "delete"]
@@ -35,7 +37,7 @@ class Unset(enum.Enum):
 
 
 UNSET = Unset.UNSET
-MASK = "***"
+MASK = REDACTED_MASK
 STARTUP_ONLY_NOTE = "applies only when Serve starts"
 _RANK: Mapping[ChangeClass, int] = {"scale": 1, "reconfigure": 2, "restart": 3}
 
@@ -75,8 +77,6 @@ _INSTANCE_NOTES = {
     "logging_config": GLOBAL_LOGGING_NOTE,
 }
 
-_SECRET_KEY = re.compile(r"token|password|secret|key|credential", re.IGNORECASE)
-_URL_CREDENTIALS = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://)[^/\s?#]*@")
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
 _MAPS = (dict, MappingProxyType)  # what model records hold; other mappings compare as leaves
 _SCALARS = frozenset({str, int, float, bool, type(None)})
@@ -372,7 +372,7 @@ def _is_secret(parts: tuple[str, ...]) -> bool:
     for i, part in enumerate(parts):
         if part == "env_vars" and i > 0 and parts[i - 1] == "runtime_env" and len(parts) > i + 1:
             return True
-        if part in ("user_config", "args") and any(_SECRET_KEY.search(p) for p in parts[i + 1 :]):
+        if part in ("user_config", "args") and any(is_secret_key(p) for p in parts[i + 1 :]):
             return True
     return False
 
@@ -396,5 +396,5 @@ def _scrub(parts: tuple[str, ...], value: Any) -> tuple[Any, bool]:
 
 
 def _scrub_url(text: str) -> str:
-    """``https://user:pass@host/x`` → ``https://***@host/x``."""
-    return _URL_CREDENTIALS.sub(lambda m: f"{m.group(1)}{MASK}@", text)
+    """``https://user:pass@host/x`` → ``https://***@host/x``, query tokens masked."""
+    return redact_text(text)

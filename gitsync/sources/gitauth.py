@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import atexit
 import os
-import re
 import shutil
 import stat
 import tempfile
@@ -18,6 +17,8 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
+
+from gitsync.redact import redact_text
 
 ENV_USERNAME = "GITSYNC_GIT_USERNAME"
 ENV_PASSWORD = "GITSYNC_GIT_PASSWORD"
@@ -35,9 +36,6 @@ case "$1" in
   *) printf '%s\\n' "${_HELPER_PASS}" ;;
 esac
 """
-
-# scheme://userinfo@ — userinfo may hold a token or user:password.
-_URL_USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)[^/@\s'\"]+@")
 
 
 @dataclass(frozen=True)
@@ -101,12 +99,8 @@ def resolve_credentials(
 
 
 def redact(text: str, secrets: tuple[str, ...] = ()) -> str:
-    """Remove URL userinfo and every literal secret from ``text``."""
-    text = _URL_USERINFO.sub(r"\g<scheme>***@", text)
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "***")
-    return text
+    """Remove URL userinfo, query tokens and every literal secret from ``text``."""
+    return redact_text(text, secrets)
 
 
 def git_environment(credentials: Credentials | None, timeout_s: float) -> dict[str, str]:
