@@ -40,7 +40,11 @@ def fast(text: str) -> tuple[str, Any] | None:
     if yamlio._needs_careful(text) or not yamlio._fits_fast_stack(text):
         return None
     ok, value = yamlio._fast_parse(text)
-    if not ok or not isinstance(value, dict | list) or not values.is_plain(value, LIMITS.max_depth, LIMITS.max_expanded_nodes):
+    if (
+        not ok
+        or not isinstance(value, dict | list)
+        or not values.is_plain(value, LIMITS.max_depth, LIMITS.max_expanded_nodes)
+    ):
         return None
     return ("ok", value)
 
@@ -104,8 +108,34 @@ def test_deep_nests_of_every_form_read_the_same_both_ways(parts: list[str], dept
 
 
 TOKENS = [
-    "- ", ": ", "? ", "[", "]", "{", "}", ", ", "\n", "  ", "a", "b", "1", "0x1", "1e999",
-    ".inf", "true", "~", "'q'", '"d"', "# c", "|\n", ">-\n", "\t", "\\", "'", '"', "9" * 30,
+    "- ",
+    ": ",
+    "? ",
+    "[",
+    "]",
+    "{",
+    "}",
+    ", ",
+    "\n",
+    "  ",
+    "a",
+    "b",
+    "1",
+    "0x1",
+    "1e999",
+    ".inf",
+    "true",
+    "~",
+    "'q'",
+    '"d"',
+    "# c",
+    "|\n",
+    ">-\n",
+    "\t",
+    "\\",
+    "'",
+    '"',
+    "9" * 30,
 ]
 
 

@@ -32,7 +32,11 @@ def _n(unit: str) -> int:
 
 CASES: list[tuple[str, Callable[[str], object], str]] = [
     ("scrub: letters, no scheme end", _scrub_url, "a" * MB),
-    ("scrub: a scheme then a long authority", _scrub_url, "a" * (MB // 2) + "://" + "b" * (MB // 2)),
+    (
+        "scrub: a scheme then a long authority",
+        _scrub_url,
+        "a" * (MB // 2) + "://" + "b" * (MB // 2),
+    ),
     ("scrub: many scheme starts", _scrub_url, "a://" * _n("a://")),
     ("scrub: at-signs after one scheme", _scrub_url, "h://" + "@" * MB),
     ("scrub: query names", _scrub_url, "?token=" * _n("?token=")),
@@ -45,7 +49,11 @@ CASES: list[tuple[str, Callable[[str], object], str]] = [
     ("hosts.xml: many names", host_names, "<host " + "name=" * _n("name=")),
     ("hosts.xml: names with quotes", host_names, "<host " + "name='" * _n("name='")),
     ("session from=", lambda t: _FROM.fullmatch(t), "https://" + "a" * MB),
-    ("session from= slashes", lambda t: _FROM.fullmatch(t), "https://h" + "/application/v2" * (MB // 15)),
+    (
+        "session from= slashes",
+        lambda t: _FROM.fullmatch(t),
+        "https://h" + "/application/v2" * (MB // 15),
+    ),
     ("uri prefix", lambda t: _URI.match(t), "a" * MB),
     ("git stderr", first_detail, ("fatal: " + " after 1" * 1000 + "\n") * (MB // 8000)),
     ("git stderr, one line", first_detail, " after " + "1" * MB),
