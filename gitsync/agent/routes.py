@@ -8,20 +8,21 @@
   archive``) as the agent would deploy it, prune rules included; the pre-receive hook
   asks this so that it needs no validator of its own.
 - ``POST /api/gitsync/webhook`` (``gitsync.agent.webhook``).
+
+``gitsync.agent.server`` mounts them on the engine's app, or on a small app of their own
+when the engine is remote.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
-from starlette.types import ASGIApp, Receive, Scope, Send
 
-from gitsync.agent import webhook
+from gitsync.agent.client import REFRESH_PATH, STATUS_PATH, VALIDATE_PATH
 from gitsync.agent.loop import Agent
 from gitsync.config import package
 from gitsync.config.loader import load_snapshot
@@ -29,9 +30,6 @@ from gitsync.config.snapshot import Snapshot
 from gitsync.errors import GitsyncError, InvalidConfig
 from gitsync.sync import reconcile
 
-STATUS_PATH = "/api/gitsync/status"
-REFRESH_PATH = "/api/gitsync/refresh"
-VALIDATE_PATH = "/api/gitsync/validate"
 MAX_WAIT_S = 300.0
 
 
@@ -73,11 +71,20 @@ def _summary(proposal: reconcile.Proposal) -> str:
     return summary_line(proposal.plan)
 
 
-def agent_routes(agent: Agent) -> list[BaseRoute]:
+def _agent(request: Request) -> Agent:
+    agent: Agent = request.app.state.agent
+    return agent
+
+
+def agent_routes() -> list[BaseRoute]:
+    """The agent's routes; they serve the agent stored on the app as ``state.agent``
+    (``gitsync.agent.server.attach``), so they can join an app built before the agent."""
+
     async def status(request: Request) -> JSONResponse:
-        return JSONResponse(agent.status.to_json())
+        return JSONResponse(_agent(request).status.to_json())
 
     async def refresh(request: Request) -> Response:
+        agent = _agent(request)
         reason = request.query_params.get("reason", "hook")
         if reason not in ("hook", "manual"):
             return _bad_request("reason must be 'hook' or 'manual'")
@@ -93,6 +100,7 @@ def agent_routes(agent: Agent) -> list[BaseRoute]:
         return JSONResponse(body, status_code=200 if done else 504)
 
     async def validate(request: Request) -> JSONResponse:
+        agent = _agent(request)
         revision = request.query_params.get("revision", "pushed")
         body = await request.body()
         content_type = request.headers.get("content-type", "application/gzip")
@@ -113,42 +121,3 @@ def agent_routes(agent: Agent) -> list[BaseRoute]:
         Route(REFRESH_PATH, refresh, methods=["POST"]),
         Route(VALIDATE_PATH, validate, methods=["POST"]),
     ]
-
-
-def webhook_app(agent: Agent, secret: str | None) -> Starlette:
-    """The webhook alone: it authenticates by HMAC, so no bearer token stands before it."""
-    route = webhook.webhook_route(lambda: agent.request("webhook"), agent.metrics, secret)
-    return Starlette(routes=[route])
-
-
-class WebhookFirst:
-    """Sends ``POST /api/gitsync/webhook`` to the webhook app and the rest to ``api``.
-
-    GitHub cannot send the API's bearer token; the webhook's own HMAC check replaces it.
-    """
-
-    def __init__(self, hook: ASGIApp, api: ASGIApp) -> None:
-        self.hook = hook
-        self.api = api
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"] == webhook.PATH:
-            await self.hook(scope, receive, send)
-        else:
-            await self.api(scope, receive, send)
-
-
-def standalone_app(agent: Agent, *, token: str | None) -> Starlette:
-    """The agent's API when the engine is remote: its routes and ``/metrics`` only."""
-    from prometheus_client import generate_latest
-
-    from gitsync.api.app import GuardMiddleware
-
-    async def metrics(request: Request) -> Response:
-        return Response(
-            generate_latest(agent.metrics.registry), media_type="text/plain; version=0.0.4"
-        )
-
-    app = Starlette(routes=[*agent_routes(agent), Route("/metrics", metrics)])
-    app.add_middleware(GuardMiddleware, token=token)
-    return app

@@ -15,7 +15,7 @@ import contextlib
 import hmac
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -278,9 +278,15 @@ async def _expire_sessions_forever(engine: Engine) -> None:
             log.exception("session expiry failed")
 
 
-def create_app(settings: ApiSettings, *, engine: Engine | None = None) -> Starlette:
+def create_app(
+    settings: ApiSettings,
+    *,
+    engine: Engine | None = None,
+    extra_routes: Sequence[BaseRoute] = (),
+) -> Starlette:
     """The API over ``engine`` (owned by the caller) or over a new Engine on
-    ``settings.state_dir`` that the app's lifespan opens and closes."""
+    ``settings.state_dir`` that the app's lifespan opens and closes. ``extra_routes``
+    are served after the API's own (the agent mounts its routes this way)."""
     owned = engine is None
     the_engine = engine if engine is not None else Engine(settings.state_dir)
     metrics = ApiMetrics(the_engine)
@@ -306,7 +312,7 @@ def create_app(settings: ApiSettings, *, engine: Engine | None = None) -> Starle
             access_log.close()
 
     app = Starlette(
-        routes=routes(),
+        routes=[*routes(), *extra_routes],
         lifespan=lifespan,
         exception_handlers={
             GitsyncError: _gitsync_error,

@@ -10,14 +10,11 @@ from __future__ import annotations
 
 import logging
 import signal
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
-
-import uvicorn
-from starlette.types import ASGIApp
+from typing import TYPE_CHECKING
 
 from gitsync.agent.lock import AgentLock
 from gitsync.agent.log import configure_logging
@@ -25,17 +22,17 @@ from gitsync.agent.loop import Agent, AgentConfig
 from gitsync.agent.metrics import AgentMetrics
 from gitsync.agent.source import open_source
 from gitsync.agent.triggers import watch_directory
-from gitsync.agent.ui_view import AgentUiView
-from gitsync.api.server import ListenAddress, bound_port, check_bind, parse_listen
+from gitsync.api.server import ListenAddress, check_bind, parse_listen
 from gitsync.engine.runtime_options import RuntimeOptions, make_engine
-from gitsync.errors import GitsyncError
 from gitsync.sources.directory import DirectoryWatcher
 from gitsync.sources.spec import SourceSpec
 from gitsync.sync import reconcile
 from gitsync.sync.target import DEFAULT_STATE_DIR, Target
 
+if TYPE_CHECKING:
+    from gitsync.agent.server import AgentServer
+
 log = logging.getLogger("gitsync.agent")
-STARTUP_TIMEOUT_S = 30.0
 
 
 @dataclass(frozen=True)
@@ -57,9 +54,9 @@ class AgentOptions:
 
 def _build(
     options: AgentOptions, state_dir: Path, address: ListenAddress
-) -> tuple[Agent, Target, uvicorn.Server]:
-    """The agent, its target and the (not yet started) HTTP server."""
-    from gitsync.agent.routes import WebhookFirst, agent_routes, standalone_app, webhook_app
+) -> tuple[Agent, Target, AgentServer]:
+    """The agent, its target and its (not yet started) HTTP server."""
+    from gitsync.agent import server
 
     config = AgentConfig(
         tenant=options.tenant,
@@ -74,54 +71,25 @@ def _build(
         target: Target = RemoteEngine(options.engine_url, token=options.token)
         metrics = AgentMetrics()
         agent = Agent(open_source(options.source, metrics), target, config, metrics=metrics)
-        api = standalone_app(agent, token=options.token)
-        hook = webhook_app(agent, options.webhook_secret)
-        return agent, target, _server(WebhookFirst(hook, api), address, lifespan="off")
-    from gitsync.api.app import ApiSettings, create_app
+        app = server.standalone_app(token=options.token)
+        http = server.AgentServer(
+            app, agent, address, webhook_secret=options.webhook_secret, lifespan=False
+        )
+        return agent, target, http
     from gitsync.sync.target import EmbeddedTarget
 
     embedded = EmbeddedTarget(state_dir, engine=make_engine(state_dir, options.runtime))
     try:
-        settings = ApiSettings(state_dir=state_dir, token=options.token)
-        app = create_app(settings, engine=embedded.engine)
+        app = server.engine_app(state_dir, embedded.engine, token=options.token)
         metrics = AgentMetrics(app.state.ctx.metrics.registry)
         agent = Agent(open_source(options.source, metrics), embedded, config, metrics=metrics)
-        # Starlette builds its routing on the first request: routes added now are served.
-        app.router.routes.extend(agent_routes(agent))
-        app.state.ui_agent = AgentUiView(agent)  # the web page's view of the agent
-        hook = webhook_app(agent, options.webhook_secret)
-        server = _server(WebhookFirst(hook, app), address, lifespan="on")
+        http = server.AgentServer(
+            app, agent, address, webhook_secret=options.webhook_secret, lifespan=True
+        )
     except BaseException:
         embedded.close()
         raise
-    return agent, embedded, server
-
-
-def _server(app: ASGIApp, address: ListenAddress, *, lifespan: str) -> uvicorn.Server:
-    """The same uvicorn settings as ``gitsync engine`` (gitsync.api.server)."""
-    config = uvicorn.Config(
-        app,
-        host=address.host,
-        port=address.port,
-        http="h11",
-        lifespan=lifespan,  # type: ignore[arg-type]
-        log_level="warning",
-        access_log=False,
-        server_header=False,
-        proxy_headers=False,
-    )
-    return uvicorn.Server(config)
-
-
-def _start_server(server: uvicorn.Server) -> threading.Thread:
-    thread = threading.Thread(target=server.run, name="gitsync-api", daemon=True)
-    thread.start()
-    started = threading.Event()
-    while not server.started and thread.is_alive():
-        started.wait(0.01)
-    if not server.started:
-        raise GitsyncError("the agent's API did not start (is the --listen port in use?)")
-    return thread
+    return agent, embedded, http
 
 
 def run_agent(options: AgentOptions, *, on_ready: Callable[[str], None] | None = None) -> int:
@@ -133,9 +101,8 @@ def run_agent(options: AgentOptions, *, on_ready: Callable[[str], None] | None =
     watcher: DirectoryWatcher | None = None
     target: Target | None = None
     try:
-        agent, target, server = _build(options, state_dir, address)
-        thread = _start_server(server)
-        url = f"http://{ListenAddress(address.host, bound_port(server) or address.port)}"
+        agent, target, http = _build(options, state_dir, address)
+        url = http.start()
         lock.publish(url)
         if agent.source.kind == "directory":
             spec = options.source
@@ -151,8 +118,7 @@ def run_agent(options: AgentOptions, *, on_ready: Callable[[str], None] | None =
             on_ready(url)
         agent.run()
         log.info("agent stopped")
-        server.should_exit = True
-        thread.join(10)
+        http.stop()
     finally:
         if watcher is not None:
             watcher.stop()
