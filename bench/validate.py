@@ -5,7 +5,7 @@ Run: python bench/validate.py [--apps 1000 10000] [--runs 3]
 Each config (5 deployments per application) is one YAML file in a temp directory.
 Both sides are timed from the file on disk to a verdict:
 
-* gitsync: ``gitsync.loader.load_paths([path])`` (read, parse, schema + cross-field rules);
+* gitsync: ``gitsync.sources.paths.load_paths([path])`` (read, parse, schema + cross-field rules);
 * Ray, at its best: PyYAML's C loader, then ``ServeDeploySchema.model_validate``.
 
 Prints best-of-N times (Ray gets one run once a run passes ``--slow`` seconds), the
@@ -33,7 +33,7 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from gen_config import write_config  # a sibling script, not a package
 
-from gitsync.config.loader import load_paths
+from gitsync.sources.paths import load_paths
 
 
 @dataclass

@@ -26,7 +26,8 @@ from starlette.responses import Response
 
 from gitsync.api import serve_body
 from gitsync.api.common import call, context, json_response, parse_json, read_body
-from gitsync.config import loader, package
+from gitsync.config import package
+from gitsync.config import settings as settings_file
 from gitsync.config.snapshot import Snapshot
 from gitsync.engine import (
     SERVE_API_CONFIG_FILE,
@@ -154,16 +155,18 @@ def _activate_scaled(
     name = (
         serve_body.V1_CONFIG_FILE if serve_body.V1_CONFIG_FILE in entries else SERVE_API_CONFIG_FILE
     )
-    settings_bytes = _read(engine, loader.SETTINGS_FILE)
+    settings_bytes = _read(engine, settings_file.SETTINGS_FILE)
     settings: dict[str, Any] = {}
     if settings_bytes is not None:
-        settings = dict(loader.read_settings(Snapshot("", {loader.SETTINGS_FILE: settings_bytes})))
+        settings = dict(
+            settings_file.read_settings(Snapshot("", {settings_file.SETTINGS_FILE: settings_bytes}))
+        )
     settings["config"] = {"files": [name]}
     text = json.dumps(scaled_config(config, app, deployment, replicas), indent=2, sort_keys=True)
     session = engine.create_session_from_application(_TENANT, _UNIT)
     engine.put_content(_TENANT, session.session_id, name, text.encode())
     engine.put_content(
-        _TENANT, session.session_id, loader.SETTINGS_FILE, json.dumps(settings).encode()
+        _TENANT, session.session_id, settings_file.SETTINGS_FILE, json.dumps(settings).encode()
     )
     engine.prepare(_TENANT, session.session_id)
     source = DeploySource(

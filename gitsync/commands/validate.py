@@ -8,9 +8,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from gitsync.config.issues import Issue
-from gitsync.config.loader import LoadResult, load_paths, load_snapshot
+from gitsync.config.loader import LoadResult, load_snapshot
 from gitsync.config.snapshot import Snapshot
 from gitsync.output import echo, paint, use_color
+from gitsync.sources.paths import load_paths
 
 EXIT_VALID = 0
 EXIT_INVALID = 1

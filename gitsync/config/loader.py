@@ -10,35 +10,21 @@ from __future__ import annotations
 
 import fnmatch
 import posixpath
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from gitsync.config import schema, yamlio
+from gitsync.config import rules, schema, yamlio
 from gitsync.config.issues import Finding, Issue, JsonPath, Severity, format_path
+from gitsync.config.settings import config_selection
 from gitsync.config.snapshot import Snapshot
-from gitsync.errors import InvalidConfig
+from gitsync.errors import YamlError
 
 DEFAULT_INCLUDE = ("*.yaml", "*.yml")
 MAX_TOTAL_CONFIG_BYTES = 256 * 1024 * 1024
-# Instance options: the keys of ServeDeploySchema other than ``applications``.
-INSTANCE_KEYS = frozenset(
-    {
-        "proxy_location",
-        "http_options",
-        "grpc_options",
-        "controller_options",
-        "logging_config",
-        "tracing_config",
-        "target_capacity",
-    }
-)
 _APP_ONLY_KEYS = frozenset(
     {"import_path", "deployments", "route_prefix", "runtime_env", "args", "name"}
 )
-_URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*://")
 
 
 @dataclass
@@ -97,80 +83,21 @@ def load_snapshot(
     """Load, merge and validate the config files of a snapshot.
 
     Which files: ``files`` if given, else the ``config`` section of the snapshot's
-    ``.gitsync.yaml`` (``files``: an exact list, as packages carry; or ``root`` and
-    ``include`` patterns), else every ``*.yaml``/``*.yml`` outside hidden directories.
+    ``.gitsync.yaml`` (:mod:`gitsync.config.settings`), else every ``*.yaml``/``*.yml`` outside hidden directories.
     """
     if files is None:
         try:
-            selection = _selection(snapshot)
-        except yamlio.YamlError as exc:
+            selection = config_selection(snapshot)
+        except YamlError as exc:
             return LoadResult(None, [exc.issue])
-        if "files" in selection:
-            files = selection["files"]
-        root = selection.get("root", root)
-        include = selection.get("include", include)
+        files = selection.files
+        root = selection.root if selection.root is not None else root
+        include = selection.include if selection.include is not None else include
     names = list(files) if files is not None else config_files(snapshot, root, include)
     loader = _Loader(snapshot, limits)
     # Millions of fresh, acyclic objects: the cyclic GC's passes are pure cost here.
     with yamlio.gc_paused():
         return loader.run(names)
-
-
-SETTINGS_FILE = ".gitsync.yaml"
-
-
-def read_settings(snapshot: Snapshot) -> dict[str, Any]:
-    """``.gitsync.yaml`` at the snapshot root (gitsync's own settings), or ``{}``."""
-    data = snapshot.files.get(SETTINGS_FILE)
-    if data is None:
-        return {}
-    value = yamlio.load(data, SETTINGS_FILE)
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise yamlio.YamlError(
-            Issue(SETTINGS_FILE, 1, 1, (), "error", "settings must be a mapping", "settings")
-        )
-    return value
-
-
-def _selection(snapshot: Snapshot) -> dict[str, Any]:
-    """The ``config`` section of the settings, checked: files, root, include."""
-    section = read_settings(snapshot).get("config") or {}
-    out: dict[str, Any] = {}
-
-    def bad(key: str, what: str) -> yamlio.YamlError:
-        issue = Issue(
-            SETTINGS_FILE,
-            0,
-            0,
-            ("config", key),
-            "error",
-            f"config.{key} must be {what}",
-            "settings",
-        )
-        return yamlio.YamlError(issue)
-
-    if not isinstance(section, dict):
-        raise bad("", "a mapping")
-    for key in ("files", "include"):
-        if key in section:
-            value = section[key]
-            if not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
-                raise bad(key, "a list of strings")
-            out[key] = value
-    if "root" in section:
-        if not isinstance(section["root"], str):
-            raise bad("root", "a string")
-        out["root"] = section["root"]
-    return out
-
-
-def load_or_raise(snapshot: Snapshot, **options: Any) -> LoadResult:
-    result = load_snapshot(snapshot, **options)
-    if not result.ok:
-        raise InvalidConfig(result.issues)
-    return result
 
 
 class _Loader:
@@ -316,7 +243,7 @@ class _Loader:
                 if isinstance(modules, list):
                     refs.extend(((*where, "py_modules", i), m) for i, m in enumerate(modules))
                 for path, ref in refs:
-                    if isinstance(ref, str) and not _URI.match(ref):
+                    if isinstance(ref, str) and not rules.is_uri(ref):
                         local = self._local_dir(ref, path, findings)
                         if local is not None:
                             yield local
@@ -401,64 +328,3 @@ class _Unreadable:
 
 
 _UNREADABLE: Any = _Unreadable()
-
-
-def load_paths(paths: Sequence[Path], *, root: Path | None = None) -> LoadResult:
-    """Load config files and directories from disk (the CLI's ``validate`` and the bench).
-
-    A single directory is the snapshot root; for files, ``root`` (default: the current
-    directory) is. Issue file names are relative to the current directory when possible.
-    """
-    from gitsync.sources.directory import read_directory
-
-    if len(paths) == 1 and paths[0].is_dir():
-        base = paths[0]
-        snapshot = read_directory(base)
-        result = load_snapshot(snapshot)
-    else:
-        base = root or Path.cwd()
-        snapshot = read_directory(base) if root is not None else _files_snapshot(paths, base)
-        names = [_relative(p, base) for p in paths]
-        result = load_snapshot(snapshot, files=names)
-    display = _display_prefix(base)
-    if display:
-        result.issues = [
-            Issue(
-                display + i.file if i.file else i.file,
-                i.line,
-                i.column,
-                i.path,
-                i.severity,
-                i.message,
-                i.rule,
-            )
-            for i in result.issues
-        ]
-    return result
-
-
-def _files_snapshot(paths: Sequence[Path], base: Path) -> Snapshot:
-    files = {}
-    for path in paths:
-        try:
-            files[_relative(path, base)] = path.read_bytes()
-        except OSError as exc:
-            from gitsync.errors import SourceError
-
-            raise SourceError(f"cannot read {path}: {exc.strerror}") from exc
-    return Snapshot("files", files)
-
-
-def _relative(path: Path, base: Path) -> str:
-    try:
-        return path.resolve().relative_to(base.resolve()).as_posix()
-    except ValueError:
-        return path.as_posix()
-
-
-def _display_prefix(base: Path) -> str:
-    try:
-        rel = base.resolve().relative_to(Path.cwd().resolve()).as_posix()
-    except ValueError:
-        rel = base.as_posix()
-    return "" if rel in ("", ".") else rel.rstrip("/") + "/"

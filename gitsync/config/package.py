@@ -15,7 +15,7 @@ import stat
 import tarfile
 import zipfile
 import zlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import IO
 
@@ -283,14 +283,3 @@ def build_tar_gz(source: Snapshot | Mapping[str, bytes]) -> bytes:
             info.mtime = 0
             archive.addfile(info, io.BytesIO(files[name]))
     return gzip.compress(raw.getvalue(), mtime=0)
-
-
-def iter_dirs(paths: Iterable[str]) -> set[str]:
-    """Every directory implied by ``paths`` (without the root)."""
-    dirs: set[str] = set()
-    for path in paths:
-        parent = path.rpartition("/")[0]
-        while parent and parent not in dirs:
-            dirs.add(parent)
-            parent = parent.rpartition("/")[0]
-    return dirs

@@ -88,6 +88,11 @@ def _unique_apps(apps: list[Any]) -> Iterator[Finding]:
 _URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*://")
 
 
+def is_uri(ref: str) -> bool:
+    """``scheme://...``: a remote working_dir or py_modules entry, not a local path."""
+    return _URI.match(ref) is not None
+
+
 def absolute_code_path_message(ref: str) -> str:
     return f"{ref!r} is an absolute path: use a path relative to the repository root, or a URI"
 
@@ -101,7 +106,7 @@ def _runtime_env(env: Any, path: JsonPath) -> Iterator[Finding]:
     if isinstance(modules, list):
         refs.extend(((*path, "py_modules", i), m) for i, m in enumerate(modules))
     for where, ref in refs:
-        if isinstance(ref, str) and ref.startswith("/") and not _URI.match(ref):
+        if isinstance(ref, str) and ref.startswith("/") and not is_uri(ref):
             yield Finding(where, absolute_code_path_message(ref), rule="local-code-path")
 
 

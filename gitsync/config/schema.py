@@ -292,12 +292,3 @@ def _plain_message(error: jsonschema.ValidationError) -> str:
         "maxItems": f"must have at most {bound} items",
     }
     return messages.get(str(error.validator), str(error.message))
-
-
-def validate_or_raise(config: Any) -> None:
-    """Raise InvalidConfig when ``config`` has errors (warnings pass)."""
-    from gitsync.errors import InvalidConfig
-
-    issues = validate_config(config)
-    if any(issue.severity == "error" for issue in issues):
-        raise InvalidConfig(issues)

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from gitsync.config import loader, model, package, yamlio
+from gitsync.config import model, package, settings
 from gitsync.config.loader import LoadResult, load_snapshot
 from gitsync.config.snapshot import Snapshot
 from gitsync.engine.records import DeploySource
@@ -21,8 +21,7 @@ from gitsync.errors import InvalidConfig, PruneRefused
 from gitsync.plan import diff as plan
 from gitsync.sync.target import Applied, LiveView, Target
 
-#: Repository settings for gitsync itself (hidden, so never read as a Serve config).
-SETTINGS_FILE = loader.SETTINGS_FILE
+SETTINGS_FILE = settings.SETTINGS_FILE
 #: Applications kept alive by ``--no-prune`` travel in the package as this file.
 KEPT_FILE = "gitsync-kept-applications.yaml"
 DEFAULT_MAX_PRUNE = 0.5
@@ -63,27 +62,18 @@ class Proposal:
         return DeploySource(revision=self.snapshot.revision, meta=dict(self.snapshot.meta))
 
 
-def read_settings(snapshot: Snapshot) -> dict[str, Any]:
-    """``.gitsync.yaml`` at the snapshot root, e.g. ``prune: {allow_mass_prune: true}``."""
-    try:
-        return loader.read_settings(snapshot)
-    except yamlio.YamlError as exc:
-        raise InvalidConfig([exc.issue]) from exc
-
-
 def policy_from(snapshot: Snapshot, base: PrunePolicy) -> PrunePolicy:
-    """Flags win where they loosen; the repository may also allow mass pruning."""
-    prune = read_settings(snapshot).get("prune") or {}
-    allow = base.allow_mass_prune or prune.get("allow_mass_prune") is True
-    share = prune.get("max_prune")
+    """Flags win where they loosen; the repository may also allow mass pruning, and set
+    the share when the flag kept its default."""
+    repository = settings.prune_settings(snapshot)
     max_prune = base.max_prune
-    if (
-        isinstance(share, int | float)
-        and not isinstance(share, bool)
-        and base.max_prune == DEFAULT_MAX_PRUNE
-    ):
-        max_prune = float(share)
-    return PrunePolicy(max_prune=max_prune, allow_mass_prune=allow, prune=base.prune)
+    if repository.max_prune is not None and base.max_prune == DEFAULT_MAX_PRUNE:
+        max_prune = repository.max_prune
+    return PrunePolicy(
+        max_prune=max_prune,
+        allow_mass_prune=base.allow_mass_prune or repository.allow_mass_prune,
+        prune=base.prune,
+    )
 
 
 def package_files(snapshot: Snapshot, result: LoadResult) -> dict[str, bytes]:
@@ -94,8 +84,8 @@ def package_files(snapshot: Snapshot, result: LoadResult) -> dict[str, bytes]:
     for code in result.code_paths:
         prefix = code.rstrip("/") + "/"
         files.update({n: d for n, d in snapshot.files.items() if n.startswith(prefix)})
-    settings = {**read_settings(snapshot), "config": {"files": list(result.files)}}
-    files[SETTINGS_FILE] = _dump(settings)
+    written = {**settings.read_settings(snapshot), "config": {"files": list(result.files)}}
+    files[SETTINGS_FILE] = _dump(written)
     return files
 
 

@@ -71,7 +71,8 @@ class Stack:
         git(self.repo, "add", "-A")
         git(self.repo, "commit", "-q", "-m", message)
         snapshot = GitSource(self.repo).snapshot()
-        result = loader.load_or_raise(snapshot)
+        result = loader.load_snapshot(snapshot)
+        assert result.ok, [issue.render() for issue in result.issues]
         files = reconcile.package_files(snapshot, result)
         source = DeploySource(revision=snapshot.revision, meta=dict(snapshot.meta))
         applied = self.engine.deploy_files(files, source=source)

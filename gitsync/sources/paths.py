@@ -1,0 +1,70 @@
+"""Config files and directories on disk, loaded as one snapshot (``gitsync validate``
+and the validation bench): what the CLI's ``validate`` reads before the loader runs."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from gitsync.config.issues import Issue
+from gitsync.config.loader import LoadResult, load_snapshot
+from gitsync.config.snapshot import Snapshot
+from gitsync.errors import SourceError
+from gitsync.sources.directory import read_directory
+
+
+def load_paths(paths: Sequence[Path], *, root: Path | None = None) -> LoadResult:
+    """Load config files and directories from disk (the CLI's ``validate`` and the bench).
+
+    A single directory is the snapshot root; for files, ``root`` (default: the current
+    directory) is. Issue file names are relative to the current directory when possible.
+    """
+    if len(paths) == 1 and paths[0].is_dir():
+        base = paths[0]
+        snapshot = read_directory(base)
+        result = load_snapshot(snapshot)
+    else:
+        base = root or Path.cwd()
+        snapshot = read_directory(base) if root is not None else _files_snapshot(paths, base)
+        names = [_relative(p, base) for p in paths]
+        result = load_snapshot(snapshot, files=names)
+    display = _display_prefix(base)
+    if display:
+        result.issues = [
+            Issue(
+                display + i.file if i.file else i.file,
+                i.line,
+                i.column,
+                i.path,
+                i.severity,
+                i.message,
+                i.rule,
+            )
+            for i in result.issues
+        ]
+    return result
+
+
+def _files_snapshot(paths: Sequence[Path], base: Path) -> Snapshot:
+    files = {}
+    for path in paths:
+        try:
+            files[_relative(path, base)] = path.read_bytes()
+        except OSError as exc:
+            raise SourceError(f"cannot read {path}: {exc.strerror}") from exc
+    return Snapshot("files", files)
+
+
+def _relative(path: Path, base: Path) -> str:
+    try:
+        return path.resolve().relative_to(base.resolve()).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def _display_prefix(base: Path) -> str:
+    try:
+        rel = base.resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        rel = base.as_posix()
+    return "" if rel in ("", ".") else rel.rstrip("/") + "/"
