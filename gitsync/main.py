@@ -14,7 +14,7 @@ from gitsync.errors import GitsyncError
 if TYPE_CHECKING:
     from gitsync.sources.spec import SourceSpec
     from gitsync.sync.reconcile import PrunePolicy
-    from gitsync.sync.target import TargetSpec
+    from gitsync.sync.spec import TargetSpec
 
 EXIT_USAGE = 2
 
@@ -334,7 +334,7 @@ def _source(opts: dict[str, Any]) -> SourceSpec:
 
 
 def _target(opts: dict[str, Any]) -> TargetSpec:
-    from gitsync.sync.target import TargetSpec
+    from gitsync.sync.spec import TargetSpec
 
     return TargetSpec(opts["engine_url"], opts["state_dir"], opts["token"])
 

@@ -11,6 +11,7 @@ python3 -m venv .venv
 .venv/bin/ruff check gitsync tests bench
 .venv/bin/ruff format --check gitsync tests bench
 .venv/bin/mypy --strict gitsync tests
+.venv/bin/lint-imports  # the rules of the house: [tool.importlinter] in pyproject.toml
 
 # pytest exits 5 when it collected no test: that is a failure here, as is any other non-zero.
 .venv/bin/python -m pytest -q -p no:cacheprovider "$@"

@@ -27,7 +27,8 @@ from gitsync.engine.runtime_options import RuntimeOptions, make_engine
 from gitsync.sources.directory import DirectoryWatcher
 from gitsync.sources.spec import SourceSpec
 from gitsync.sync import reconcile
-from gitsync.sync.target import DEFAULT_STATE_DIR, Target
+from gitsync.sync.spec import DEFAULT_STATE_DIR
+from gitsync.sync.target import Target
 
 if TYPE_CHECKING:
     from gitsync.agent.server import AgentServer

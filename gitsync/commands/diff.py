@@ -9,7 +9,7 @@ from gitsync.output import echo, use_color
 from gitsync.plan.render import plan_to_json, render_text
 from gitsync.sources.spec import SourceSpec, read_source
 from gitsync.sync import reconcile
-from gitsync.sync.target import TargetSpec
+from gitsync.sync.spec import TargetSpec
 
 EXIT_NO_CHANGES = 0
 EXIT_CHANGES = 1

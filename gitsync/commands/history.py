@@ -7,7 +7,7 @@ import time
 
 from gitsync.engine.records import HistoryEntry
 from gitsync.output import echo
-from gitsync.sync.target import TargetSpec
+from gitsync.sync.spec import TargetSpec
 
 
 def history(

@@ -11,7 +11,8 @@ from gitsync.output import echo, paint, use_color
 from gitsync.plan.render import plan_to_json, summary_line
 from gitsync.sources.spec import SourceSpec, read_source
 from gitsync.sync import reconcile
-from gitsync.sync.target import LiveView, TargetSpec
+from gitsync.sync.spec import TargetSpec
+from gitsync.sync.target import LiveView
 
 _GOOD = {"RUNNING", "HEALTHY"}
 

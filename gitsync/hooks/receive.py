@@ -159,7 +159,7 @@ def _sync_through_agent(url: str, sha: str, out: TextIO) -> int:
 def _sync_directly(settings: HookSettings, sha: str, out: TextIO) -> int:
     from gitsync.plan.render import render_text
     from gitsync.sync import reconcile
-    from gitsync.sync.target import TargetSpec
+    from gitsync.sync.spec import TargetSpec
 
     snapshot = _snapshot(settings, sha)
     tenant, application = settings.tenant, settings.application

@@ -2,12 +2,11 @@
 
 ``EmbeddedTarget`` wraps the in-process :class:`gitsync.engine.Engine`;
 ``gitsync.sync.client.RemoteEngine`` speaks the same interface over HTTP;
-``TargetSpec`` opens one from ``--engine URL`` or ``--state-dir DIR``.
+``gitsync.sync.spec.TargetSpec`` opens one from ``--engine URL`` or ``--state-dir DIR``.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,7 +14,6 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol
 
 from gitsync.engine.records import ActivateResult, AppLive, DeploySource, HistoryEntry
-from gitsync.errors import BadRequest
 
 if TYPE_CHECKING:
     from gitsync.engine import Engine
@@ -53,11 +51,6 @@ class LiveView:
     def revision(self) -> str | None:
         """The source revision of the active generation, if it came from a source."""
         return self.history[0].revision if self.history else None
-
-
-DEFAULT_STATE_DIR = ".gitsync"
-STATE_DIR_ENV = "GITSYNC_STATE_DIR"
-TOKEN_ENV = "GITSYNC_TOKEN"
 
 
 class Target(Protocol):
@@ -147,22 +140,3 @@ class EmbeddedTarget:
         tb: TracebackType | None,
     ) -> None:
         self.close()
-
-
-@dataclass(frozen=True)
-class TargetSpec:
-    """``--engine URL`` (remote) or ``--state-dir DIR`` (embedded, in-process)."""
-
-    engine_url: str | None = None
-    state_dir: str | None = None
-    token: str | None = None
-
-    def open(self) -> Target:
-        """The target; the caller closes it."""
-        if self.engine_url and self.state_dir:
-            raise BadRequest("give either --engine or --state-dir, not both")
-        if self.engine_url:
-            from gitsync.sync.client import RemoteEngine
-
-            return RemoteEngine(self.engine_url, token=self.token or os.environ.get(TOKEN_ENV))
-        return EmbeddedTarget(self.state_dir or os.environ.get(STATE_DIR_ENV) or DEFAULT_STATE_DIR)
