@@ -16,7 +16,7 @@ import pytest
 from gitsync.api.deploy_v2 import _FROM
 from gitsync.api.deploy_v2_apps import host_names
 from gitsync.config import yamlio
-from gitsync.config.loader import _URI
+from gitsync.config.rules import is_uri
 from gitsync.plan.diff import _scrub_url
 from gitsync.redact import redact_text
 from gitsync.sources.gitcmd import first_detail
@@ -54,7 +54,7 @@ CASES: list[tuple[str, Callable[[str], object], str]] = [
         lambda t: _FROM.fullmatch(t),
         "https://h" + "/application/v2" * (MB // 15),
     ),
-    ("uri prefix", lambda t: _URI.match(t), "a" * MB),
+    ("uri prefix", is_uri, "a" * MB),
     ("git stderr", first_detail, ("fatal: " + " after 1" * 1000 + "\n") * (MB // 8000)),
     ("git stderr, one line", first_detail, " after " + "1" * MB),
     ("ref name", lambda t: _REF_NAME.fullmatch(t), "a" * MB + "!"),
