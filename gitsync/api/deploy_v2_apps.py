@@ -12,7 +12,7 @@ from starlette.routing import BaseRoute, Route
 
 from gitsync.api.common import VESPA_VERSION, call, context, json_response
 from gitsync.api.urls import app_path, app_url, base_url, content_response
-from gitsync.engine import AppId, Engine
+from gitsync.engine import AppId, Engine, FileContent
 from gitsync.errors import GitsyncError, NotFound
 
 # A name="..." attribute; applied to one tag at a time (see host_names), so that no
@@ -112,7 +112,7 @@ def _hosts_of(engine: Engine, app: AppId) -> set[str]:
         )
     except GitsyncError:
         return {DEFAULT_HOST}
-    data = getattr(found, "data", b"")
+    data = found.data if isinstance(found, FileContent) else b""
     names = host_names(data.decode("utf-8", "replace"))
     return names or {DEFAULT_HOST}
 

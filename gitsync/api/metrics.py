@@ -94,7 +94,7 @@ def activation_result(exc: BaseException | None) -> str:
     """The ``result`` label for an activation attempt that raised ``exc`` (None: success)."""
     if exc is None:
         return "activated"
-    code = getattr(exc, "error_code", "")
+    code = exc.error_code if isinstance(exc, GitsyncError) else ""
     if code == "ACTIVATION_CONFLICT":
         return "conflict"
     if code in ("INVALID_APPLICATION_PACKAGE", "BAD_REQUEST"):

@@ -41,6 +41,17 @@ def test_a_newer_schema_is_refused(tmp_path: Path) -> None:
         Engine(tmp_path / "s").open()
 
 
+def test_a_database_that_is_not_sqlite_is_a_store_error(tmp_path: Path) -> None:
+    state = tmp_path / "s"
+    state.mkdir()
+    (state / "engine.sqlite3").write_bytes(b"not a database, " * 512)
+    for _ in range(2):  # the lock is released: the second open is not LockHeld
+        with pytest.raises(StoreError) as caught:
+            Engine(state).open()
+        assert caught.value.message.startswith(f"Cannot open the state store in '{state}': ")
+        assert isinstance(caught.value.__cause__, sqlite3.DatabaseError)
+
+
 def test_unknown_tenant_is_404_everywhere(engine: Engine) -> None:
     message = "^Tenant 'ghost' was not found.$"
     with pytest.raises(NotFound, match=message):
