@@ -343,3 +343,27 @@ def test_health_endpoints_and_method_errors(http: httpx.Client) -> None:
         "Method 'GET' is not supported",
     )
     _error(http.get("/nowhere"), 404, "NOT_FOUND", "Nothing at path '/nowhere'")
+
+
+def test_host_lookup_reads_the_active_packages_hosts_xml(
+    live: LiveServer, http: httpx.Client
+) -> None:
+    files = package_files(("app1", "/a"))
+    files["hosts.xml"] = b'<hosts><host name="node-1.example"><alias>a</alias></host></hosts>'
+    body = package.build_tar_gz(files)
+    assert http.post(f"{V2}/prepareandactivate", content=body, headers=TGZ).status_code == 200
+    found = http.get("/application/v2/host/node-1.example")
+    assert found.status_code == 200, found.text
+    assert found.json() == {
+        "tenant": "default",
+        "application": "default",
+        "environment": "prod",
+        "region": "default",
+        "instance": "default",
+    }
+    _error(
+        http.get("/application/v2/host/localhost"),
+        404,
+        "NOT_FOUND",
+        "Could not find any application using host 'localhost'",
+    )
