@@ -196,19 +196,46 @@ def rollback(generation: int | None, **opts: Any) -> None:
     sys.exit(run(_target(opts), **_unit(opts), generation=generation))
 
 
+_public_url_option = click.option(
+    "--public-url",
+    multiple=True,
+    metavar="URL",
+    help="A URL clients use to reach this listener; its host joins the Host allow-list "
+    "(loopback names and the bound address are always allowed). Repeatable.",
+)
+
+
 @cli.command()
 @click.option("--listen", default="127.0.0.1:19071", show_default=True, help="HOST:PORT to bind.")
 @click.option("--state-dir", required=True, help="The engine's state directory.")
-@click.option("--token", default=None, help="Bearer token for mutating routes [env GITSYNC_TOKEN].")
+@click.option(
+    "--token", default=None, help="Bearer token every route but health needs [env GITSYNC_TOKEN]."
+)
 @click.option("--max-body", type=int, default=None, help="Request body cap in bytes.")
+@_public_url_option
 @_runtime_options
 def engine(
-    listen: str, state_dir: str, token: str | None, max_body: int | None, **opts: Any
+    listen: str,
+    state_dir: str,
+    token: str | None,
+    max_body: int | None,
+    public_url: tuple[str, ...],
+    **opts: Any,
 ) -> None:
     """Serve the engine's HTTP API: Vespa Deploy API v2 and the Ray Serve REST API."""
     from gitsync.commands.engine import engine as run
 
-    sys.exit(run(listen, state_dir, token=token, max_body=max_body, runtime=_runtime(opts)))
+    runtime = _runtime(opts)
+    sys.exit(
+        run(
+            listen,
+            state_dir,
+            token=token,
+            max_body=max_body,
+            public_urls=public_url,
+            runtime=runtime,
+        )
+    )
 
 
 # -- agent and push-to-deploy hooks (issue 6) -------------------------------------------
@@ -236,6 +263,7 @@ def engine(
     help="Seconds between polls (plus up to 20 % jitter).",
 )
 @click.option("--self-heal", is_flag=True, help="Revert drift made through the API.")
+@_public_url_option
 @_prune_options
 @click.option(
     "--webhook-secret",
@@ -258,6 +286,7 @@ def agent(**opts: Any) -> None:
         state_dir=opts["state_dir"] or os.environ.get("GITSYNC_STATE_DIR"),
         token=opts["token"],
         listen=opts["listen"],
+        public_urls=tuple(opts["public_url"]),
         tenant=opts["tenant"],
         application=opts["application"],
         interval_s=opts["interval"],

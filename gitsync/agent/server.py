@@ -24,7 +24,8 @@ from gitsync.agent import webhook
 from gitsync.agent.loop import Agent
 from gitsync.agent.routes import agent_routes
 from gitsync.agent.ui_view import AgentUiView
-from gitsync.api.app import ApiSettings, GuardMiddleware, create_app
+from gitsync.api.app import ApiSettings, create_app, error_for_path
+from gitsync.api.guard import HostRule, RequestGuard
 from gitsync.api.server import ListenAddress, bound_port
 from gitsync.engine import Engine
 from gitsync.errors import GitsyncError
@@ -33,14 +34,26 @@ STARTUP_TIMEOUT_S = 30.0
 SHUTDOWN_TIMEOUT_S = 10.0
 
 
-def engine_app(state_dir: Path, engine: Engine, *, token: str | None) -> Starlette:
+def engine_app(
+    state_dir: Path,
+    engine: Engine,
+    *,
+    token: str | None,
+    public_urls: tuple[str, ...] = (),
+    bind_host: str = "",
+) -> Starlette:
     """The engine's API with the agent's routes mounted (the agent is attached later)."""
-    settings = ApiSettings(state_dir=state_dir, token=token)
+    settings = ApiSettings(
+        state_dir=state_dir, token=token, public_urls=public_urls, bind_host=bind_host
+    )
     return create_app(settings, engine=engine, extra_routes=agent_routes())
 
 
-def standalone_app(*, token: str | None) -> Starlette:
-    """The agent's API when the engine is remote: its routes and ``/metrics`` only."""
+def standalone_app(
+    *, token: str | None, public_urls: tuple[str, ...] = (), bind_host: str = ""
+) -> Starlette:
+    """The agent's API when the engine is remote: its routes and ``/metrics`` only,
+    behind the engine's own guard (token, Host allow-list, loopback-only without token)."""
     from prometheus_client import generate_latest
 
     async def metrics(request: Request) -> Response:
@@ -50,7 +63,8 @@ def standalone_app(*, token: str | None) -> Starlette:
         )
 
     app = Starlette(routes=[*agent_routes(), Route("/metrics", metrics)])
-    app.add_middleware(GuardMiddleware, token=token)
+    hosts = HostRule(public_urls, bind_host)
+    app.add_middleware(RequestGuard, token=token, render=error_for_path, hosts=hosts)
     return app
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hmac
 import logging
 import time
 from collections.abc import AsyncIterator, Sequence
@@ -37,25 +36,24 @@ from gitsync.api.common import (
     error_response,
     json_response,
     node_id_for,
-    too_large_message,
 )
+from gitsync.api.guard import HostRule, RequestGuard
 from gitsync.api.metrics import CONTENT_TYPE, ApiMetrics
 from gitsync.engine import Engine
-from gitsync.errors import GitsyncError, PayloadTooLarge
+from gitsync.errors import GitsyncError
 
 log = logging.getLogger(__name__)
-
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-LOOPBACK_CLIENTS = frozenset({"127.0.0.1", "::1", "localhost"})
-_BROWSER_HEADERS = (b"origin", b"referer")
 
 
 @dataclass(frozen=True)
 class ApiSettings:
-    """How the API runs. ``token``: mutating routes need ``Authorization: Bearer``."""
+    """How the API runs. ``token``: every route but health and metrics needs it
+    (gitsync.api.guard); ``public_urls`` and ``bind_host`` extend the Host allow-list."""
 
     state_dir: Path
     token: str | None = None
+    public_urls: tuple[str, ...] = ()
+    bind_host: str = ""
     max_body: int = DEFAULT_MAX_BODY
     access_log_max_bytes: int = 10 * 1024 * 1024
     access_log_backups: int = 5
@@ -66,82 +64,10 @@ def is_text_route(path: str) -> bool:
     return path.startswith("/api/")
 
 
-def _error(path: str, status: int, code: str, message: str) -> Response:
+def error_for_path(path: str, status: int, code: str, message: str) -> Response:
     if is_text_route(path):
         return PlainTextResponse(message, status_code=status)
     return json_response(error_body(code, message), status)
-
-
-def _is_browser(headers: dict[bytes, bytes]) -> bool:
-    """Ray's dashboard rule: a Mozilla user agent, or Origin/Referer/Sec-Fetch-* headers."""
-    if headers.get(b"user-agent", b"").startswith(b"Mozilla"):
-        return True
-    return any(name in _BROWSER_HEADERS or name.startswith(b"sec-fetch-") for name in headers)
-
-
-class GuardMiddleware:
-    """Browser guard (405) and bearer token (401 missing, 403 wrong) on mutating
-    requests (with a token, reads from non-loopback clients need it too); the body cap
-    (413) for every route."""
-
-    def __init__(self, app: ASGIApp, token: str | None, max_body: int = DEFAULT_MAX_BODY) -> None:
-        self.app = app
-        self.token = token.encode() if token else None
-        self.max_body = max_body
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        method: str = scope["method"]
-        path: str = scope["path"]
-        headers = dict(scope["headers"])
-        mutating = method not in SAFE_METHODS
-        # The web page checks its own requests: token or cookie, CSRF, same origin.
-        page = path == "/" or path.startswith("/ui/")
-        if mutating and _is_browser(headers) and not page:
-            message = f"'{method}' method not allowed for browser traffic."
-            await _error(path, 405, "METHOD_NOT_ALLOWED", message)(scope, receive, send)
-            return
-        client = scope.get("client")
-        loopback = client is not None and client[0] in LOOPBACK_CLIENTS
-        if self.token is not None and (mutating or not loopback) and not page:
-            denied = self._check(headers.get(b"authorization"))
-            if denied is not None:
-                status, code, message = denied
-                response = _error(path, status, code, message)
-                response.headers["WWW-Authenticate"] = "Bearer"
-                await response(scope, receive, send)
-                return
-        declared = headers.get(b"content-length", b"")
-        if declared.isdigit() and int(declared) > self.max_body:
-            message = too_large_message(int(declared), self.max_body)
-            await _error(path, 413, "BAD_REQUEST", message)(scope, receive, send)
-            return
-        await self.app(scope, self._capped(receive), send)
-
-    def _capped(self, receive: Receive) -> Receive:
-        """A chunked body has no Content-Length: count it as it arrives."""
-        total = 0
-
-        async def capped() -> Message:
-            nonlocal total
-            message = await receive()
-            total += len(message.get("body", b""))
-            if total > self.max_body:
-                raise PayloadTooLarge(too_large_message(total, self.max_body))
-            return message
-
-        return capped
-
-    def _check(self, header: bytes | None) -> tuple[int, str, str] | None:
-        assert self.token is not None
-        if not header:
-            return 401, "UNAUTHORIZED", "Missing 'Authorization: Bearer <token>' header"
-        scheme, _, given = header.partition(b" ")
-        if scheme.lower() != b"bearer" or not hmac.compare_digest(given.strip(), self.token):
-            return 403, "FORBIDDEN", "Invalid token"
-        return None
 
 
 class ObserveMiddleware:
@@ -231,19 +157,19 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     path = request.url.path
     if exc.status_code == 404:
-        response = _error(path, 404, "NOT_FOUND", f"Nothing at path '{path}'")
+        response = error_for_path(path, 404, "NOT_FOUND", f"Nothing at path '{path}'")
     elif exc.status_code == 405:
         message = f"Method '{request.method}' is not supported"
-        response = _error(path, 405, "METHOD_NOT_ALLOWED", message)
+        response = error_for_path(path, 405, "METHOD_NOT_ALLOWED", message)
     else:
-        response = _error(path, exc.status_code, "BAD_REQUEST", str(exc.detail))
+        response = error_for_path(path, exc.status_code, "BAD_REQUEST", str(exc.detail))
     response.headers.update(exc.headers or {})
     return response
 
 
 async def _unexpected(request: Request, exc: Exception) -> Response:
     log.error("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
-    return _error(request.url.path, 500, "INTERNAL_SERVER_ERROR", "Internal server error")
+    return error_for_path(request.url.path, 500, "INTERNAL_SERVER_ERROR", "Internal server error")
 
 
 # -- app-level routes --------------------------------------------------------------------
@@ -330,6 +256,12 @@ def create_app(
         max_body=settings.max_body,
         node_id=node_id_for(settings.state_dir),
     )
-    app.add_middleware(GuardMiddleware, token=settings.token, max_body=settings.max_body)
+    app.add_middleware(
+        RequestGuard,
+        token=settings.token,
+        render=error_for_path,
+        hosts=HostRule(settings.public_urls, settings.bind_host),
+        max_body=settings.max_body,
+    )
     app.add_middleware(ObserveMiddleware, metrics=metrics, access_log=access_log)
     return app

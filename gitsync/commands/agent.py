@@ -43,6 +43,7 @@ class AgentOptions:
     state_dir: str | None = None
     token: str | None = None
     listen: str = "127.0.0.1:19071"
+    public_urls: tuple[str, ...] = ()  # more names for the Host allow-list
     tenant: str = "default"
     application: str = "default"
     interval_s: float = 30.0
@@ -72,7 +73,9 @@ def _build(
         target: Target = RemoteEngine(options.engine_url, token=options.token)
         metrics = AgentMetrics()
         agent = Agent(open_source(options.source, metrics), target, config, metrics=metrics)
-        app = server.standalone_app(token=options.token)
+        app = server.standalone_app(
+            token=options.token, public_urls=options.public_urls, bind_host=address.host
+        )
         http = server.AgentServer(
             app, agent, address, webhook_secret=options.webhook_secret, lifespan=False
         )
@@ -81,7 +84,13 @@ def _build(
 
     embedded = EmbeddedTarget(state_dir, engine=make_engine(state_dir, options.runtime))
     try:
-        app = server.engine_app(state_dir, embedded.engine, token=options.token)
+        app = server.engine_app(
+            state_dir,
+            embedded.engine,
+            token=options.token,
+            public_urls=options.public_urls,
+            bind_host=address.host,
+        )
         metrics = AgentMetrics(app.state.ctx.metrics.registry)
         agent = Agent(open_source(options.source, metrics), embedded, config, metrics=metrics)
         http = server.AgentServer(

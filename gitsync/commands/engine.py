@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from gitsync.api.app import ApiSettings
@@ -19,6 +20,7 @@ def engine(
     *,
     token: str | None = None,
     max_body: int | None = None,
+    public_urls: tuple[str, ...] = (),
     log_level: str = "warning",
     runtime: RuntimeOptions | None = None,
 ) -> int:
@@ -26,12 +28,14 @@ def engine(
     or the ``GITSYNC_TOKEN`` environment variable; it is never printed."""
     secret = token or os.environ.get(TOKEN_ENV) or None
     address = parse_listen(listen)
-    settings = ApiSettings(Path(state_dir), token=secret)
+    settings = ApiSettings(
+        Path(state_dir), token=secret, public_urls=public_urls, bind_host=address.host
+    )
     if max_body is not None:
-        settings = ApiSettings(Path(state_dir), token=secret, max_body=max_body)
+        settings = replace(settings, max_body=max_body)
 
     def ready(url: str) -> None:
-        auth = "token required for changes" if secret else "no token"
+        auth = "token required" if secret else "no token: loopback only"
         print(
             f"gitsync engine serving {url} (state {state_dir}; {auth}; {options.describe()})",
             file=sys.stderr,

@@ -41,9 +41,13 @@ def test_token_required_for_mutations(guarded: LiveServer, zip_package: bytes) -
             headers={**ZIP, "Authorization": "Bearer s3cret"},
         )
         assert ok.status_code == 200
-        # Reads stay open on loopback.
-        assert http.get("/api/serve/applications/").status_code == 200
-        assert http.get(f"{V2}/session/2/content/").status_code == 200
+        # Reads need the token too, loopback or not; health and metrics stay open.
+        assert http.get("/api/serve/applications/").status_code == 401
+        assert http.get(f"{V2}/session/2/content/").status_code == 401
+        auth = {"Authorization": "Bearer s3cret"}
+        assert http.get("/api/serve/applications/", headers=auth).status_code == 200
+        assert http.get(f"{V2}/session/2/content/", headers=auth).status_code == 200
+        assert http.get("/state/v1/health").status_code == 200
 
 
 def test_browser_traffic_cannot_mutate(live: LiveServer, http: httpx.Client) -> None:

@@ -1,8 +1,8 @@
 """Who may read the pages and who may act on them.
 
-- Reads follow the API's rule: with a token configured, a client that is not on
-  loopback needs it (``Authorization: Bearer`` or the page's cookie); without one the
-  API listens on loopback only, and so does the page.
+- Reads follow the API's rule (gitsync.api.guard): with a token configured, every
+  reader needs it (``Authorization: Bearer`` or the page's cookie), loopback or not;
+  without one only loopback clients are served, with a loopback or listed Host.
 - Actions (POST) need, in addition: the token when one is configured, a CSRF token
   bound to the caller's session, and a same-origin request (``Sec-Fetch-Site`` and
   ``Origin`` when the browser sends them).
@@ -50,9 +50,7 @@ class UiAuth:
         return bool(cookie) and hmac.compare_digest(cookie.encode(), expected.encode())
 
     def may_read(self, request: Request) -> bool:
-        if self.token is None:
-            return True
-        return is_loopback(request) or self.has_token(request)
+        return self.token is None or self.has_token(request)
 
     def may_act(self, request: Request) -> bool:
         return self.token is None or self.has_token(request)
