@@ -38,7 +38,7 @@ class Unset(enum.Enum):
 
 UNSET = Unset.UNSET
 MASK = REDACTED_MASK
-STARTUP_ONLY_NOTE = "applies only when Serve starts"
+STARTUP_ONLY_NOTE = "applies when Serve restarts"
 _RANK: Mapping[ChangeClass, int] = {"scale": 1, "reconfigure": 2, "restart": 3}
 
 # App-level fields, and deployment options by class (reference/ray-serve.md §5.1).
@@ -73,6 +73,7 @@ _INSTANCE_NOTES = {
     "http_options": STARTUP_ONLY_NOTE,
     "grpc_options": STARTUP_ONLY_NOTE,
     "controller_options": STARTUP_ONLY_NOTE,
+    "proxy_location": STARTUP_ONLY_NOTE,
     # Serve copies the global logging_config into every app that has none of its own.
     "logging_config": GLOBAL_LOGGING_NOTE,
 }

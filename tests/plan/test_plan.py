@@ -302,7 +302,7 @@ def test_application_changes_are_listed_before_deployment_changes() -> None:
         ({}, {"http_options": {"port": 8001}}, "http_options.port", STARTUP_ONLY_NOTE),
         ({}, {"grpc_options": {"port": 9001}}, "grpc_options.port", STARTUP_ONLY_NOTE),
         ({}, {"controller_options": {}}, "controller_options", STARTUP_ONLY_NOTE),
-        ({}, {"proxy_location": "HeadOnly"}, "proxy_location", None),
+        ({}, {"proxy_location": "HeadOnly"}, "proxy_location", STARTUP_ONLY_NOTE),
         ({}, {"target_capacity": 50}, "target_capacity", None),
         ({}, {"logging_config": {"log_level": "DEBUG"}}, "logging_config", GLOBAL_LOGGING_NOTE),
         ({}, {"tracing_config": {"enabled": True}}, "tracing_config", None),
@@ -448,7 +448,7 @@ def test_instance_changes_render_first_with_their_note() -> None:
     plan = diff(cfg(app(), http_options={"port": 8001}, target_capacity=50), cfg(app()))
     assert render_text(plan) == (
         "~ update instance options:\n"
-        "    http_options.port 8000 → 8001 (applies only when Serve starts)\n"
+        "    http_options.port 8000 → 8001 (applies when Serve restarts)\n"
         "    target_capacity null → 50\n"
         "\n"
         "Plan: 0 to create, 0 to update, 0 to delete, 2 instance options to change.\n"
