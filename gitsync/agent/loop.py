@@ -338,9 +338,15 @@ class Agent:
         """Keep the runtime's health in the status, and log a new failure once."""
         latest = live.history[0] if live.history else None
         unhealthy = [
-            {"name": app.name, "status": app.status, "message": app.message}
+            {"name": app.name, "status": app.status, "message": app.explanation()}
             for app in live.applications
             if app.status not in ("RUNNING", "DEPLOYING", "NOT_STARTED")
+        ]
+        # Not failed (yet), with Ray's reason, e.g. a replica waiting to be scheduled.
+        waiting = [
+            {"name": app.name, "status": app.status, "message": app.explanation()}
+            for app in live.applications
+            if app.status in ("DEPLOYING", "NOT_STARTED")
         ]
         failure = next((e for e in live.history if e.health == "failed"), None)
         runtime = {
@@ -354,6 +360,7 @@ class Agent:
                 else None
             ),
             "unhealthy": unhealthy,
+            "waiting": waiting,
         }
         before = self._status.runtime or {}
         if runtime["error"] and runtime["error"] != before.get("error"):

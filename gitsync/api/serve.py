@@ -32,6 +32,7 @@ from gitsync.api.common import (
 from gitsync.api.metrics import activation_result
 from gitsync.config import package
 from gitsync.engine import ActivateResult, DeploySource, DirListing, Engine
+from gitsync.engine.ray import RayRuntime
 from gitsync.errors import BadRequest, GitsyncError, InvalidConfig, NotFound
 
 APPLICATIONS = "/api/serve/applications/"
@@ -174,8 +175,16 @@ async def put_applications(request: Request) -> Response:
     return await _deploy(request, config, "ServeDeploySchema")
 
 
+def _delete(engine: Engine) -> None:
+    """Remove the unit; with the Ray runtime and no unit left, Ray's own DELETE follows
+    (``serve.shutdown``), even when this unit held nothing, as against Ray."""
+    engine.serve_delete()
+    if isinstance(engine.runtime, RayRuntime):
+        engine.runtime.shutdown()
+
+
 async def delete_applications(request: Request) -> Response:
-    await call(context(request).engine.serve_delete)
+    await call(_delete, context(request).engine)
     return Response(status_code=200)
 
 

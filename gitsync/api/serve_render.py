@@ -109,6 +109,8 @@ def required_resources(config: Mapping[str, Any]) -> JsonDict:
 
 
 def deployment_details(state: ServeState, dep: DeploymentLive) -> JsonDict:
+    if dep.raw is not None:
+        return dict(dep.raw)  # Ray's own answer, replicas and messages as Ray gave them
     config = _deployment_entry(state, {"name": dep.name, **dep.deployment_config})
     return {
         "name": dep.name,
@@ -123,6 +125,8 @@ def deployment_details(state: ServeState, dep: DeploymentLive) -> JsonDict:
 
 
 def application_details(state: ServeState, app: AppLive) -> JsonDict:
+    if app.raw is not None:
+        return dict(app.raw)  # Ray's own answer (docs_path, deployment_topology, ...)
     problem = route_prefix_problem(app.route_prefix)
     config = deployed_app_config(state, app)
     details: JsonDict = {
@@ -154,13 +158,29 @@ def controller_info(node_id: str) -> JsonDict:
     }
 
 
+def _serve_runs_on_ray(state: ServeState) -> bool:
+    controller = (state.instance or {}).get("controller_info")
+    return isinstance(controller, dict) and bool(controller.get("node_id"))
+
+
 def instance_details(state: ServeState, node_id: str, api_type: str | None = None) -> JsonDict:
-    """``ServeInstanceDetails`` for one deployment unit; Ray's empty shape when nothing
-    is deployed. ``api_type="imperative"`` lists no application (all are declarative)."""
+    """``ServeInstanceDetails`` for one deployment unit. ``api_type="imperative"`` lists
+    no application (all are declarative).
+
+    With Ray running Serve, the instance-level fields are Ray's own (controller_info,
+    proxies, the start-only options as Serve runs them, target_groups), even when this
+    unit holds nothing (so ``serve shutdown`` finds the instance, as against Ray).
+    Otherwise they come from the config this unit holds; Ray's empty shape when none."""
+    apps = [] if api_type == "imperative" else state.applications
+    if _serve_runs_on_ray(state):
+        assert state.instance is not None
+        return {
+            **state.instance,
+            "applications": {app.name: application_details(state, app) for app in apps},
+        }
     if state.config is None:
         return dict(EMPTY_INSTANCE)
     config = state.config
-    apps = [] if api_type == "imperative" else state.applications
     return {
         "controller_info": controller_info(node_id),
         "proxy_location": config.get("proxy_location", "EveryNode"),

@@ -42,7 +42,7 @@ def status(
             {
                 "name": app.name,
                 "status": app.status,
-                "message": app.message,
+                "message": app.explanation(),
                 "route_prefix": app.route_prefix,
                 "deployments": {d.name: d.status for d in app.deployments},
             }

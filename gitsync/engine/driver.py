@@ -5,7 +5,8 @@ reading live state and drift back.
 A plain runtime (``NoneRuntime``) only receives each activated config. A managed one
 (Ray) also gets the generation and its code, and reports through a listener whether
 the generation became healthy; a failed one is marked failed in history and, with
-automatic rollback on, the last good generation is re-applied as a new one.
+automatic rollback on, the generation active right before it is re-applied as a new
+one (``health.rollback_target``).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from collections.abc import Callable
 from gitsync.engine import health
 from gitsync.engine.context import EngineContext
 from gitsync.engine.prepare import PreparedPackage
-from gitsync.engine.records import ActivateResult, AppId, HistoryEntry, ServeState
+from gitsync.engine.records import ActivateResult, AppId, HistoryEntry, JsonDict, ServeState
 from gitsync.engine.runtime import GateOutcome, ManagedRuntime, Runtime, UnitDeploy
 from gitsync.errors import GitsyncError
 
@@ -113,9 +114,15 @@ class RuntimeDriver:
 
     def _auto_rollback(self, app: AppId, failed: int) -> None:
         store = self._ctx.store
-        target = health.rollback_target(store.history(app), failed, store.active_session_id(app))
+        session = store.get_session(app.tenant, failed)
+        previous = session.previous_active_generation if session is not None else 0
+        decision = health.rollback_target(
+            store.history(app), failed, store.active_session_id(app), previous
+        )
+        target = decision.target
         if target is None:
-            log.warning("generation %d of %s failed; no automatic rollback", failed, app)
+            if decision.reason:
+                self._report_no_rollback(app, failed, decision.reason)
             return
         try:
             result = self._rollback_to(app, target)
@@ -130,6 +137,14 @@ class RuntimeDriver:
             target.generation,
             result.generation,
         )
+
+    def _report_no_rollback(self, app: AppId, failed: int, reason: str) -> None:
+        """Stop and say why, in the log and in the failed generation's history entry."""
+        store = self._ctx.store
+        entry = next((e for e in store.history(app) if e.generation == failed), None)
+        message = entry.health_message if entry is not None else ""
+        store.set_health(app, failed, health.FAILED, f"{message}\n{reason}".strip())
+        log.warning("generation %d of %s failed; %s", failed, app.full_string(), reason)
 
     def reapply(self, app: AppId) -> int:
         """Hand the active generation to the runtime again, e.g. after a ``serve
@@ -164,11 +179,14 @@ class RuntimeDriver:
         apps = self.runtime.live(app, deployed) if row is not None else []
         config = json.loads(row.config_json) if row is not None else None
         generation = row.session_id if row is not None else 0
-        drift, error = [], None
+        drift: list[str] = []
+        error: str | None = None
+        details: JsonDict | None = None
         if isinstance(self.runtime, ManagedRuntime):
             drift = self.runtime.drift(app) if row is not None else []
             error = self.runtime.error()
-        return ServeState(app, generation, config, apps, self.runtime.name, drift, error)
+            details = self.runtime.instance()
+        return ServeState(app, generation, config, apps, self.runtime.name, drift, error, details)
 
     def drift(self, app: AppId) -> list[str]:
         """How the runtime's config differs from the active generation; empty when in

@@ -3,12 +3,14 @@ generation an automatic rollback goes back to.
 
 A managed runtime (``ray.py``) watches the changed Serve applications after each
 activation and reports a ``GateOutcome``; the engine records it in history and, when
-the generation failed and automatic rollback is on, re-applies the last good one.
+the generation failed and automatic rollback is on, re-applies the generation that was
+active right before it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from gitsync.engine.records import ChangeActions, HistoryEntry
 
@@ -17,6 +19,9 @@ HEALTHY = "healthy"
 FAILED = "failed"
 #: Entries the none runtime records carry no verdict ("") and count as good.
 GOOD = ("", HEALTHY)
+#: What the generation before a failed one may be for a rollback to it: good, or
+#: superseded before its verdict (never seen unhealthy).
+ROLLBACK_OK = (*GOOD, "superseded")
 
 
 def gated_apps(actions: ChangeActions) -> tuple[str, ...]:
@@ -27,17 +32,43 @@ def gated_apps(actions: ChangeActions) -> tuple[str, ...]:
     return tuple(sorted(names))
 
 
+@dataclass(frozen=True, slots=True)
+class RollbackDecision:
+    """Where an automatic rollback goes: ``target`` (None: no rollback) and, when there
+    is none, why (empty when there is nothing to report, e.g. a newer generation came)."""
+
+    target: HistoryEntry | None
+    reason: str = ""
+
+
 def rollback_target(
-    entries: Sequence[HistoryEntry], failed: int, active: int | None
-) -> HistoryEntry | None:
-    """The generation to go back to after ``failed`` failed its gate: the newest older
-    good one. None when ``failed`` is no longer active (a newer generation came) or was
-    itself a rollback (no loops)."""
+    entries: Sequence[HistoryEntry], failed: int, active: int | None, previous: int
+) -> RollbackDecision:
+    """The generation to go back to after ``failed`` failed its gate: exactly the one
+    that was active right before it (``previous``), whatever it held, an empty config
+    included; never an older one, which could revive what was deleted since. No
+    rollback when ``failed`` is no longer active (a newer generation came), was itself
+    a rollback (no loops), came when nothing was active (after a shutdown), or when the
+    generation before it was itself unhealthy."""
     if active != failed:
-        return None
+        return RollbackDecision(None)
     by_generation = {entry.generation: entry for entry in entries}
     failed_entry = by_generation.get(failed)
     if failed_entry is None or failed_entry.kind != "deploy":
-        return None
-    older = [e for e in entries if e.generation < failed and e.health in GOOD]
-    return max(older, key=lambda e: e.generation, default=None)
+        return RollbackDecision(None)
+    if previous <= 0:
+        return RollbackDecision(
+            None, "no automatic rollback: nothing was active before this generation"
+        )
+    before = by_generation.get(previous)
+    if before is None:
+        return RollbackDecision(
+            None, f"no automatic rollback: generation {previous} before it is not in history"
+        )
+    if before.health not in ROLLBACK_OK:
+        return RollbackDecision(
+            None,
+            f"no automatic rollback: generation {previous} before it was {before.health} "
+            "too; not reaching further back",
+        )
+    return RollbackDecision(before)

@@ -6,6 +6,8 @@ zips Ray lacks, PUTs the union of all units to ``/api/serve/applications/``, pol
 GET with backoff, keeps the last answer for ``live``/``drift``, and runs the health
 gate: once the changed applications are RUNNING with the new config, or one of them
 is DEPLOY_FAILED/UNHEALTHY, or the timeout passes, the listener hears the verdict.
+When the last unit goes, the thread sends Ray's own DELETE instead (``serve.shutdown``:
+the controller and proxies stop, so the next deploy's ports and gRPC options apply).
 Nothing here ever blocks the engine on Ray: failures are reported and retried.
 """
 
@@ -77,6 +79,7 @@ class RayRuntime:
         self._gates: dict[AppId, _Gate] = {}
         self._version = 0
         self._sent_version = 0
+        self._shutdown_version = 0  # a version at which Ray's DELETE was asked for
         self._last_put_done = 0.0
         self._ray_state: JsonDict | None = None
         self._ray_state_time = 0.0
@@ -99,12 +102,25 @@ class RayRuntime:
             if rewritten is None:
                 self._units.pop(unit.app, None)
                 self._gates.pop(unit.app, None)
+                if not self._units:
+                    self._shutdown_version = self._version
             else:
                 self._units[unit.app] = rewritten
                 if unit.gate is not None:
                     self._gates[unit.app] = _Gate(
                         unit.generation, unit.gate, rewritten.config, self._version
                     )
+            self._cond.notify_all()
+
+    def shutdown(self) -> None:
+        """Ask for Ray's own DELETE (``serve.shutdown``) when no unit is left, even if
+        none was active here (``serve shutdown`` against gitsync must leave Ray as
+        ``serve shutdown`` against Ray would)."""
+        with self._cond:
+            if self._units:
+                return
+            self._version += 1
+            self._shutdown_version = self._version
             self._cond.notify_all()
 
     def set_listener(self, listener: GateListener) -> None:
@@ -115,10 +131,20 @@ class RayRuntime:
         with self._cond:
             state, error = self._ray_state, self._error
             unit = self._units.get(app)
+            # Read-your-writes: until Ray answers after the PUT that carries the unit's
+            # config (and its control loop had time to act), Ray's answer is not news.
+            fresh = not self._pending() and (self._ray_state_time >= self._last_put_done + SETTLE_S)
         if state is None and error is None:
             error = "Waiting for Ray's first answer."
-        logging_config = unit.config.get("logging_config") if unit else None
-        return ray_live.unit_live(state, deployed, logging_config, error)
+        sent = unit.config if unit else None
+        return ray_live.unit_live(state, deployed, sent, error, fresh=fresh)
+
+    def instance(self) -> JsonDict | None:
+        """Ray's instance-level details (controller, proxies, start-only options as
+        Serve runs them, target groups) from its last answer; None before one."""
+        with self._cond:
+            state = self._ray_state
+        return None if state is None else ray_live.instance_fields(state)
 
     def drift(self, app: AppId) -> list[str]:
         with self._cond:
@@ -162,12 +188,16 @@ class RayRuntime:
                 if self._stop:
                     return
                 work = None
+                shutdown = False
                 if self._pending():
                     configs = {app: unit.config for app, unit in self._units.items()}
                     bundles = {n: d for u in self._units.values() for n, d in u.bundles.items()}
                     work = (self._version, ray_live.merge_units(configs), bundles)
+                    shutdown = not self._units and self._shutdown_version > self._sent_version
             try:
-                if work is not None:
+                if work is not None and shutdown:
+                    self._shut_down(work[0])
+                elif work is not None:
                     self._push(*work)
                 self._poll()
             except RuntimeUnavailable as exc:
@@ -194,6 +224,14 @@ class RayRuntime:
                     gate.put_done = done
                     gate.deadline = done + self.health_timeout
         log.info("deployed %d application(s) to Ray", len(config["applications"]))
+
+    def _shut_down(self, version: int) -> None:
+        self._client.delete_applications()
+        done = time.monotonic()
+        with self._cond:
+            self._sent_version = max(self._sent_version, version)
+            self._last_put_done = done
+        log.info("no unit left: Serve shut down on Ray")
 
     def _poll(self) -> None:
         started = time.monotonic()

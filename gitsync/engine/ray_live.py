@@ -64,11 +64,12 @@ def _deployment_live(details: Mapping[str, Any]) -> DeploymentLive:
         deployment_config=dict(details.get("deployment_config") or {}),
         target_num_replicas=int(details.get("target_num_replicas") or 0),
         replicas=[dict(r) for r in replicas if isinstance(r, Mapping)],
+        raw=dict(details),
     )
 
 
 def app_live(details: Mapping[str, Any], global_logging: Any) -> AppLive:
-    """One ``ApplicationDetails`` of Ray as a live record."""
+    """One ``ApplicationDetails`` of Ray as a live record (Ray's own messages as is)."""
     deployments = details.get("deployments") or {}
     return AppLive(
         name=str(details.get("name", "")),
@@ -78,34 +79,100 @@ def app_live(details: Mapping[str, Any], global_logging: Any) -> AppLive:
         last_deployed_time_s=float(details.get("last_deployed_time_s") or 0.0),
         deployed_app_config=comparable(details.get("deployed_app_config") or {}, global_logging),
         deployments=[_deployment_live(d) for d in deployments.values() if isinstance(d, Mapping)],
+        raw=dict(details),
+    )
+
+
+#: What gitsync says while Ray has not yet answered with a unit's new config.
+DEPLOYING_MESSAGE = "Generation {generation} is being deployed to Ray; Ray has not reported it yet."
+
+
+def _deploying(item: DeployedApp, details: Mapping[str, Any] | None, error: str | None) -> AppLive:
+    """The desired config, with statuses saying it is deploying (read-your-writes)."""
+    message = DEPLOYING_MESSAGE.format(generation=item.generation)
+    if error:
+        message = f"{message}\n{error}"
+    ray_deployments = (details or {}).get("deployments") or {}
+    deployments = [
+        DeploymentLive(
+            name=str(d.get("name", "")),
+            status="UPDATING",
+            status_trigger="CONFIG_UPDATE_STARTED",
+            message=str(d.get("message", "")),
+            deployment_config=dict(d.get("deployment_config") or {}),
+            target_num_replicas=int(d.get("target_num_replicas") or 0),
+            replicas=[dict(r) for r in d.get("replicas") or [] if isinstance(r, Mapping)],
+        )
+        for d in ray_deployments.values()
+        if isinstance(d, Mapping)
+    ]
+    if not deployments:
+        deployments = [
+            DeploymentLive(
+                name=str(entry.get("name", "")),
+                status="UPDATING",
+                status_trigger="CONFIG_UPDATE_STARTED",
+                message="",
+                deployment_config={k: v for k, v in entry.items() if k != "name"},
+                target_num_replicas=0,
+            )
+            for entry in item.config.get("deployments") or []
+            if isinstance(entry, Mapping)
+        ]
+    return AppLive(
+        item.name,
+        item.route_prefix,
+        "DEPLOYING",
+        message,
+        item.last_deployed_time_s,
+        dict(item.config),
+        deployments,
     )
 
 
 def unit_live(
     ray_state: Mapping[str, Any] | None,
     deployed: Sequence[DeployedApp],
-    global_logging: Any,
+    sent: Mapping[str, Any] | None,
     error: str | None,
+    *,
+    fresh: bool = True,
 ) -> list[AppLive]:
-    """The engine's active Serve applications as Ray reports them. An application Ray
-    does not list (yet) is NOT_STARTED, with the runtime's error as its message."""
+    """The engine's active Serve applications as Ray reports them, Ray's messages
+    unchanged. Until Ray has answered with the config ``sent`` for an application
+    (``fresh``: the answer came after the last PUT settled), the desired config is
+    shown as DEPLOYING. An application Ray does not list then is NOT_STARTED."""
+    global_logging = (sent or {}).get("logging_config")
     ray_apps = (ray_state or {}).get("applications") or {}
     out: list[AppLive] = []
     for item in deployed:
         details = ray_apps.get(item.name)
-        if isinstance(details, Mapping):
+        details = details if isinstance(details, Mapping) else None
+        if not fresh:
+            out.append(_deploying(item, details, error))
+        elif details is not None:
             live = app_live(details, global_logging)
             if error:
                 live = _with_message(live, f"{live.message}\n{error}".strip())
             out.append(live)
-            continue
-        message = error or "Not deployed on Ray yet."
-        out.append(
-            AppLive(
-                item.name, item.route_prefix, "NOT_STARTED", message, 0.0, dict(item.config), []
+        else:
+            message = error or "Not deployed on Ray."
+            out.append(
+                AppLive(
+                    item.name, item.route_prefix, "NOT_STARTED", message, 0.0, dict(item.config), []
+                )
             )
-        )
     return out
+
+
+_INSTANCE_SKIP = ("applications",)
+
+
+def instance_fields(ray_state: Mapping[str, Any]) -> JsonDict:
+    """Ray's instance-level details without its applications: controller_info (with
+    its log_file_path), proxies, proxy_location/http_options/grpc_options as Serve
+    runs them, target_groups, target_capacity and whatever else Ray reports there."""
+    return {key: value for key, value in ray_state.items() if key not in _INSTANCE_SKIP}
 
 
 def _with_message(live: AppLive, message: str) -> AppLive:
@@ -117,6 +184,7 @@ def _with_message(live: AppLive, message: str) -> AppLive:
         live.last_deployed_time_s,
         live.deployed_app_config,
         live.deployments,
+        None if live.raw is None else {**live.raw, "message": message},
     )
 
 
@@ -165,7 +233,8 @@ def gate_verdict(
             continue
         status = details.get("status")
         if status in FAILED_STATUSES:
-            return False, f"application '{name}' is {status}: {details.get('message', '')}".strip()
+            why = app_live(details, global_logging).explanation()
+            return False, f"application '{name}' is {status}: {why}".strip()
         if status != "RUNNING":
             waiting = True
     if waiting:
@@ -179,7 +248,11 @@ def waiting_on(names: Sequence[str], ray_state: Mapping[str, Any] | None) -> str
     parts = []
     for name in names:
         details = ray_apps.get(name)
-        status = details.get("status") if isinstance(details, Mapping) else "absent"
+        if not isinstance(details, Mapping):
+            parts.append(f"'{name}' is absent")
+            continue
+        status = details.get("status")
         if status != "RUNNING":
-            parts.append(f"'{name}' is {status}")
+            why = app_live(details, None).explanation()
+            parts.append(f"'{name}' is {status}" + (f": {why}" if why else ""))
     return ", ".join(parts) or "Ray did not confirm the new config"

@@ -261,6 +261,8 @@ class DeploymentLive:
     deployment_config: JsonDict
     target_num_replicas: int
     replicas: list[JsonDict] = field(default_factory=list)
+    # Ray's own DeploymentDetails as it answered (the Ray runtime), served as is.
+    raw: JsonDict | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -274,6 +276,15 @@ class AppLive:
     last_deployed_time_s: float
     deployed_app_config: JsonDict
     deployments: list[DeploymentLive]
+    # Ray's own ApplicationDetails as it answered (the Ray runtime), served as is.
+    raw: JsonDict | None = None
+
+    def explanation(self) -> str:
+        """Ray's own words for this status: the application's message, else those of
+        its deployments (Ray explains a replica waiting to be scheduled there)."""
+        if self.message:
+            return self.message
+        return "\n".join(f"{d.name}: {d.message}" for d in self.deployments if d.message)
 
 
 @dataclass(frozen=True, slots=True)
@@ -292,3 +303,6 @@ class ServeState:
     # How the runtime's config differs from the active generation (a managed runtime).
     drift: list[str] = field(default_factory=list)
     runtime_error: str | None = None  # the runtime's last failure, None when it answers
+    # Ray's instance-level details (controller_info, proxies, the start-only options as
+    # Serve runs them, target_groups); None without a managed runtime or its answer.
+    instance: JsonDict | None = None

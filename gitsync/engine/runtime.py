@@ -92,6 +92,11 @@ class ManagedRuntime(Runtime, Protocol):
         """The last failure talking to the runtime, None once it answers again."""
         ...
 
+    def instance(self) -> JsonDict | None:
+        """The runtime's instance-level details (Ray's controller_info, proxies, the
+        start-only options as Serve runs them, ...); None before its first answer."""
+        ...
+
 
 def _deployment_config(entry: Mapping[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in entry.items() if key != "name"}
