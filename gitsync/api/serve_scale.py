@@ -172,6 +172,7 @@ def _activate_scaled(
     source = DeploySource(
         revision=package.sha256_hex(text.encode()),
         meta={
+            "via": "Serve REST",
             "source": "scale",
             "message": f"scale {app}/{deployment} to {replicas} replica(s) "
             "(POST /api/v1/applications/…/scale)",

@@ -10,26 +10,23 @@ as ``gcs://`` (as a Ray user's ``working_dir`` would be), so REST bodies name it
 from __future__ import annotations
 
 import io
-import shutil
 import subprocess
-import sys
-import threading
 import time
 import warnings
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from raycluster import RayCluster, free_port
 
-from gitsync.api.app import ApiSettings
-from gitsync.api.server import ListenAddress, build_server
 from gitsync.engine import Engine
 from gitsync.engine.ray import RayRuntime
+from tests.testing.api import run_server
+from tests.testing.raycluster import RayCluster
+from tests.testing.tools import tool_path
+from tests.testing.wait import free_port
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
@@ -51,9 +48,6 @@ class Hello:
 app = Hello.bind()
 """
 PACKAGE = "_gitsync_test_hello.zip"
-SERVE = Path(sys.executable).parent / "serve"
-if not SERVE.exists():
-    SERVE = Path(shutil.which("serve") or "serve")
 
 
 def _zip() -> bytes:
@@ -118,20 +112,11 @@ def stack(ray_cluster: RayCluster, tmp_path_factory: pytest.TempPathFactory) -> 
     assert upload.status_code == 200, upload.text
     runtime = RayRuntime(ray_cluster.dashboard, health_timeout=WAIT_S, poll_interval=0.5)
     engine = Engine(tmp_path_factory.mktemp("state"), runtime=runtime).open()
-    server = build_server(
-        ApiSettings(engine.state_dir), ListenAddress("127.0.0.1", 0), engine=engine
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
-    api = f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
     try:
-        yield Stack(engine, api, ray_cluster.dashboard, free_port())
+        with run_server(engine.state_dir, engine=engine) as live:
+            yield Stack(engine, live.url, ray_cluster.dashboard, free_port())
     finally:
         httpx.delete(ray_cluster.dashboard + APPS, timeout=60)  # leave Ray as found
-        server.should_exit = True
-        thread.join(timeout=30)
         engine.close()
 
 
@@ -268,7 +253,7 @@ def test_shutdown(stack: Stack) -> None:
     stack.wait("Serve runs on Ray", lambda: bool(stack.rays()["controller_info"]))
     stack.wait("gitsync shows Ray's controller", lambda: bool(stack.ours()["controller_info"]))
     done = subprocess.run(
-        [str(SERVE), "shutdown", "-y", "-a", stack.api],
+        [tool_path("serve"), "shutdown", "-y", "-a", stack.api],
         capture_output=True,
         text=True,
         timeout=120,
