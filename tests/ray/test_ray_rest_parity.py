@@ -172,6 +172,17 @@ def test_get_shows_the_new_config_right_after_a_put(stack: Stack) -> None:
     stack.settle()
 
 
+def test_a_start_only_option_shows_as_serve_runs_it(stack: Stack) -> None:
+    """A new HTTP port applies when Serve restarts: the GET keeps saying the port Serve
+    runs on (Ray's own answer), as `gitsync diff` says of the change."""
+    moved = stack.config(stack.app("app1", "/app1"), stack.app("app2", "/app2"), port=free_port())
+    assert httpx.put(stack.api + APPS, json=moved, timeout=60).status_code == 200
+    stack.settle()
+    assert stack.engine.live().config is not None
+    assert stack.ours()["http_options"]["port"] == stack.port
+    assert stack.rays()["http_options"]["port"] == stack.port
+
+
 def test_scale_deployment_endpoint_comprehensive(stack: Stack) -> None:
     config = stack.config(
         stack.app("test_app", "/test", external_scaler_enabled=True),
@@ -262,3 +273,28 @@ def test_shutdown(stack: Stack) -> None:
     assert done.returncode == 0, done.stderr
     assert "No Serve instance found" not in done.stdout + done.stderr
     stack.wait("Serve shut down on Ray", lambda: stack.rays()["controller_info"] == {})
+
+
+def test_a_replica_waiting_to_be_scheduled_is_explained_in_rays_words(stack: Stack) -> None:
+    """Ray explains a replica it cannot place (resources needed and available) in the
+    deployment's message; gitsync's GET and `gitsync status` give the same words."""
+    too_big = [{"name": "Hello", "num_replicas": 1, "ray_actor_options": {"num_cpus": 64}}]
+    config = stack.config(stack.app("big", "/big", deployments=too_big))
+    assert httpx.put(stack.api + APPS, json=config, timeout=60).status_code == 200
+
+    def rays_words() -> str:
+        app = stack.rays()["applications"].get("big") or {}
+        return str(app.get("deployments", {}).get("Hello", {}).get("message", ""))
+
+    stack.wait("Ray explains the pending replica", lambda: "to be scheduled" in rays_words())
+
+    def ours() -> str:
+        app = stack.ours()["applications"].get("big") or {}
+        return str(app.get("deployments", {}).get("Hello", {}).get("message", ""))
+
+    stack.wait("gitsync's GET gives Ray's words", lambda: "to be scheduled" in ours())
+    assert "Resources required for each replica" in ours()
+    [big] = stack.engine.live().applications
+    assert big.status == "DEPLOYING"
+    assert "to be scheduled" in big.explanation()  # what `gitsync status` prints
+    assert httpx.delete(stack.api + APPS, timeout=60).status_code == 200

@@ -108,7 +108,12 @@ def test_activation_is_recorded_while_ray_is_unreachable_and_applied_once_it_ans
             "[Errno 111] Connection refused"
         )
         [app] = state.applications
-        assert (app.name, app.status, app.message) == ("hello", "NOT_STARTED", state.runtime_error)
+        # The desired config, saying it is deploying, with the runtime's reason.
+        assert (app.name, app.status) == ("hello", "DEPLOYING")
+        assert app.message == (
+            f"Generation {result.generation} is being deployed to Ray; Ray has not reported "
+            f"it yet.\n{state.runtime_error}"
+        )
         assert engine.history("default")[0].health == "pending"
         # Ray comes back (on the address the runtime was given): nothing was lost.
         host, port = ray_cluster.dashboard.removeprefix("http://").split(":")

@@ -53,7 +53,14 @@ def start_cluster(num_cpus: int = 2, timeout: float = 90.0) -> RayCluster:
         "--disable-usage-stats",
         "--temp-dir", str(temp_dir),
     ]  # fmt: skip
-    env = {**os.environ, "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"}
+    env = {
+        **os.environ,
+        "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0",
+        # Serve explains a replica it cannot schedule after this many seconds (30 by
+        # default): short, so the tests can see Ray's own words without waiting.
+        "RAY_SERVE_SLOW_STARTUP_WARNING_S": "2",
+        "RAY_SERVE_SLOW_STARTUP_WARNING_PERIOD_S": "2",
+    }
     log = temp_dir / "ray-start.log"
     with log.open("wb") as out:
         process = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, env=env)
