@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import itertools
 import json
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -28,6 +29,7 @@ from gitsync.config.values import problems as non_json_values
 from gitsync.errors import GitsyncError
 
 ROOT_SCHEMA = "deploy-config.schema.json"
+MAX_FINDINGS = 100  # per validation: bounded work and a bounded answer
 SCHEMA_BASE = "https://gitsync.dev/schemas/"
 _WARN_MARK = "x-gitsync-unknown-keys"
 _MESSAGE_MARK = "x-gitsync-message"
@@ -98,9 +100,19 @@ def check(config: Any) -> list[Finding]:
         valid = False
     findings: list[Finding] = []
     if not valid:
-        findings.extend(_explain(schemas, config))
-    findings.extend(rules.check(config))
-    return _dedupe(findings)
+        # Stop early: a million bad items must not cost a million explanations.
+        findings.extend(itertools.islice(_explain(schemas, config), MAX_FINDINGS + 1))
+    if len(findings) <= MAX_FINDINGS:
+        findings.extend(itertools.islice(rules.check(config), MAX_FINDINGS + 1))
+    findings = _dedupe(findings)
+    if len(findings) > MAX_FINDINGS:
+        more = Finding(
+            (),
+            f"and more: validation stops after {MAX_FINDINGS} findings; fix these first",
+            rule="limit",
+        )
+        findings = [*findings[:MAX_FINDINGS], more]
+    return findings
 
 
 def _dedupe(findings: list[Finding]) -> list[Finding]:

@@ -14,7 +14,7 @@ from gitsync.engine import health, sessions
 from gitsync.engine.activation import build_activation, dry_run_result, with_prepare
 from gitsync.engine.context import EngineContext
 from gitsync.engine.driver import RuntimeDriver
-from gitsync.engine.prepare import prepare_package
+from gitsync.engine.prepare import check_package, prepare_package
 from gitsync.engine.records import (
     ActivateResult,
     AppId,
@@ -23,7 +23,7 @@ from gitsync.engine.records import (
     SessionInfo,
     SessionStatus,
 )
-from gitsync.errors import BadRequest, NotFound
+from gitsync.errors import BadRequest, InvalidConfig, NotFound
 
 
 class SessionLifecycle:
@@ -98,6 +98,17 @@ class SessionLifecycle:
         the tenant's other units, compute the change actions against the active
         generation. A failed prepare deletes the session (Vespa's rule)."""
         tenant = app.tenant
+        with self._ctx.lock:
+            store = self._ctx.require_tenant(tenant)
+            sessions.check_can_prepare(self._ctx.session(tenant, session_id))
+            files = store.session_file_data(tenant, session_id)
+        try:
+            check_package(files)  # outside the lock: reads go on meanwhile
+        except InvalidConfig:
+            with self._ctx.lock:
+                store.delete_session(tenant, session_id)
+                self._ctx.prepared.drop(tenant, session_id)
+            raise
         with self._ctx.lock:
             store = self._ctx.require_tenant(tenant)
             info = self._ctx.session(tenant, session_id)
@@ -192,6 +203,7 @@ class SessionLifecycle:
     ) -> ActivateResult:
         """Create + prepare (+ activate unless ``dry_run``) in one call, under the lock.
         A dry run reports ``activated`` False (we fix Vespa's quirk of saying True)."""
+        check_package(files)  # outside the lock: an invalid package never holds it
         with self._ctx.lock:
             info = self.create_from_files(app, files)
             prepared = self.prepare(app, info.session_id)

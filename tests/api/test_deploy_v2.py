@@ -48,10 +48,10 @@ def test_prepareandactivate_tar_gz_upload(live: LiveServer, http: httpx.Client) 
 
 
 def test_urls_follow_the_host_header(http: httpx.Client, zip_package: bytes) -> None:
-    headers = {**ZIP, "Host": "config.example:19071"}
+    headers = {**ZIP, "Host": "config.localhost:19071"}  # any allowed name
     response = http.post(f"{V2}/session", content=zip_package, headers=headers)
     assert response.json()["prepared"] == (
-        "http://config.example:19071/application/v2/tenant/default/session/2/prepared"
+        "http://config.localhost:19071/application/v2/tenant/default/session/2/prepared"
     )
 
 
