@@ -52,6 +52,13 @@ def is_secret_key(name: str) -> bool:
     return bool(_SECRET_NAME.search(name))
 
 
+def is_secret_path(path: Iterable[object]) -> bool:
+    """True for a value inside ``env_vars`` or under a secret-looking key."""
+    return any(
+        isinstance(part, str) and (part == "env_vars" or is_secret_key(part)) for part in path
+    )
+
+
 def describe(value: Any) -> str:
     """The kind of ``value`` for messages: "a string", "an integer" …, never the value."""
     if value is None:

@@ -27,6 +27,7 @@ from gitsync.config import rules
 from gitsync.config.issues import Finding, Issue, JsonPath
 from gitsync.config.values import problems as non_json_values
 from gitsync.errors import GitsyncError
+from gitsync.redact import is_secret_path
 
 ROOT_SCHEMA = "deploy-config.schema.json"
 MAX_FINDINGS = 100  # per validation: bounded work and a bounded answer
@@ -150,7 +151,7 @@ def _describe(error: jsonschema.ValidationError) -> Iterator[Finding]:
             for sub in branch:
                 yield from _describe(sub)
             return
-        yield Finding(path, _one_of_message(error.instance, error.validator_value))
+        yield Finding(path, _one_of_message(error.instance, error.validator_value, path))
         return
     if kind == "additionalProperties" and isinstance(error.instance, Mapping):
         yield from _unknown_keys(path, schema, error.instance)
@@ -165,9 +166,21 @@ def _describe(error: jsonschema.ValidationError) -> Iterator[Finding]:
         return
     message = schema.get(_MESSAGE_MARK) if kind in ("pattern", "format") else None
     if message:
-        yield Finding(path, f"{message}; got {error.instance!r}", rule=_rule_for(path))
+        shown = _shown(path, error.instance, repr)
+        yield Finding(path, f"{message}; got {shown}", rule=_rule_for(path))
         return
-    yield Finding(path, _plain_message(error), rule=_rule_for(path))
+    yield Finding(path, _plain_message(error, path), rule=_rule_for(path))
+
+
+HIDDEN = "(value hidden)"
+
+
+def _shown(path: JsonPath, value: Any, render: Any = None) -> str:
+    """How a message shows ``value``: never for env_vars or a secret-looking key."""
+    if is_secret_path(path):
+        return HIDDEN
+    text = render(value) if render is not None else json.dumps(value)
+    return str(text)[:60]
 
 
 def _rule_for(path: JsonPath) -> str:
@@ -248,8 +261,10 @@ def _json_type(value: Any) -> str:
 def _type_finding(path: JsonPath, value: Any, expected: Any) -> Finding:
     wanted = [expected] if isinstance(expected, str) else list(expected)
     names = " or ".join(_JSON_TYPES.get(w, w) for w in wanted)
-    message = f"expected {names}, got {_json_type(value)} {json.dumps(value)[:60]}"
+    message = f"expected {names}, got {_json_type(value)} {_shown(path, value)}"
     numeric = {"integer", "number"} & set(wanted)
+    if is_secret_path(path):
+        return Finding(path, message)
     if numeric and isinstance(value, bool):
         hint = f"Ray would silently read {json.dumps(value)} as {int(value)}; write {int(value)}"
         return Finding(path, f"{message} ({hint})", rule="lax-coercion")
@@ -267,7 +282,7 @@ def _is_number(text: str) -> bool:
     return True
 
 
-def _one_of_message(value: Any, branches: Any) -> str:
+def _one_of_message(value: Any, branches: Any, path: JsonPath) -> str:
     options = []
     for branch in branches if isinstance(branches, list) else []:
         if "const" in branch:
@@ -282,13 +297,11 @@ def _one_of_message(value: Any, branches: Any) -> str:
             if "minimum" in branch:
                 text += f" >= {branch['minimum']}"
             options.append(text)
-    return f"expected {' or '.join(options) or 'another value'}, got {json.dumps(value)[:60]}"
+    return f"expected {' or '.join(options) or 'another value'}, got {_shown(path, value)}"
 
 
-def _plain_message(error: jsonschema.ValidationError) -> str:
-    value = (
-        json.dumps(error.instance)[:60] if _json_type(error.instance) != "mapping" else "mapping"
-    )
+def _plain_message(error: jsonschema.ValidationError, path: JsonPath) -> str:
+    value = _shown(path, error.instance) if _json_type(error.instance) != "mapping" else "mapping"
     bound = error.validator_value
     messages: dict[str, str] = {
         "minimum": f"must be >= {bound}, got {value}",
@@ -303,4 +316,5 @@ def _plain_message(error: jsonschema.ValidationError) -> str:
         "minItems": f"must have at least {bound} items",
         "maxItems": f"must have at most {bound} items",
     }
-    return messages.get(str(error.validator), str(error.message))
+    fallback = str(error.message) if not is_secret_path(path) else f"invalid value {HIDDEN}"
+    return messages.get(str(error.validator), fallback)

@@ -69,11 +69,11 @@ class RayRuntime:
         gate_poll_interval: float = 0.1,
         max_backoff: float = 10.0,
     ) -> None:
-        self.address = address.rstrip("/")
+        self._client = RayClient(address.rstrip("/"))
+        self.address = self._client.address  # credentials redacted
         self.health_timeout = health_timeout
         self.poll_interval = poll_interval
         self.gate_poll_interval = gate_poll_interval
-        self._client = RayClient(self.address)
         self._cond = threading.Condition()
         self._units: dict[AppId, ray_code.RayConfig] = {}
         self._gates: dict[AppId, _Gate] = {}

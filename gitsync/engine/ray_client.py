@@ -11,8 +11,10 @@ from typing import Any
 
 import httpx
 
+from gitsync.engine.ray_auth import endpoint
 from gitsync.engine.records import JsonDict
 from gitsync.errors import RuntimeUnavailable
+from gitsync.redact import redact_text
 
 APPLICATIONS = "/api/serve/applications/"  # the trailing slash is required
 _PACKAGES = "/api/packages/gcs/"
@@ -23,6 +25,7 @@ def _failure(what: str, response: httpx.Response) -> RuntimeUnavailable:
     text = response.text.strip()
     if len(text) > _MAX_MESSAGE:
         text = text[:_MAX_MESSAGE] + "…"
+    text = redact_text(text)
     return RuntimeUnavailable(f"Ray {what} failed with status {response.status_code}: {text}")
 
 
@@ -30,17 +33,25 @@ class RayClient:
     """A Ray dashboard at ``address`` (``http://127.0.0.1:8265``)."""
 
     def __init__(self, address: str, *, timeout: float = 10.0) -> None:
-        self.address = address.rstrip("/")
+        target = endpoint(address)
+        self.address = target.display  # what messages show: no credentials
         # No browser-like headers: the dashboard refuses PUT from browsers (§4.1).
-        self._http = httpx.Client(base_url=self.address, timeout=timeout, trust_env=False)
+        self._http = httpx.Client(
+            base_url=target.url,
+            timeout=timeout,
+            trust_env=False,
+            headers=target.headers,
+            auth=target.basic_auth,
+        )
 
     def _call(self, what: str, method: str, path: str, **kwargs: Any) -> httpx.Response:
         try:
             return self._http.request(method, path, **kwargs)
         except httpx.HTTPError as exc:
+            detail = redact_text(str(exc))
             raise RuntimeUnavailable(
-                f"Ray dashboard at {self.address} is unreachable ({what}): {exc}"
-            ) from exc
+                f"Ray dashboard at {self.address} is unreachable ({what}): {detail}"
+            ) from None
 
     def get_applications(self) -> JsonDict:
         """``GET /api/serve/applications/``: ServeInstanceDetails."""

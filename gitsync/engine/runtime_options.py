@@ -9,6 +9,7 @@ from pathlib import Path
 from gitsync.engine.engine import Engine
 from gitsync.engine.runtime import NoneRuntime, Runtime
 from gitsync.errors import BadRequest
+from gitsync.redact import redact_text
 
 DEFAULT_RAY_ADDRESS = "http://127.0.0.1:8265"
 DEFAULT_HEALTH_TIMEOUT_S = 120.0
@@ -28,7 +29,7 @@ class RuntimeOptions:
             return "runtime none"
         rollback = "automatic rollback" if self.auto_rollback else "no automatic rollback"
         return (
-            f"runtime ray at {self.ray_address} "
+            f"runtime ray at {redact_text(self.ray_address)} "
             f"(health gate {self.health_timeout_s:g} s, {rollback})"
         )
 
@@ -40,7 +41,8 @@ def make_runtime(options: RuntimeOptions) -> Runtime:
         raise BadRequest(f"Unknown runtime '{options.runtime}': use one of {', '.join(RUNTIMES)}")
     if not options.ray_address.startswith(("http://", "https://")):
         raise BadRequest(
-            f"--ray-address must start with http:// or https://, got '{options.ray_address}'"
+            "--ray-address must start with http:// or https://, "
+            f"got '{redact_text(options.ray_address)}'"
         )
     from gitsync.engine.ray import RayRuntime
 
