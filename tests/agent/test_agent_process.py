@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import signal
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -17,7 +15,7 @@ from tests.testing.agent import AgentProcess
 from tests.testing.configs import app_yaml
 from tests.testing.engine import EngineProcess
 from tests.testing.git import WorkRepo
-from tests.testing.wait import WAIT_S
+from tests.testing.tools import run_gitsync
 
 Start = Callable[..., AgentProcess]
 
@@ -52,21 +50,8 @@ def test_a_second_agent_for_the_same_unit_gets_a_clear_error(
 ) -> None:
     agent = start_agent(str(src), "--interval", "3600")
     agent.wait_status(applied_ok, "the first sync")
-    second = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "gitsync.main",
-            "agent",
-            str(src),
-            "--state-dir",
-            str(tmp_path / "state"),
-            "--listen",
-            "127.0.0.1:0",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=WAIT_S,
+    second = run_gitsync(
+        "agent", str(src), "--state-dir", str(tmp_path / "state"), "--listen", "127.0.0.1:0"
     )
     lock = tmp_path / "state" / "agents" / "default.default.lock"
     assert second.returncode == 2

@@ -3,10 +3,8 @@ hooks ``gitsync hook install`` wrote: one push refused, one deployed."""
 
 from __future__ import annotations
 
-import os
 import stat
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -16,6 +14,7 @@ from gitsync.sync.target import EmbeddedTarget
 from tests.testing.agent import AgentProcess
 from tests.testing.configs import app_yaml
 from tests.testing.git import WorkRepo, git
+from tests.testing.tools import run_gitsync
 
 Start = Callable[..., AgentProcess]
 BAD_ISSUE = (
@@ -25,12 +24,7 @@ BAD_ISSUE = (
 
 
 def install_hooks(bare: Path, *args: str) -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "gitsync.main", "hook", "install", str(bare), *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = run_gitsync("hook", "install", str(bare), *args)
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[:2] == [
         f"installed {bare / 'hooks' / 'pre-receive'}",
@@ -130,13 +124,7 @@ def test_push_to_deploy_through_the_running_agent(
 
 def test_install_refuses_to_replace_a_foreign_hook(bare: Path) -> None:
     (bare / "hooks" / "pre-receive").write_text("#!/bin/sh\nexit 0\n")
-    done = subprocess.run(
-        [sys.executable, "-m", "gitsync.main", "hook", "install", str(bare)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=dict(os.environ),
-    )
+    done = run_gitsync("hook", "install", str(bare))
     assert done.returncode == 2
     assert done.stderr.strip() == (
         f"gitsync: error: {bare / 'hooks' / 'pre-receive'} exists and was not written by "

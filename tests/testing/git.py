@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.testing.tools import tool_path
+from tests.testing.wait import free_port
 
 # A fixed identity and dates and no system config: the same commits on every machine.
 # The root conftest sets these for every test; ``git()`` adds them for benches too.
@@ -105,9 +106,7 @@ def cache_dir(tmp_path: Path) -> Path:
 @pytest.fixture
 def closed_port() -> int:
     """A 127.0.0.1 port with nothing listening."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    return free_port()
 
 
 @pytest.fixture
