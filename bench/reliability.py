@@ -78,7 +78,9 @@ def main() -> int:
         work = Path(tmp)
         print(f"engine crash loop: {args.syncs} syncs ...", flush=True)
         started = time.monotonic()
-        engine_stats = engine_crash_loop(work / "engine", syncs=args.syncs, seed=81, strict=False)
+        engine_stats = engine_crash_loop(
+            work / "engine", syncs=args.syncs, seed=81, strict=False, give_up_s=20.0 * args.syncs
+        )
         source = work / "source"
         source.mkdir()
         (source / "serve.yaml").write_text(
@@ -91,7 +93,11 @@ def main() -> int:
         started = time.monotonic()
         (work / "agent").mkdir()
         agent_stats = agent_crash_loop(
-            work / "agent", syncs=args.agent_syncs, seed=82, strict=False
+            work / "agent",
+            syncs=args.agent_syncs,
+            seed=82,
+            strict=False,
+            give_up_s=30.0 * args.agent_syncs,
         )
         agent_s = time.monotonic() - started
         violations = engine_stats.violations + agent_stats.violations

@@ -20,6 +20,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,6 +40,8 @@ from tests.testing.tools import python_env
 from tests.testing.wait import WAIT_S, wait_until
 
 WORKER = "tests.reliability.sync_crash_worker"  # run with python -m
+# Generous: a busy shared machine runs the 200-sync loops in minutes, not an hour.
+GIVE_UP_S = 3600.0
 _SHA = re.compile(r"[0-9a-f]{40}")
 
 
@@ -66,15 +69,37 @@ def _check(state: Path, memory: InvariantState, stats: CrashStats, strict: bool)
             raise
 
 
+def _give_up_after(seconds: float, stats: CrashStats, syncs: int) -> Callable[[], None]:
+    """A check that raises once ``seconds`` have passed: a loop that stops making progress
+    fails instead of running forever."""
+    deadline = time.monotonic() + seconds
+
+    def check() -> None:
+        if time.monotonic() > deadline:
+            raise TimeoutError(
+                f"{stats.variant}: only {stats.syncs} of {syncs} syncs in {seconds:g} s"
+            )
+
+    return check
+
+
 def engine_crash_loop(
-    state: Path, *, syncs: int, seed: int = 1, max_life_s: float = 0.5, strict: bool = True
+    state: Path,
+    *,
+    syncs: int,
+    seed: int = 1,
+    max_life_s: float = 0.5,
+    strict: bool = True,
+    give_up_s: float = GIVE_UP_S,
 ) -> CrashStats:
     """Run worker lives until ``syncs`` syncs have started; check after every life."""
     rng = random.Random(seed)
     stats = CrashStats("engine")
     memory = InvariantState()
     life = 0
+    give_up = _give_up_after(give_up_s, stats, syncs)
     while stats.syncs < syncs:
+        give_up()
         life += 1
         budget = min(rng.randint(1, 15), syncs - stats.syncs)
         worker = subprocess.Popen(
@@ -84,11 +109,13 @@ def engine_crash_loop(
             text=True,
         )
         assert worker.stdout is not None
-        killer: threading.Timer | None = None
+        killer = threading.Timer(WAIT_S, worker.kill)  # a worker that never gets READY
+        killer.start()
         for line in worker.stdout:
             word, *rest = line.split()
             if word == "READY":
                 stats.restarts += 1
+                killer.cancel()
                 killer = threading.Timer(rng.uniform(0.0, max_life_s), worker.kill)
                 killer.start()
             elif word == "SYNC":
@@ -97,8 +124,7 @@ def engine_crash_loop(
             elif word == "ACTIVATED":
                 stats.activations += 1
                 memory.reported.setdefault(f"default.{rest[0]}.default", set()).add(int(rest[1]))
-        if killer is not None:
-            killer.cancel()
+        killer.cancel()
         if worker.wait(timeout=WAIT_S) < 0:
             stats.kills += 1
         with Engine(state):  # reopening must work after any kill
@@ -147,6 +173,7 @@ def agent_crash_loop(
     max_life_s: float = 2.0,
     engine_kill_share: float = 0.2,
     strict: bool = True,
+    give_up_s: float = GIVE_UP_S,
 ) -> CrashStats:
     """Kill a remote agent (and sometimes the engine) until the engine has recorded
     ``syncs`` activations from the agent; then the agent must converge."""
@@ -166,8 +193,10 @@ def agent_crash_loop(
     engine = EngineProcess(state, work / "engine.log").start()
     agent_args = [str(repo.path), "--ref", "main", "--engine", engine.url, "--interval", "0.05"]
     agent_args += ["--allow-mass-prune"]
+    give_up = _give_up_after(give_up_s, stats, syncs)
     try:
         while stats.syncs < syncs:
+            give_up()
             agent = AgentProcess(agent_args, work / "agent-state", work / "agent.log")
             stats.restarts += 1
             try:
