@@ -11,6 +11,7 @@ import socket
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import cast
 
 import httpx
 import pytest
@@ -137,7 +138,8 @@ def test_the_remote_agents_api_follows_the_same_rules() -> None:
     from gitsync.agent.server import standalone_app
 
     app = standalone_app(token=TOKEN)
-    guards = [m for m in app.user_middleware if m.cls is RequestGuard]
+    # Starlette types a middleware's class as a factory: compare it as the object it is.
+    guards = [m for m in app.user_middleware if cast(object, m.cls) is RequestGuard]
     assert len(guards) == 1
     assert guards[0].kwargs["token"] == TOKEN
 
