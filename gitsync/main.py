@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from gitsync import __version__
+from gitsync.api.address import DEFAULT_LISTEN
 from gitsync.errors import GitsyncError
 
 if TYPE_CHECKING:
@@ -206,7 +207,7 @@ _public_url_option = click.option(
 
 
 @cli.command()
-@click.option("--listen", default="127.0.0.1:19071", show_default=True, help="HOST:PORT to bind.")
+@click.option("--listen", default=DEFAULT_LISTEN, show_default=True, help="HOST:PORT to bind.")
 @click.option("--state-dir", required=True, help="The engine's state directory.")
 @click.option(
     "--token", default=None, help="Bearer token every route but health needs [env GITSYNC_TOKEN]."
@@ -253,7 +254,7 @@ def engine(
 @click.option("--tenant", default="default", show_default=True)
 @click.option("--application", default="default", show_default=True)
 @click.option(
-    "--listen", default="127.0.0.1:19071", show_default=True, help="HOST:PORT of the agent's API."
+    "--listen", default=DEFAULT_LISTEN, show_default=True, help="HOST:PORT of the agent's API."
 )
 @click.option(
     "--interval",

@@ -24,9 +24,10 @@ from gitsync.agent import webhook
 from gitsync.agent.loop import Agent
 from gitsync.agent.routes import agent_routes
 from gitsync.agent.ui_view import AgentUiView
+from gitsync.api.address import ListenAddress
 from gitsync.api.app import ApiSettings, create_app, error_for_path
 from gitsync.api.guard import HostRule, RequestGuard
-from gitsync.api.server import ListenAddress, bound_port
+from gitsync.api.server import bound_port
 from gitsync.engine import Engine
 from gitsync.errors import GitsyncError
 

@@ -22,7 +22,7 @@ from gitsync.agent.loop import Agent, AgentConfig
 from gitsync.agent.metrics import AgentMetrics
 from gitsync.agent.source import open_source
 from gitsync.agent.triggers import watch_directory
-from gitsync.api.server import ListenAddress, check_bind, parse_listen
+from gitsync.api.address import DEFAULT_LISTEN, ListenAddress, check_bind, parse_listen
 from gitsync.engine.runtime_options import RuntimeOptions, make_engine
 from gitsync.sources.directory import DirectoryWatcher
 from gitsync.sources.spec import SourceSpec
@@ -42,7 +42,7 @@ class AgentOptions:
     engine_url: str | None = None
     state_dir: str | None = None
     token: str | None = None
-    listen: str = "127.0.0.1:19071"
+    listen: str = DEFAULT_LISTEN
     public_urls: tuple[str, ...] = ()  # more names for the Host allow-list
     tenant: str = "default"
     application: str = "default"

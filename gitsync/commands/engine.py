@@ -7,8 +7,9 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
+from gitsync.api.address import check_bind, parse_listen
 from gitsync.api.app import ApiSettings
-from gitsync.api.server import build_server, check_bind, parse_listen
+from gitsync.api.server import build_server
 from gitsync.engine.runtime_options import RuntimeOptions, make_engine
 
 TOKEN_ENV = "GITSYNC_TOKEN"

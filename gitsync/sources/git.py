@@ -20,7 +20,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from git import Repo
+from git.exc import GitError
 from git.objects import Tree
+from gitdb.exc import ODBError
 
 from gitsync.config.snapshot import Snapshot
 from gitsync.errors import SourceError, UnsafeInput
@@ -37,6 +39,7 @@ from gitsync.sources.gitcmd import GitRunner, GitSourceError
 from gitsync.sources.gitrefs import RefResolver, check_ref, is_full_sha
 
 _SYMLINK_MODE = 0o120000
+_READ_FAILURES = (GitError, ODBError, OSError, ValueError)
 
 
 def default_cache_dir() -> Path:
@@ -218,7 +221,7 @@ class GitSource:
         timed_out = threading.Event()
         try:
             repo = Repo(repo_dir)
-        except Exception as exc:
+        except (GitError, OSError, ValueError) as exc:
             message = f"git repository {self.url} cannot be opened: {self._git.redact(str(exc))}"
             raise GitSourceError(message, "not-found") from exc
         repo.git.update_environment(**self._git.env)
@@ -241,9 +244,9 @@ class GitSource:
             if self.subpath:
                 meta["subpath"] = self.subpath
             return builder.build(commit.hexsha, meta)
-        except (SourceError, UnsafeInput):
-            raise
-        except Exception as exc:
+        except _READ_FAILURES as exc:
+            # What GitPython and gitdb raise on a missing or damaged object, or when the
+            # guard killed the reader; anything else is a bug and is not blamed on git.
             if timed_out.is_set():
                 raise GitSourceError(
                     f"reading commit {sha} timed out after {self.timeout_s:g} s for {self.url}",

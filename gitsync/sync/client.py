@@ -2,15 +2,16 @@
 
 Speaks gitsync's own routes (``/api/gitsync/v1/...``), which carry what the Vespa and
 Serve APIs have no room for: source revisions and commit metadata, code digests,
-history and rollback. httpx errors become EngineUnavailable; error bodies in the
-``{"error-code", "message"}`` form become the matching GitsyncError.
+history and rollback. httpx errors, and answers that do not parse as the API's JSON
+(``wire`` raises KeyError, TypeError or ValueError on them), become EngineUnavailable;
+error bodies in the ``{"error-code", "message"}`` form become the matching GitsyncError.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 import httpx
@@ -33,6 +34,7 @@ _ERRORS_BY_CODE: dict[str, type[errors.GitsyncError]] = {
     "REQUEST_TIMEOUT": errors.RequestTimeout,
 }
 SOURCE_HEADER = "X-Gitsync-Source"
+T = TypeVar("T")
 
 
 class RemoteEngine:
@@ -57,12 +59,29 @@ class RemoteEngine:
             raise errors.EngineUnavailable(
                 f"engine at {self.base_url} is unreachable: {type(exc).__name__}"
             ) from exc
-        if response.status_code == 200:
+        if response.status_code != 200:
+            raise _error_from(response)
+        try:
             return response.json()
-        raise _error_from(response)
+        except ValueError as exc:
+            raise self._not_the_api(method, path, exc) from exc
+
+    def _read(self, method: str, path: str, parse: Callable[[Any], T], **kwargs: Any) -> T:
+        """Call, then parse the answer; a body of the wrong shape is EngineUnavailable."""
+        data = self._call(method, path, **kwargs)
+        try:
+            return parse(data)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise self._not_the_api(method, path, exc) from exc
+
+    def _not_the_api(self, method: str, path: str, exc: Exception) -> errors.EngineUnavailable:
+        return errors.EngineUnavailable(
+            f"engine at {self.base_url} answered {method} {path} with something that is not "
+            f"gitsync's API ({type(exc).__name__}: {exc})"
+        )
 
     def live(self, tenant: str, application: str) -> LiveView:
-        return wire.live_from_json(self._call("GET", self._unit(tenant, application) + "/live"))
+        return self._read("GET", self._unit(tenant, application) + "/live", wire.live_from_json)
 
     def deploy(
         self,
@@ -75,34 +94,39 @@ class RemoteEngine:
     ) -> Applied:
         body = package.build_zip(dict(files))
         header = json.dumps({"revision": source.revision, "meta": dict(source.meta)})
-        data = self._call(
+        return self._read(
             "POST",
             self._unit(tenant, application) + "/deploy",
+            _applied,
             content=body,
             params={"force": "true"} if force else {},
             headers={"Content-Type": "application/zip", SOURCE_HEADER: header},
         )
-        return Applied(
-            int(data["generation"]), int(data["previousActiveGeneration"]), bool(data["activated"])
-        )
 
     def history(self, tenant: str, application: str) -> list[HistoryEntry]:
-        data = self._call("GET", self._unit(tenant, application) + "/history")
-        return [wire.history_from_json(entry) for entry in data]
+        return self._read("GET", self._unit(tenant, application) + "/history", _history)
 
     def rollback(self, tenant: str, application: str, generation: int | None) -> Applied:
         params = {"generation": str(generation)} if generation is not None else {}
-        data = self._call("POST", self._unit(tenant, application) + "/rollback", params=params)
-        return Applied(
-            int(data["generation"]), int(data["previousActiveGeneration"]), bool(data["activated"])
-        )
+        path = self._unit(tenant, application) + "/rollback"
+        return self._read("POST", path, _applied, params=params)
 
     def reapply(self, tenant: str, application: str) -> int:
-        data = self._call("POST", self._unit(tenant, application) + "/reapply")
-        return int(data["generation"])
+        path = self._unit(tenant, application) + "/reapply"
+        return self._read("POST", path, lambda data: int(data["generation"]))
 
     def close(self) -> None:
         self._http.close()
+
+
+def _applied(data: Any) -> Applied:
+    return Applied(
+        int(data["generation"]), int(data["previousActiveGeneration"]), bool(data["activated"])
+    )
+
+
+def _history(data: Any) -> list[HistoryEntry]:
+    return [wire.history_from_json(entry) for entry in data]
 
 
 def _error_from(response: httpx.Response) -> errors.GitsyncError:

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from gitsync.api.accesslog import AccessLog, AccessRecord
-from gitsync.api.server import ListenAddress, check_bind, parse_listen
+from gitsync.api.address import ListenAddress, check_bind, parse_listen
 from gitsync.config import package
 from gitsync.errors import BadRequest
 from tests.testing.api import LiveServer, run_server

@@ -20,8 +20,9 @@ import uvicorn
 from schemathesis.core.result import Err
 from starlette.applications import Starlette
 
+from gitsync.api.address import ListenAddress
 from gitsync.api.app import ApiSettings
-from gitsync.api.server import ListenAddress, bound_port, build_server
+from gitsync.api.server import bound_port, build_server
 from gitsync.config import package
 from gitsync.engine import Engine
 from tests.testing.configs import package_files
