@@ -72,7 +72,7 @@ def _source_options(func: Callable[..., None]) -> Callable[..., None]:
 
 
 def _runtime_options(func: Callable[..., None]) -> Callable[..., None]:
-    """--runtime none|ray, --ray-address, --health-timeout, --no-auto-rollback (issue 7)."""
+    """--runtime none|ray, --ray-address, --health-timeout, --no-auto-rollback."""
     options = [
         click.option(
             "--runtime",
@@ -239,7 +239,7 @@ def engine(
     )
 
 
-# -- agent and push-to-deploy hooks (issue 6) -------------------------------------------
+# -- agent and push-to-deploy hooks ----------------------------------------------------
 
 
 @cli.command()

@@ -22,13 +22,23 @@ T = TypeVar("T")
 
 
 class AgentSource(Protocol):
-    kind: str
+    """Where the agent reads desired state: ``revision()`` answers "has it moved?"
+    cheaply, ``snapshot(revision)`` reads it (once per revision). Both raise SourceError
+    when the source cannot be read."""
 
-    def describe(self) -> dict[str, str]: ...
+    kind: str  # "git" or "directory"
 
-    def revision(self) -> str: ...
+    def describe(self) -> dict[str, str]:
+        """Location, ref and subpath, as the status shows them."""
+        ...
 
-    def snapshot(self, revision: str) -> Snapshot: ...
+    def revision(self) -> str:
+        """The current revision: a commit sha, or a directory's content digest."""
+        ...
+
+    def snapshot(self, revision: str) -> Snapshot:
+        """The files at ``revision``."""
+        ...
 
 
 def _reason(exc: SourceError) -> str:

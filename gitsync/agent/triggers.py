@@ -1,20 +1,20 @@
-"""What asks the agent to reconcile, besides webhooks and git hooks (those live in
-``gitsync.api``): the poll schedule and the directory watcher.
+"""What asks the agent to reconcile, besides webhooks and git hooks (those are HTTP
+routes, see ``gitsync.agent.routes`` and ``gitsync.agent.webhook``): the poll schedule
+and the directory watcher.
 
-The poll runs on a private ``schedule.Scheduler`` driven by the agent's own loop, so
-no extra thread is needed and the next poll time is always known for the status.
-Each poll re-draws its interval as ``interval * (1 + random share of jitter)``, like
-Argo CD's resync jitter, so that many agents started together drift apart.
+The poll is a monotonic deadline driven by the agent's own loop, so no extra thread is
+needed, a change of the wall clock never skips or repeats a poll, and the next poll time
+is always known for the status. Each poll re-draws its interval as ``interval * (1 +
+random share of jitter)``, like Argo CD's resync jitter, so that many agents started
+together drift apart.
 """
 
 from __future__ import annotations
 
 import random
+import time
 from collections.abc import Callable
-from datetime import datetime
 from pathlib import Path
-
-import schedule
 
 from gitsync.sources.directory import DirectoryWatcher
 
@@ -36,41 +36,37 @@ class PollSchedule:
         self.jitter = jitter
         self._on_poll = on_poll
         self._rng = rng
-        self._scheduler = schedule.Scheduler()
-        self._job: schedule.Job | None = None
+        self._due: float | None = None  # time.monotonic() of the next poll
+        self.current_interval_s = interval_s
 
-    def _next_interval(self) -> float:
-        return self.interval_s * (1 + self.jitter * self._rng())
+    def _draw(self) -> None:
+        self.current_interval_s = self.interval_s * (1 + self.jitter * self._rng())
+        self._due = time.monotonic() + self.current_interval_s
 
     def start(self) -> None:
-        if self._job is None:
-            # schedule types the interval as int, but a float works (it becomes a timedelta).
-            every = self._scheduler.every(self._next_interval())  # type: ignore[arg-type]
-            self._job = every.seconds.do(self._fire)
-
-    def _fire(self) -> None:
-        # schedule computes the next run from job.interval right after this returns.
-        if self._job is not None:
-            self._job.interval = self._next_interval()  # type: ignore[assignment]
-        self._on_poll()
+        if self._due is None:
+            self._draw()
 
     def run_pending(self) -> None:
-        self._scheduler.run_pending()
+        """Poll if one is due (the next is drawn first, from now)."""
+        if self._due is not None and time.monotonic() >= self._due:
+            self._draw()
+            self._on_poll()
 
     def idle_s(self) -> float:
         """Seconds until the next poll (0 when one is due; the interval before start)."""
-        idle = self._scheduler.idle_seconds
-        return self.interval_s if idle is None else max(0.0, idle)
+        if self._due is None:
+            return self.interval_s
+        return max(0.0, self._due - time.monotonic())
 
     def next_run(self) -> float | None:
         """The next poll as seconds since the epoch, None before start."""
-        if self._job is None or self._job.next_run is None:
+        if self._due is None:
             return None
-        return datetime.timestamp(self._job.next_run)  # naive local time, as schedule keeps it
+        return time.time() + self.idle_s()
 
     def stop(self) -> None:
-        self._scheduler.clear()
-        self._job = None
+        self._due = None
 
 
 def watch_directory(

@@ -38,6 +38,8 @@ log = logging.getLogger("gitsync.agent")
 
 @dataclass(frozen=True)
 class AgentOptions:
+    """What ``gitsync agent`` was given on its command line."""
+
     source: SourceSpec
     engine_url: str | None = None
     state_dir: str | None = None
@@ -51,7 +53,7 @@ class AgentOptions:
     policy: reconcile.PrunePolicy = reconcile.PrunePolicy()
     webhook_secret: str | None = None
     log_format: str = "text"
-    runtime: RuntimeOptions = RuntimeOptions()  # the embedded engine's runtime (issue 7)
+    runtime: RuntimeOptions = RuntimeOptions()  # what runs the embedded engine's applications
 
 
 def _build(
@@ -103,6 +105,8 @@ def _build(
 
 
 def run_agent(options: AgentOptions, *, on_ready: Callable[[str], None] | None = None) -> int:
+    """Hold the unit's lock, serve the agent's API, reconcile until SIGTERM or SIGINT;
+    ``on_ready`` gets the API's URL once it listens. Returns the exit code."""
     configure_logging(options.log_format)
     state_dir = Path(options.state_dir or DEFAULT_STATE_DIR)
     address = parse_listen(options.listen)

@@ -42,7 +42,7 @@ def engine(
             file=sys.stderr,
         )
 
-    # As gitsync.api.server.serve, with the engine built for the chosen runtime (issue 7).
+    # As gitsync.api.server.serve, with the engine built for the chosen runtime.
     options = runtime or RuntimeOptions()
     check_bind(address, settings.token)
     with make_engine(settings.state_dir, options) as the_engine:

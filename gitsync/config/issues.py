@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Literal
 
@@ -10,18 +11,26 @@ PathPart = str | int
 JsonPath = tuple[PathPart, ...]
 
 
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
+
+
 def format_path(path: JsonPath) -> str:
     """Render ``("applications", 1, "deployments", 0, "num_replicas")`` as
-    ``applications[1].deployments[0].num_replicas``; the root is ``$``."""
+    ``applications[1].deployments[0].num_replicas``; a key that is not a plain name is
+    quoted (``args["a.b"]``); the root is ``$``. Issues and plans both write paths so."""
     out: list[str] = []
     for part in path:
         if isinstance(part, int):
             out.append(f"[{part}]")
-        elif out:
-            out.append(f".{part}")
+        elif _IDENTIFIER.fullmatch(part):
+            out.append(f".{part}" if out else part)
         else:
-            out.append(part)
+            out.append(f"[{_quote(part)}]")
     return "".join(out) or "$"
+
+
+def _quote(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,12 +15,12 @@ Unchanged applications are found by fingerprint alone; only changed ones are det
 from __future__ import annotations
 
 import enum
-import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Literal
 
+from gitsync.config.issues import format_path
 from gitsync.config.model import EMPTY, Application, DeployConfig, app_view, strip_defaults, thaw
 from gitsync.redact import MASK as REDACTED_MASK
 from gitsync.redact import is_secret_key, redact_text
@@ -78,7 +78,6 @@ _INSTANCE_NOTES = {
     "logging_config": GLOBAL_LOGGING_NOTE,
 }
 
-_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
 _MAPS = (dict, MappingProxyType)  # what model records hold; other mappings compare as leaves
 _SCALARS = frozenset({str, int, float, bool, type(None)})
 _Leaf = tuple[tuple[str, ...], Any, Any]
@@ -131,6 +130,8 @@ class AppChange:
 
 @dataclass(frozen=True, slots=True)
 class PlanCounts:
+    """How many applications a plan creates, updates, deletes and leaves alone."""
+
     create: int
     update: int
     delete: int
@@ -151,6 +152,10 @@ class PlanCounts:
 
 @dataclass(frozen=True, slots=True)
 class Plan:
+    """What a sync would change, from the live config to the desired one: applications
+    to create, update (with each field change and its effect) and delete, those left
+    unchanged, and changed instance options. :func:`diff` builds it; it changes nothing."""
+
     create: tuple[AppChange, ...] = ()
     update: tuple[AppChange, ...] = ()
     delete: tuple[AppChange, ...] = ()
@@ -186,21 +191,6 @@ def worst(classes: Iterable[ChangeClass | None]) -> ChangeClass | None:
         if c is not None and (found is None or _RANK[c] > _RANK[found]):
             found = c
     return found
-
-
-def format_path(parts: tuple[str, ...]) -> str:
-    """``("deployments", "M", "user_config", "a.b")`` → ``deployments.M.user_config["a.b"]``."""
-    out: list[str] = []
-    for part in parts:
-        if _IDENTIFIER.fullmatch(part):
-            out.append(f".{part}" if out else part)
-        else:
-            out.append(f"[{_quote(part)}]")
-    return "".join(out)
-
-
-def _quote(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def diff(desired: DeployConfig, live: DeployConfig) -> Plan:

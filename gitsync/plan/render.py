@@ -8,10 +8,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from gitsync.output import paint
 from gitsync.plan.diff import UNSET, AppChange, FieldChange, Plan
 
 FORMAT_VERSION = 1
-_GREEN, _YELLOW, _RED, _BOLD, _RESET = "\x1b[32m", "\x1b[33m", "\x1b[31m", "\x1b[1m", "\x1b[0m"
 _EFFECT = {
     "scale": "scale, in place",
     "reconfigure": "reconfigure, in place",
@@ -36,15 +36,11 @@ def format_change(change: FieldChange) -> str:
     return f"{text} ({change.note})" if change.note else text
 
 
-def _paint(text: str, code: str, color: bool) -> str:
-    return f"{code}{text}{_RESET}" if color else text
-
-
 def _changes_block(head: str, changes: tuple[FieldChange, ...], color: bool) -> list[str]:
     """One line for a single change, else a header and one indented line per change."""
     if len(changes) == 1:
-        return [f"{_paint(head, _YELLOW, color)}: {format_change(changes[0])}"]
-    return [f"{_paint(head, _YELLOW, color)}:"] + [f"    {format_change(c)}" for c in changes]
+        return [f"{paint(head, 'yellow', color)}: {format_change(changes[0])}"]
+    return [f"{paint(head, 'yellow', color)}:"] + [f"    {format_change(c)}" for c in changes]
 
 
 def _update_head(app: AppChange) -> str:
@@ -75,15 +71,15 @@ def render_text(plan: Plan, *, color: bool = False) -> str:
     if plan.instance:
         lines += _changes_block("~ update instance options", plan.instance, color)
     for app in plan.create:
-        lines.append(_paint(f'+ create application "{app.name}"', _GREEN, color))
+        lines.append(paint(f'+ create application "{app.name}"', "green", color))
     for app in plan.update:
         lines += _changes_block(_update_head(app), app.changes, color)
     for app in plan.delete:
-        lines.append(_paint(f'- delete "{app.name}"', _RED, color))
+        lines.append(paint(f'- delete "{app.name}"', "red", color))
     if lines:
         lines.append("")
     lines.append(
-        _paint(summary_line(plan), _BOLD, color) if plan.has_changes else summary_line(plan)
+        paint(summary_line(plan), "bold", color) if plan.has_changes else summary_line(plan)
     )
     return "\n".join(lines) + "\n"
 

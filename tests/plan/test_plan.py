@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
+from gitsync.config.issues import format_path
 from gitsync.config.model import DeployConfig, from_config, to_config
 from gitsync.plan.diff import (
     GLOBAL_LOGGING_NOTE,
@@ -20,7 +21,6 @@ from gitsync.plan.diff import (
     FieldChange,
     Plan,
     diff,
-    format_path,
     prune_candidates,
 )
 from gitsync.plan.render import format_change, plan_to_json, render_text, summary_line

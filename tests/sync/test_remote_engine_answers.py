@@ -4,7 +4,7 @@ wrong shape is an EngineUnavailable naming the engine, never a KeyError or Value
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -70,7 +70,7 @@ def test_writes_and_history_of_the_wrong_shape_are_engine_unavailable(
     engine = RemoteEngine(engine_url)
     try:
         source = DeploySource(revision="r", meta={})
-        calls = [
+        calls: list[Callable[[], object]] = [
             lambda: engine.deploy({"a.yaml": b"x"}, tenant="t", application="a", source=source),
             lambda: engine.history("t", "a"),
             lambda: engine.rollback("t", "a", None),
