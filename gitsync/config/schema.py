@@ -16,18 +16,18 @@ import itertools
 import json
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jsonschema
 import jsonschema_rs
-from referencing import Registry, Resource
-from referencing.jsonschema import DRAFT202012
 
 from gitsync.config import rules
 from gitsync.config.issues import Finding, Issue, JsonPath
 from gitsync.config.values import problems as non_json_values
 from gitsync.errors import GitsyncError
 from gitsync.redact import is_secret_path
+
+if TYPE_CHECKING:
+    import jsonschema
 
 ROOT_SCHEMA = "deploy-config.schema.json"
 MAX_FINDINGS = 100  # per validation: bounded work and a bounded answer
@@ -66,16 +66,24 @@ class SchemaSet:
             document = json.loads(path.read_text(encoding="utf-8"))
             self.documents[document.get("$id", SCHEMA_BASE + path.name)] = document
         strict = {uri: _strict(doc) for uri, doc in self.documents.items()}
+        self.strict = strict
         self.root_uri = SCHEMA_BASE + ROOT_SCHEMA
-        self.registry: Registry[Any] = Registry().with_resources(
-            (uri, Resource.from_contents(doc, default_specification=DRAFT202012))
-            for uri, doc in strict.items()
-        )
-        self.explainer = jsonschema.Draft202012Validator(
-            strict[self.root_uri], registry=self.registry
-        )
         rs_registry = jsonschema_rs.Registry(list(strict.items()))
         self.fast = jsonschema_rs.Draft202012Validator(strict[self.root_uri], registry=rs_registry)
+
+    @functools.cached_property
+    def explainer(self) -> jsonschema.Draft202012Validator:
+        """The validator that says why; built (and ``jsonschema`` imported, ~0.1 s) only
+        when a config is invalid, so a process that validates good configs never pays."""
+        import jsonschema
+        from referencing import Registry, Resource
+        from referencing.jsonschema import DRAFT202012
+
+        registry: Registry[Any] = Registry().with_resources(
+            (uri, Resource.from_contents(doc, default_specification=DRAFT202012))
+            for uri, doc in self.strict.items()
+        )
+        return jsonschema.Draft202012Validator(self.strict[self.root_uri], registry=registry)
 
     def resolve(self, uri: str) -> dict[str, Any]:
         """A schema document by ``$id`` (used for defaults and descriptions)."""
