@@ -128,7 +128,7 @@ class StoreError(GitsyncError):
 
 
 class PruneRefused(GitsyncError):
-    """A plan would remove too many applications (DESIGN.md §6)."""
+    """A plan would remove too many applications (the prune safety rules)."""
 
     error_code = "PRECONDITION_FAILED"
     http_status = 412

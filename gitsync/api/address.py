@@ -2,7 +2,7 @@
 so the command line can show the default cheaply).
 
 The engine and the agent listen on 127.0.0.1:19071 by default, Vespa's config server
-port; never on a non-loopback address without a token (DESIGN.md §6).
+port; never on a non-loopback address without a token.
 """
 
 from __future__ import annotations

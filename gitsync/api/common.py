@@ -1,6 +1,6 @@
 """What every route module shares: the per-app context, body reading, JSON replies.
 
-Only ``gitsync/api`` imports Starlette (DESIGN.md §5).
+Only ``gitsync/api`` and the agent's HTTP modules import Starlette (docs/architecture.md).
 """
 
 from __future__ import annotations

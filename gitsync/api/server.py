@@ -1,5 +1,5 @@
 """Run the API with uvicorn: HTTP/1.1 (chunked request bodies accepted), loopback
-by default, and never on a non-loopback address without a token (DESIGN.md §6)."""
+by default, and never on a non-loopback address without a token."""
 
 from __future__ import annotations
 

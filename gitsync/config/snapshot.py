@@ -1,4 +1,4 @@
-"""Snapshot: one immutable read of a source (DESIGN.md §1)."""
+"""Snapshot: one immutable read of a source (docs/architecture.md, Words)."""
 
 from __future__ import annotations
 

@@ -29,7 +29,7 @@ DEFAULT_MAX_PRUNE = 0.5
 
 @dataclass(frozen=True)
 class PrunePolicy:
-    """DESIGN.md §6: refuse a plan that removes every application, or more than
+    """The prune safety rules: refuse a plan that removes every application, or more than
     ``max_prune`` of them, unless mass pruning is allowed; ``prune=False`` keeps them."""
 
     max_prune: float = DEFAULT_MAX_PRUNE
