@@ -26,6 +26,7 @@ from gitsync.agent.routes import agent_routes
 from gitsync.agent.ui_view import AgentUiView
 from gitsync.api.address import ListenAddress
 from gitsync.api.app import ApiSettings, create_app, error_for_path
+from gitsync.api.connections import uvicorn_limits
 from gitsync.api.guard import HostRule, RequestGuard
 from gitsync.api.server import bound_port
 from gitsync.engine import Engine
@@ -115,12 +116,12 @@ class AgentServer:
             WebhookFirst(_webhook_app(agent, webhook_secret), app),
             host=address.host,
             port=address.port,
-            http="h11",
             lifespan="on" if lifespan else "off",
             log_level="warning",
             access_log=False,
             server_header=False,
             proxy_headers=False,
+            **uvicorn_limits(),  # the engine's read deadlines and connection cap
         )
         self.address = address
         self._server = uvicorn.Server(config)

@@ -10,6 +10,7 @@ import uvicorn
 
 from gitsync.api.address import ListenAddress, check_bind
 from gitsync.api.app import ApiSettings, create_app
+from gitsync.api.connections import uvicorn_limits
 from gitsync.engine import Engine
 
 
@@ -27,12 +28,12 @@ def build_server(
         create_app(settings, engine=engine),
         host=address.host,
         port=address.port,
-        http="auto",  # httptools when installed, else h11: both de-chunk bodies
         lifespan="on",
         log_level=log_level,
         access_log=False,  # the API writes its own access log
         server_header=False,
         proxy_headers=False,
+        **uvicorn_limits(),  # h11 with read deadlines and a connection cap
     )
     return uvicorn.Server(config)
 
