@@ -5,8 +5,8 @@
 - ``git.GitSource(url_or_path, ref=..., subpath=..., cache_dir=..., timeout_s=...)``:
   committed content of a local repository or a remote; the revision is the commit sha.
 
-The submodules are not imported here: GitPython and watchdog each take ~0.1 s to
-import, and a command that reads a directory should not pay for git.
+The submodules are not imported here: a command that reads git should not pay for
+watchdog (~0.1 s to import), nor one that reads a directory for git.
 """
 
 from __future__ import annotations

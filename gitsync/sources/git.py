@@ -1,7 +1,7 @@
 """The git source: a repository (local path or remote URL) at a ref, read into a Snapshot.
 
-Only committed content is read, from the commit's tree objects, never from a work
-tree. A remote is mirrored into a bare cache repository (keyed by a hash of the URL)
+Only committed content is read, from the commit's tree objects (``git cat-file`` and
+``git ls-tree`` through :mod:`gitsync.sources.gitcmd`), never from a work tree. A remote is mirrored into a bare cache repository (keyed by a hash of the URL)
 with shallow fetches; ``git ls-remote`` first answers "has the ref moved?" so an
 unchanged remote costs one round trip. A local path is read in place.
 """
@@ -14,15 +14,11 @@ import hashlib
 import os
 import re
 import shutil
-import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
-
-from git import Repo
-from git.exc import GitError
-from git.objects import Tree
-from gitdb.exc import ODBError
 
 from gitsync.config.snapshot import Snapshot
 from gitsync.errors import SourceError, UnsafeInput
@@ -39,7 +35,6 @@ from gitsync.sources.gitcmd import GitRunner, GitSourceError
 from gitsync.sources.gitrefs import RefResolver, check_ref, is_full_sha
 
 _SYMLINK_MODE = 0o120000
-_READ_FAILURES = (GitError, ODBError, OSError, ValueError)
 
 
 def default_cache_dir() -> Path:
@@ -218,58 +213,37 @@ class GitSource:
         return snap
 
     def _read_commit(self, repo_dir: Path, sha: str) -> Snapshot:
-        timed_out = threading.Event()
-        try:
-            repo = Repo(repo_dir)
-        except (GitError, OSError, ValueError) as exc:
-            message = f"git repository {self.url} cannot be opened: {self._git.redact(str(exc))}"
-            raise GitSourceError(message, "not-found") from exc
-        repo.git.update_environment(**self._git.env)
-        # Objects are read through git's persistent cat-file processes; the guard kills
-        # them when the read overruns, so a stuck read ends like any other timeout.
-        guard = threading.Timer(self.timeout_s, _kill_readers, args=(repo, timed_out))
-        guard.start()
-        try:
-            commit = repo.commit(sha)
-            builder = SnapshotBuilder(self.limits)
-            self._collect(repo, self._subtree(commit.tree), builder)
-            meta = {
-                "sha": commit.hexsha,
-                "author": f"{commit.author.name} <{commit.author.email}>",
-                "message": str(commit.message).rstrip("\n"),
-                "time": commit.committed_datetime.isoformat(),
-                "ref": self.ref,
-                "source": self.url,
-            }
-            if self.subpath:
-                meta["subpath"] = self.subpath
-            return builder.build(commit.hexsha, meta)
-        except _READ_FAILURES as exc:
-            # What GitPython and gitdb raise on a missing or damaged object, or when the
-            # guard killed the reader; anything else is a bug and is not blamed on git.
-            if timed_out.is_set():
-                raise GitSourceError(
-                    f"reading commit {sha} timed out after {self.timeout_s:g} s for {self.url}",
-                    reason="timeout",
-                ) from exc
-            detail = self._git.redact(str(exc).strip().splitlines()[-1] if str(exc) else "")
-            raise GitSourceError(
-                f"the git object store for {self.url} is corrupted (reading commit {sha}: "
-                f"{type(exc).__name__}: {detail}); run `git fsck`",
-                reason="corrupt",
-            ) from exc
-        finally:
-            guard.cancel()
-            repo.close()
+        """The commit's tree below ``subpath``, read with git commands (each with the
+        source's timeout): a damaged object store fails them, and git says so."""
+        commit = parse_commit(
+            self._git.run(["cat-file", "commit", sha], cwd=repo_dir, what="reading commit")
+        )
+        builder = SnapshotBuilder(self.limits)
+        self._collect(repo_dir, self._subtree(repo_dir, commit.tree), builder)
+        meta = {
+            "sha": sha,
+            "author": commit.author,
+            "message": commit.message.rstrip("\n"),
+            "time": commit.time,
+            "ref": self.ref,
+            "source": self.url,
+        }
+        if self.subpath:
+            meta["subpath"] = self.subpath
+        return builder.build(sha, meta)
 
-    def _subtree(self, root: Tree) -> Tree:
+    def _subtree(self, repo_dir: Path, root: str) -> str:
         """The tree at ``subpath``, walked one name at a time so a symlink is caught."""
         tree = root
         walked: list[str] = []
         for name in self.subpath.split("/") if self.subpath else []:
             walked.append(name)
             here = "/".join(walked)
-            found = next((item for item in tree if item.name == name), None)
+            listing = self._git.run(["ls-tree", "-z", tree], cwd=repo_dir, what="git ls-tree")
+            found = next(
+                (entry for entry in _entries(listing) if entry.path == name),
+                None,
+            )
             if found is None:
                 raise GitSourceError(
                     f"subpath {self.subpath!r} not found at {self.ref} in {self.url} "
@@ -278,39 +252,113 @@ class GitSource:
                 )
             if found.mode == _SYMLINK_MODE:
                 raise UnsafeInput(f"subpath {self.subpath!r} goes through the symlink {here!r}")
-            if not isinstance(found, Tree):
+            if found.kind != "tree":
                 raise GitSourceError(
                     f"subpath {self.subpath!r} is not a directory at {self.ref} in {self.url}",
                     reason="not-found",
                 )
-            tree = found
+            tree = found.sha
         return tree
 
-    def _collect(self, repo: Repo, tree: Tree, builder: SnapshotBuilder) -> None:
+    def _collect(self, repo_dir: Path, tree: str, builder: SnapshotBuilder) -> None:
         """List the tree with sizes in one command, check every cap, then read blobs."""
-        args = ["ls-tree", "-r", "-l", "-z", "--full-tree", tree.hexsha]
-        listing = self._git.run(args, cwd=Path(repo.git_dir), what="git ls-tree")
+        args = ["ls-tree", "-r", "-l", "-z", "--full-tree", tree]
+        listing = self._git.run(args, cwd=repo_dir, what="git ls-tree")
         blobs: list[tuple[str, str]] = []
-        for entry in listing.split("\0"):
-            info, _, rel = entry.partition("\t")
-            if not rel or any(part in VCS_DIRS for part in rel.split("/")):
+        for entry in _entries(listing):
+            if any(part in VCS_DIRS for part in entry.path.split("/")):
                 continue
-            mode, kind, sha, size = info.split()
-            if int(mode, 8) == _SYMLINK_MODE:
-                builder.add_symlink(rel)
-            elif kind == "blob":  # submodules ("commit") are not content
-                builder.admit(rel, int(size))
-                blobs.append((rel, sha))
+            if entry.mode == _SYMLINK_MODE:
+                builder.add_symlink(entry.path)
+            elif entry.kind == "blob":  # submodules ("commit") are not content
+                if not entry.size.isdigit():  # git lists "BAD" for an unreadable object
+                    raise GitSourceError(
+                        f"the git object store for {self.url} is corrupted ({entry.path}: "
+                        f"object {entry.sha} cannot be read); run `git fsck`",
+                        reason="corrupt",
+                    )
+                builder.admit(entry.path, int(entry.size))
+                blobs.append((entry.path, entry.sha))
         # Caps were checked on the listed sizes: only now is any content read.
+        contents = self._read_blobs(repo_dir, [sha for _, sha in blobs])
         for rel, sha in blobs:
-            builder.put(rel, repo.odb.stream(bytes.fromhex(sha)).read())
+            builder.put(rel, contents[sha])
+
+    def _read_blobs(self, repo_dir: Path, shas: list[str]) -> dict[str, bytes]:
+        """Every blob in one ``git cat-file --batch``."""
+        if not shas:
+            return {}
+        request = "".join(f"{sha}\n" for sha in dict.fromkeys(shas)).encode()
+        out = self._git.run_bytes(
+            ["cat-file", "--batch"], cwd=repo_dir, what="reading blobs", input=request
+        )
+        contents: dict[str, bytes] = {}
+        at = 0
+        while at < len(out):
+            end = out.index(b"\n", at)
+            header = out[at:end].decode("ascii", "replace").split()
+            if len(header) != 3:
+                raise GitSourceError(
+                    f"the git object store for {self.url} is corrupted (object "
+                    f"{' '.join(header)}); run `git fsck`",
+                    reason="corrupt",
+                )
+            size = int(header[2])
+            contents[header[0]] = out[end + 1 : end + 1 + size]
+            at = end + 1 + size + 1
+        return contents
 
 
-def _kill_readers(repo: Repo, timed_out: threading.Event) -> None:
-    timed_out.set()
-    for attr in ("cat_file_all", "cat_file_header"):
-        reader = getattr(repo.git, attr, None)
-        proc = getattr(reader, "proc", None)
-        if proc is not None:
-            with contextlib.suppress(OSError):
-                proc.kill()
+@dataclass(frozen=True)
+class Commit:
+    """What a commit object says, as ``git cat-file commit`` prints it."""
+
+    tree: str
+    author: str  # "Name <email>"
+    time: str  # the committer's time, ISO 8601 with its offset
+    message: str
+
+
+def parse_commit(text: str) -> Commit:
+    headers: dict[str, str] = {}
+    lines = text.split("\n")
+    index = 0
+    while index < len(lines) and lines[index]:
+        key, _, value = lines[index].partition(" ")
+        if not lines[index].startswith(" "):  # continuation lines (gpgsig) are skipped
+            headers.setdefault(key, value)
+        index += 1
+    message = "\n".join(lines[index + 1 :])
+    author, _, _ = headers.get("author", "").rpartition(" ")
+    author = author.rpartition(" ")[0]
+    _, stamp, offset = headers.get("committer", "").rsplit(" ", 2)
+    return Commit(headers["tree"], author, _iso_time(int(stamp), offset), message)
+
+
+def _iso_time(stamp: int, offset: str) -> str:
+    sign = -1 if offset.startswith("-") else 1
+    minutes = int(offset[1:3]) * 60 + int(offset[3:5])
+    zone = timezone(timedelta(minutes=sign * minutes))
+    return datetime.fromtimestamp(stamp, zone).isoformat()
+
+
+@dataclass(frozen=True)
+class _Entry:
+    mode: int
+    kind: str
+    sha: str
+    size: str
+    path: str
+
+
+def _entries(listing: str) -> list[_Entry]:
+    """``git ls-tree -z`` lines (``-l`` adds a size, else it is ``-``)."""
+    entries = []
+    for line in listing.split("\0"):
+        info, _, path = line.partition("\t")
+        if not path:
+            continue
+        fields = info.split()
+        size = fields[3] if len(fields) > 3 else "-"
+        entries.append(_Entry(int(fields[0], 8), fields[1], fields[2], size, path))
+    return entries

@@ -1,8 +1,8 @@
 """Running git: every command with a timeout, a non-interactive environment, and its
 failures turned into a GitSourceError with an actionable, credential-free message.
 
-Commands run through :mod:`subprocess` directly (not GitPython) so that a caller that
-needs nothing else from git, such as a push hook, pays no GitPython import.
+Commands run through :mod:`subprocess` directly: the git source reads commits with
+``cat-file`` and ``ls-tree`` here, and a push hook pays for no git library import.
 """
 
 from __future__ import annotations
@@ -127,9 +127,16 @@ class GitRunner:
             raise self.error(what or f"git {args[0]}", err)
         return out
 
-    def run_bytes(self, args: Sequence[str], *, cwd: Path | None = None, what: str = "") -> bytes:
-        """``run`` for binary output (``git archive``)."""
-        status, out, err = self._execute(args, cwd)
+    def run_bytes(
+        self,
+        args: Sequence[str],
+        *,
+        cwd: Path | None = None,
+        what: str = "",
+        input: bytes | None = None,
+    ) -> bytes:
+        """``run`` for binary output (``git archive``, ``git cat-file --batch``)."""
+        status, out, err = self._execute(args, cwd, input)
         if status != 0:
             raise self.error(what or f"git {args[0]}", _text(err))
         return out
@@ -139,7 +146,9 @@ class GitRunner:
         status, out, err = self._execute(args, cwd)
         return status, _text(out), _text(err)
 
-    def _execute(self, args: Sequence[str], cwd: Path | None) -> tuple[int, bytes, bytes]:
+    def _execute(
+        self, args: Sequence[str], cwd: Path | None, input: bytes | None = None
+    ) -> tuple[int, bytes, bytes]:
         # English messages: classify() reads git's stderr.
         env = {**os.environ, "LANGUAGE": "C", "LC_ALL": "C", **self.env}
         try:
@@ -149,7 +158,7 @@ class GitRunner:
                 ["git", *args],
                 cwd=cwd,
                 env=env,
-                stdin=subprocess.DEVNULL,
+                stdin=subprocess.DEVNULL if input is None else subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 process_group=0,
@@ -159,7 +168,7 @@ class GitRunner:
         except OSError as exc:
             raise GitSourceError(f"git could not be started: {exc}") from exc
         try:
-            out, err = proc.communicate(timeout=self.timeout_s)
+            out, err = proc.communicate(input, timeout=self.timeout_s)
         except subprocess.TimeoutExpired:
             _kill_group(proc)
             out, err = proc.communicate()
@@ -201,5 +210,5 @@ def _kill_group(proc: subprocess.Popen[bytes]) -> None:
 
 
 def _text(data: bytes) -> str:
-    # As GitPython decoded: undecodable bytes survive as surrogates, one newline is dropped.
+    # Undecodable bytes survive as surrogates; one trailing newline is dropped.
     return data.decode("utf-8", "surrogateescape").removesuffix("\n")
