@@ -30,7 +30,12 @@ from gitsync.sources.collect import (
     SnapshotBuilder,
     normalize_subpath,
 )
-from gitsync.sources.gitauth import git_environment, resolve_credentials, split_credentials
+from gitsync.sources.gitauth import (
+    check_transport,
+    git_environment,
+    resolve_credentials,
+    split_credentials,
+)
 from gitsync.sources.gitcmd import GitRunner, GitSourceError
 from gitsync.sources.gitrefs import RefResolver, check_ref, is_full_sha
 
@@ -69,11 +74,14 @@ class GitSource:
         self.depth = depth
         self.limits = limits
         self.is_remote = is_remote(raw)
+        if self.is_remote:
+            check_transport(raw)
         parsed = split_credentials(raw) if self.is_remote else None
         creds = resolve_credentials(parsed) if parsed is not None else None
         self.url = parsed.url if parsed is not None else str(Path(raw).absolute())
         secrets = (creds.password,) if creds is not None else ()
-        env = git_environment(creds, timeout_s)
+        local = not self.is_remote or raw.lower().startswith("file://")
+        env = git_environment(creds, timeout_s, allow_file=local)
         self._git = GitRunner(env, timeout_s, self.url, secrets)
         if self.is_remote:
             key = hashlib.sha256(self.url.encode()).hexdigest()[:16]

@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
+from gitsync.errors import SourceError
 from gitsync.redact import redact_text
 
 ENV_USERNAME = "GITSYNC_GIT_USERNAME"
@@ -103,9 +104,34 @@ def redact(text: str, secrets: tuple[str, ...] = ()) -> str:
     return redact_text(text, secrets)
 
 
-def git_environment(credentials: Credentials | None, timeout_s: float) -> dict[str, str]:
-    """Environment for git children: never prompt, never hang on ssh questions."""
+# Transports git may use: no ext:: (runs commands), fd::, or other remote helpers.
+NETWORK_PROTOCOLS = ("https", "http", "ssh", "git")
+_SCHEMES = frozenset({*NETWORK_PROTOCOLS, "git+ssh", "ssh+git", "file"})
+
+
+def check_transport(url: str) -> None:
+    """Refuse at once a URL git would hand to a transport gitsync does not allow."""
+    scheme, sep, _ = url.partition("://")
+    head = url.split("/", 1)[0]
+    if "::" in head:  # git's <transport>::<address> syntax (ext::, fd::, …)
+        transport = head.partition("::")[0]
+        raise SourceError(
+            f"git transport '{transport}::' is not allowed: use https, ssh, git or a local path"
+        )
+    if sep and scheme.lower() not in _SCHEMES:
+        raise SourceError(
+            f"git URL scheme '{scheme}' is not allowed: use https, ssh, git or a local path"
+        )
+
+
+def git_environment(
+    credentials: Credentials | None, timeout_s: float, *, allow_file: bool = False
+) -> dict[str, str]:
+    """Environment for git children: never prompt, never hang on ssh questions, and
+    speak only the allowed protocols (file only for a local path the operator named)."""
+    protocols = [*NETWORK_PROTOCOLS, "file"] if allow_file else list(NETWORK_PROTOCOLS)
     env = {
+        "GIT_ALLOW_PROTOCOL": ":".join(protocols),
         "GIT_TERMINAL_PROMPT": "0",
         "GCM_INTERACTIVE": "never",
         "GIT_ASKPASS": askpass_helper(),
