@@ -184,6 +184,8 @@ def read_zip(data: bytes, limits: PackageLimits) -> dict[str, bytes]:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             for info in archive.infolist():
                 budget.entry()
+                if "\x00" in info.orig_filename:  # zipfile cuts the name at the NUL
+                    raise UnsafeInput("Unsafe path in package: an entry name contains a NUL")
                 mode = info.external_attr >> 16
                 if stat.S_ISLNK(mode):
                     raise UnsafeInput(f"Package entry '{info.filename}' is a symbolic link")

@@ -41,6 +41,25 @@ def _http_options(options: Any, path: JsonPath) -> Iterator[Finding]:
         yield Finding((*path, "ssl_keyfile"), "ssl_keyfile needs ssl_certfile", rule="ssl-pair")
 
 
+MAX_NAME_LENGTH = 256
+# Control characters, C1 controls and bidi overrides: a name must read as it is.
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def name_problem(name: str) -> str | None:
+    """Why an application or deployment name cannot be used, or None."""
+    if len(name) > MAX_NAME_LENGTH:
+        return f"is {len(name)} characters long; the limit is {MAX_NAME_LENGTH}"
+    if _UNPRINTABLE.search(name):
+        return "holds a control or bidirectional-override character"
+    return None
+
+
+def _name_finding(path: JsonPath, name: Any, what: str) -> Finding | None:
+    why = name_problem(name) if isinstance(name, str) else None
+    return None if why is None else Finding(path, f"{what} name {why}", rule="name-format")
+
+
 def _unique_apps(apps: list[Any]) -> Iterator[Finding]:
     names: dict[str, int] = {}
     routes: dict[str, int] = {}
@@ -48,6 +67,9 @@ def _unique_apps(apps: list[Any]) -> Iterator[Finding]:
         if not isinstance(app, Mapping):
             continue
         name = app.get("name", DEFAULT_APP_NAME)
+        bad_name = _name_finding(("applications", index, "name"), name, "application")
+        if bad_name is not None:
+            yield bad_name
         if isinstance(name, str):
             if name in names:
                 where = (
@@ -134,6 +156,9 @@ def _application(app: Mapping[str, Any], path: JsonPath) -> list[Finding]:
         if type(deployment) is not dict:
             continue
         name = deployment.get("name")
+        bad_name = _name_finding((*path, "deployments", index, "name"), name, "deployment")
+        if bad_name is not None:
+            found.append(bad_name)
         if type(name) is str:
             if name in seen:
                 found.append(

@@ -1,0 +1,60 @@
+"""Caps everywhere: hostile names, archive entry names and numbers are refused."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gitsync.config import package
+from gitsync.config.schema import validate_config
+from gitsync.errors import UnsafeInput
+from tests.testing.api import run_server
+
+
+def test_a_zip_entry_whose_raw_name_holds_a_nul_is_refused() -> None:
+    data = package.build_zip({"services.xml": b"<services/>", "evilXx.yaml": b"a: 1\n"})
+    raw = data.replace(b"evilXx.yaml", b"evil\x00x.yaml")  # local header and directory
+    assert raw.count(b"evil\x00x.yaml") == 2
+    with pytest.raises(UnsafeInput) as caught:
+        package.read_zip(raw, package.PackageLimits())
+    assert "NUL" in caught.value.message
+
+
+@pytest.mark.parametrize(
+    ("name", "why"),
+    [
+        ("a" * 257, "257 characters long"),
+        ("app\x1b[2J", "control or bidirectional-override"),
+        ("app\u202egnp", "control or bidirectional-override"),
+        ("line\nbreak", "control or bidirectional-override"),
+    ],
+)
+def test_application_and_deployment_names_are_printable_and_bounded(name: str, why: str) -> None:
+    config = {
+        "applications": [
+            {
+                "name": name,
+                "import_path": "m:a",
+                "route_prefix": "/a",
+                "deployments": [{"name": name}],
+            }
+        ]
+    }
+    messages = [issue.message for issue in validate_config(config) if issue.rule == "name-format"]
+    assert len(messages) == 2, messages
+    assert all(why in message for message in messages)
+
+
+def test_overflowing_numbers_in_a_serve_put_are_refused(tmp_path: Path) -> None:
+    body = (
+        b'{"applications": [{"name": "a", "import_path": "m:a", "route_prefix": "/a",'
+        b' "deployments": [{"name": "D", "num_replicas": 1, "health_check_period_s": 1e999}]}]}'
+    )
+    with run_server(tmp_path / "state") as server, server.client() as http:
+        response = http.put(
+            "/api/serve/applications/", content=body, headers={"Content-Type": "application/json"}
+        )
+        assert response.status_code == 400, response.text
+        assert "too large" in response.text
+        assert "Infinity" not in http.get("/api/serve/applications/").text
