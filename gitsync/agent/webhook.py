@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import time
 from collections.abc import Callable
 
 from starlette.requests import Request
@@ -83,6 +84,31 @@ def verify(headers: dict[str, str], body: bytes, secret: str) -> str:
     )
 
 
+_DELIVERY_HEADERS = ("x-github-delivery", "x-gitea-delivery", "x-gitlab-event-uuid")
+DEDUP_WINDOW_S = 3600.0
+_MAX_REMEMBERED = 10_000
+
+
+class Deliveries:
+    """Delivery ids seen within the window: a replayed signed delivery triggers nothing."""
+
+    def __init__(self, window_s: float = DEDUP_WINDOW_S) -> None:
+        self.window_s = window_s
+        self._seen: dict[str, float] = {}  # insertion order is arrival order
+
+    def first_time(self, delivery: str, now: float | None = None) -> bool:
+        now = time.monotonic() if now is None else now
+        while self._seen:
+            oldest, at = next(iter(self._seen.items()))
+            if now - at <= self.window_s and len(self._seen) < _MAX_REMEMBERED:
+                break
+            del self._seen[oldest]
+        if delivery in self._seen:
+            return False
+        self._seen[delivery] = now
+        return True
+
+
 def webhook_route(
     on_push: Callable[[], object],
     metrics: AgentMetrics,
@@ -90,7 +116,9 @@ def webhook_route(
     *,
     max_body: int = DEFAULT_MAX_BODY,
 ) -> Route:
-    """The route; ``on_push`` is called (with nothing from the payload) for a valid push."""
+    """The route; ``on_push`` is called (with nothing from the payload) for a valid push,
+    once per delivery id within the de-duplication window."""
+    deliveries = Deliveries()
 
     async def webhook(request: Request) -> JSONResponse:
         client = request.client.host if request.client else "?"
@@ -118,6 +146,10 @@ def webhook_route(
         if event not in _PUSH_EVENTS:
             metrics.webhooks.labels("ignored").inc()
             return JSONResponse({"status": "ignored", "event": event, "provider": provider})
+        delivery = next((headers[h] for h in _DELIVERY_HEADERS if h in headers), "")[:128]
+        if delivery and not deliveries.first_time(delivery):
+            metrics.webhooks.labels("ignored").inc()
+            return JSONResponse({"status": "duplicate delivery", "provider": provider})
         on_push()
         metrics.webhooks.labels("accepted").inc()
         log.info("webhook push from %s (%s): refresh requested", provider, client)
