@@ -13,5 +13,13 @@ python3 -m venv .venv
 .venv/bin/mypy --strict gitsync tests
 .venv/bin/lint-imports  # the rules of the house: [tool.importlinter] in pyproject.toml
 
+# The web page's tests drive Debian's headless Chromium through Debian's chromedriver.
+if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+  sudo=""
+  if [ "$(id -u)" != 0 ]; then sudo="sudo"; fi
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium chromium-driver
+fi
+
 # pytest exits 5 when it collected no test: that is a failure here, as is any other non-zero.
 .venv/bin/python -m pytest -q -p no:cacheprovider "$@"

@@ -248,8 +248,7 @@ def create_app(
     )
     app.router.redirect_slashes = False  # Ray and Vespa answer 404, not a redirect
     app.state.engine = the_engine  # what gitsync's own routes (native.py) read
-    app.state.ui_auth = ui.UiAuth(settings.token)  # the web page's token, cookie and CSRF
-    app.state.ui_plans = ui.PlanStore()
+    app.state.ui = ui.PageState(the_engine, settings.token)  # the web page's auth and reads
     app.state.ctx = ApiContext(
         engine=the_engine,
         metrics=metrics,

@@ -8,11 +8,10 @@ from starlette.responses import FileResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from gitsync.api.ui import actions, pages
-from gitsync.api.ui.auth import UiAuth
-from gitsync.api.ui.plans import PlanStore
 from gitsync.api.ui.render import HERE, SECURITY_HEADERS
+from gitsync.api.ui.state import PageState
 
-__all__ = ["PlanStore", "UiAuth", "routes"]
+__all__ = ["PageState", "routes"]
 
 _STATIC = {
     "ui.css": "text/css",

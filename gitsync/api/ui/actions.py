@@ -14,11 +14,12 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from gitsync.api.ui import views
 from gitsync.api.ui.auth import COOKIE, same_origin_refusal
 from gitsync.api.ui.pages import guarded, plan_store, unit_of
 from gitsync.api.ui.planhtml import plan_html
 from gitsync.api.ui.provider import AgentView, agent_view
-from gitsync.api.ui.render import engine_of, page, refusal, ui_auth
+from gitsync.api.ui.render import engine_of, page, reads_of, refusal, ui_auth
 from gitsync.errors import BadRequest, GitsyncError, NotFound
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -159,9 +160,7 @@ async def rollback_preview(request: Request) -> Response:
     the_unit = unit_of(request)
     target = int(request.path_params["generation"])
     engine = engine_of(request)
-    active = await run_in_threadpool(
-        lambda: engine.live(the_unit.tenant, the_unit.application).generation
-    )
+    active = await run_in_threadpool(views.active_generation, reads_of(request), the_unit)
     if target == active:
         raise BadRequest(f"Generation {target} is already active")
     plan = await run_in_threadpool(plan_store(request).between, engine, the_unit, target, active)
@@ -184,10 +183,7 @@ async def rollback(request: Request, form: dict[str, str]) -> Response:
     the_unit = unit_of(request)
     target = int(request.path_params["generation"])
     if form.get("active", "") != "":
-        engine = engine_of(request)
-        current = await run_in_threadpool(
-            lambda: engine.live(the_unit.tenant, the_unit.application).generation
-        )
+        current = await run_in_threadpool(views.active_generation, reads_of(request), the_unit)
         if str(current) != form["active"]:
             return refusal(
                 request,

@@ -15,7 +15,15 @@ from gitsync.api.ui.filemask import masked_text
 from gitsync.api.ui.planhtml import plan_html
 from gitsync.api.ui.plans import PlanStore
 from gitsync.api.ui.provider import agent_view
-from gitsync.api.ui.render import engine_of, error_page, live_version, page, ui_auth
+from gitsync.api.ui.render import (
+    engine_of,
+    error_page,
+    live_version,
+    page,
+    reads_of,
+    ui_auth,
+)
+from gitsync.api.ui.state import page_state
 from gitsync.engine.records import AppId
 from gitsync.errors import GitsyncError, NotFound
 
@@ -24,8 +32,7 @@ MAX_FILE_SHOWN = 1024 * 1024
 
 
 def plan_store(request: Request) -> PlanStore:
-    store: PlanStore = request.app.state.ui_plans
-    return store
+    return page_state(request).plans
 
 
 def unit_of(request: Request) -> AppId:
@@ -51,7 +58,7 @@ def guarded(handler: Handler) -> Handler:
 
 @guarded
 async def overview(request: Request) -> Response:
-    rows = await run_in_threadpool(views.overview, engine_of(request), agent_view(request))
+    rows = await run_in_threadpool(views.overview, reads_of(request), agent_view(request))
     return page(
         request, "overview.html", {"title": "Deployment units", "units": rows, "live": True}
     )
@@ -61,7 +68,7 @@ async def overview(request: Request) -> Response:
 async def unit(request: Request) -> Response:
     the_unit = unit_of(request)
     data = await run_in_threadpool(
-        views.unit_page, engine_of(request), agent_view(request), the_unit
+        views.unit_page, reads_of(request), agent_view(request), the_unit
     )
     pending = data["pending"]
     return page(
@@ -79,7 +86,7 @@ async def unit(request: Request) -> Response:
 @guarded
 async def history(request: Request) -> Response:
     the_unit = unit_of(request)
-    rows = await run_in_threadpool(views.history_rows, engine_of(request), the_unit)
+    rows = await run_in_threadpool(views.history_rows, reads_of(request), the_unit)
     return page(
         request,
         "history.html",
@@ -99,9 +106,7 @@ async def generation(request: Request) -> Response:
     number = int(request.path_params["generation"])
     engine = engine_of(request)
     found = await run_in_threadpool(plan_store(request).of_generation, engine, the_unit, number)
-    active = await run_in_threadpool(
-        lambda: engine.live(the_unit.tenant, the_unit.application).generation
-    )
+    active = await run_in_threadpool(views.active_generation, reads_of(request), the_unit)
     return page(
         request,
         "generation.html",

@@ -12,6 +12,8 @@ from starlette.templating import Jinja2Templates
 
 from gitsync.api.ui.auth import UiAuth
 from gitsync.api.ui.provider import agent_view
+from gitsync.api.ui.reads import EngineReads
+from gitsync.api.ui.state import page_state
 from gitsync.engine import Engine
 from gitsync.errors import GitsyncError
 
@@ -34,13 +36,15 @@ SECURITY_HEADERS = {
 
 
 def ui_auth(request: Request) -> UiAuth:
-    auth: UiAuth = request.app.state.ui_auth
-    return auth
+    return page_state(request).auth
 
 
 def engine_of(request: Request) -> Engine:
-    engine: Engine = request.app.state.engine
-    return engine
+    return page_state(request).engine
+
+
+def reads_of(request: Request) -> EngineReads:
+    return page_state(request).reads
 
 
 def live_version(request: Request) -> str:

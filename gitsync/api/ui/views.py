@@ -8,8 +8,8 @@ from typing import Any
 
 from gitsync.api.ui import facts
 from gitsync.api.ui.provider import AgentView
-from gitsync.engine import Engine
-from gitsync.engine.records import AppId, HistoryEntry, ServeState
+from gitsync.api.ui.reads import EngineReads
+from gitsync.engine.records import AppId, HistoryEntry
 from gitsync.errors import NotFound
 
 Row = dict[str, Any]
@@ -21,9 +21,9 @@ def _agent_status(agent: AgentView | None, unit: AppId) -> Mapping[str, Any] | N
     return agent.status()
 
 
-def units(engine: Engine, agent: AgentView | None) -> list[AppId]:
+def units(reads: EngineReads, agent: AgentView | None) -> list[AppId]:
     """Every active deployment unit, plus the agent's even before its first activation."""
-    found = [app for tenant in engine.list_tenants() for app in engine.list_applications(tenant)]
+    found = list(reads.units())
     if agent is not None:
         own = AppId(agent.tenant, agent.application)
         if own not in found:
@@ -31,24 +31,10 @@ def units(engine: Engine, agent: AgentView | None) -> list[AppId]:
     return sorted(found, key=lambda a: (a.tenant, a.application, a.instance))
 
 
-def _live(engine: Engine, unit: AppId) -> ServeState | None:
-    try:
-        return engine.live(unit.tenant, unit.application, unit.instance)
-    except NotFound:  # the agent's tenant before its first activation
-        return None
-
-
-def _history(engine: Engine, unit: AppId) -> list[HistoryEntry]:
-    try:
-        return engine.history(unit.tenant, unit.application, unit.instance)
-    except NotFound:
-        return []
-
-
-def unit_summary(engine: Engine, agent: AgentView | None, unit: AppId) -> Row:
+def unit_summary(reads: EngineReads, agent: AgentView | None, unit: AppId) -> Row:
     """One overview row: what runs, from which commit, in sync or not, healthy or not."""
-    live = _live(engine, unit)
-    history = _history(engine, unit)
+    live = reads.live(unit)
+    history = reads.history(unit)
     status = _agent_status(agent, unit)
     active = next((e for e in history if live and e.generation == live.generation), None)
     apps = live.applications if live else []
@@ -86,14 +72,14 @@ def unit_summary(engine: Engine, agent: AgentView | None, unit: AppId) -> Row:
     }
 
 
-def overview(engine: Engine, agent: AgentView | None) -> list[Row]:
-    return [unit_summary(engine, agent, unit) for unit in units(engine, agent)]
+def overview(reads: EngineReads, agent: AgentView | None) -> list[Row]:
+    return [unit_summary(reads, agent, unit) for unit in units(reads, agent)]
 
 
-def unit_page(engine: Engine, agent: AgentView | None, unit: AppId) -> Row:
+def unit_page(reads: EngineReads, agent: AgentView | None, unit: AppId) -> Row:
     """A unit's page: its Serve applications and deployments, drift, the pending change."""
-    summary = unit_summary(engine, agent, unit)
-    live = _live(engine, unit)
+    summary = unit_summary(reads, agent, unit)
+    live = reads.live(unit)
     if live is None and not summary["watched"]:
         raise NotFound(f"Unknown application id '{unit.full_string()}'")
     status = _agent_status(agent, unit) or {}
@@ -137,10 +123,16 @@ def unit_page(engine: Engine, agent: AgentView | None, unit: AppId) -> Row:
     }
 
 
-def history_rows(engine: Engine, unit: AppId) -> list[Row]:
-    history = engine.history(unit.tenant, unit.application, unit.instance)
-    active = engine.live(unit.tenant, unit.application, unit.instance).generation
-    return [history_row(entry, active) for entry in history]
+def active_generation(reads: EngineReads, unit: AppId) -> int:
+    live = reads.live(unit)
+    if live is None:
+        raise NotFound(f"Tenant '{unit.tenant}' was not found.")
+    return live.generation
+
+
+def history_rows(reads: EngineReads, unit: AppId) -> list[Row]:
+    active = active_generation(reads, unit)
+    return [history_row(entry, active) for entry in reads.history(unit)]
 
 
 def history_row(entry: HistoryEntry, active: int) -> Row:
