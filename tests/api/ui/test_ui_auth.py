@@ -12,6 +12,7 @@ import httpx
 import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
+
 from tests.testing.tools import run_gitsync
 from tests.testing.ui import ConfigRepo, Server, axe_violations, main_text, screenshot
 
@@ -72,9 +73,7 @@ class AttackerSite:
         self.httpd.server_close()
 
 
-def test_reads_on_loopback_need_no_token_but_actions_do(
-    browser: WebDriver, engine: Server
-) -> None:
+def test_reads_on_loopback_need_no_token_but_actions_do(browser: WebDriver, engine: Server) -> None:
     browser.delete_all_cookies()
     browser.get(engine.url + "/")
     assert "default/default" in main_text(browser)
@@ -158,7 +157,9 @@ def test_the_exact_answers_over_http(engine: Server) -> None:
         assert client.post(url, data={}).status_code == 403  # no CSRF token
         assert client.post(url, data={"csrf": csrf}).status_code == 403  # another session's
         evil = client.post(url, data={"csrf": fresh}, headers={"Origin": "http://evil.example"})
-        assert evil.status_code == 403 and "origin &#39;http://evil.example&#39; is not" in evil.text
+        assert (
+            evil.status_code == 403 and "origin &#39;http://evil.example&#39; is not" in evil.text
+        )
         cross = client.post(url, data={"csrf": fresh}, headers={"Sec-Fetch-Site": "cross-site"})
         assert cross.status_code == 403
         assert engine.generation() == active
