@@ -69,6 +69,16 @@ class Applications:
         files = self.generation_files(app, generation)
         return prepare_package(files, None, [], self._ctx.clock()).deploy_model()
 
+    def generation_plan_text(self, app: AppId, generation: int) -> str | None:
+        """The plan a generation was prepared with (against the generation it replaced),
+        while its session lives; None otherwise."""
+        with self._ctx.lock:
+            store = self._ctx.require_tenant(app.tenant)
+            session = store.get_session(app.tenant, generation)
+            if session is None or session.app != app:
+                return None
+            return store.prepared_plan_text(app.tenant, generation)
+
     def code_digests(self, app: AppId) -> dict[str, str]:
         """The active generation's local code directories (path -> sha256), or ``{}``."""
         with self._ctx.lock:

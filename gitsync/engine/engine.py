@@ -402,6 +402,13 @@ class Engine:
         """No Vespa endpoint (the web page's plans): a past generation's canonical config."""
         return self._apps.generation_model(app_id(tenant, application, instance), generation)
 
+    def generation_plan_text(
+        self, tenant: str, application: str, generation: int, instance: str = "default"
+    ) -> str | None:
+        """No Vespa endpoint (the web page): the plan text a generation was prepared
+        with, while its session lives."""
+        return self._apps.generation_plan_text(app_id(tenant, application, instance), generation)
+
     def _roll_back_failed_gate(self, app: AppId, target: HistoryEntry) -> ActivateResult:
         return self._sessions.rollback(app, target.generation)
 

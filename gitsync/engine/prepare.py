@@ -17,6 +17,7 @@ from gitsync.config.snapshot import Snapshot
 from gitsync.engine.records import ChangeActions, JsonDict, LogEntry, OtherUnitApp
 from gitsync.errors import InvalidConfig
 from gitsync.plan import diff as plan
+from gitsync.plan.render import render_text
 
 
 @dataclass
@@ -31,6 +32,9 @@ class PreparedPackage:
     checksum: str
     revision: str
     route_prefixes: dict[str, str | None] = field(default_factory=dict)
+    # The plan against the generation it was prepared on, as ``gitsync diff`` prints it
+    # (values masked): what the web page shows for this generation.
+    plan_text: str = ""
     cached_model: model.DeployConfig | None = field(default=None, compare=False, repr=False)
 
     def to_json(self) -> JsonDict:
@@ -43,6 +47,7 @@ class PreparedPackage:
             "log": [entry.to_json() for entry in self.log],
             "checksum": self.checksum,
             "revision": self.revision,
+            "plan_text": self.plan_text,
         }
 
     @classmethod
@@ -61,6 +66,7 @@ class PreparedPackage:
             checksum=str(data["checksum"]),
             revision=str(data["revision"]),
             route_prefixes=dict(data.get("route_prefixes", {})),
+            plan_text=str(data.get("plan_text", "")),
         )
 
     def app_configs(self) -> dict[str, JsonDict]:
@@ -135,6 +141,7 @@ def prepare_package(
         log=log,
         checksum=package.manifest_checksum(manifest),
         revision=revision,
+        plan_text=render_text(the_plan),
         cached_model=desired,
     )
 

@@ -434,6 +434,15 @@ class Store:
         value["config"] = json.loads(rows[0][1])
         return value
 
+    def prepared_plan_text(self, tenant: str, session_id: int) -> str | None:
+        """The plan text of a session's prepare record, without decoding the record."""
+        rows = self._read(
+            "SELECT json_extract(prepared, '$.plan_text') FROM sessions "
+            "WHERE tenant = ? AND id = ?",
+            (tenant, session_id),
+        )
+        return str(rows[0][0]) if rows and rows[0][0] else None
+
     def delete_session(self, tenant: str, session_id: int) -> None:
         """Remove a session and its file rows (a failed prepare); blobs go at expiry."""
         with self._tx() as cur:

@@ -6,13 +6,14 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from urllib.parse import quote
 
+from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from gitsync.api.ui import views
 from gitsync.api.ui.filemask import masked_text
-from gitsync.api.ui.planhtml import plan_html
+from gitsync.api.ui.planhtml import plan_html, text_to_html
 from gitsync.api.ui.plans import PlanStore
 from gitsync.api.ui.provider import agent_view
 from gitsync.api.ui.render import (
@@ -21,6 +22,7 @@ from gitsync.api.ui.render import (
     live_version,
     page,
     reads_of,
+    templates,
     ui_auth,
 )
 from gitsync.api.ui.state import page_state
@@ -67,16 +69,24 @@ async def overview(request: Request) -> Response:
 @guarded
 async def unit(request: Request) -> Response:
     the_unit = unit_of(request)
-    data = await run_in_threadpool(
-        views.unit_page, reads_of(request), agent_view(request), the_unit
-    )
+    reads = reads_of(request)
+    stamp = reads.stamp()
+    data = await run_in_threadpool(views.unit_page, reads, agent_view(request), the_unit)
     pending = data["pending"]
+
+    def render_apps() -> Markup:
+        rows = views.app_rows(reads.live(the_unit))
+        return Markup(templates.get_template("_apps.html").render(apps=rows))
+
+    fragments = page_state(request).fragments
+    apps_html = await run_in_threadpool(fragments.get, ("apps", the_unit), stamp, render_apps)
     return page(
         request,
         "unit.html",
         {
             "title": f"{the_unit.tenant}/{the_unit.application}",
             "unit": data,
+            "apps_html": apps_html,
             "pending_html": plan_html(pending.plan) if pending else None,
             "live": True,
         },
@@ -104,9 +114,12 @@ async def history(request: Request) -> Response:
 async def generation(request: Request) -> Response:
     the_unit = unit_of(request)
     number = int(request.path_params["generation"])
-    engine = engine_of(request)
-    found = await run_in_threadpool(plan_store(request).of_generation, engine, the_unit, number)
-    active = await run_in_threadpool(views.active_generation, reads_of(request), the_unit)
+    reads = reads_of(request)
+    history = await run_in_threadpool(reads.history, the_unit)
+    found = await run_in_threadpool(
+        plan_store(request).of_generation, engine_of(request), history, the_unit, number
+    )
+    active = await run_in_threadpool(views.active_generation, reads, the_unit)
     return page(
         request,
         "generation.html",
@@ -116,7 +129,7 @@ async def generation(request: Request) -> Response:
             "application": the_unit.application,
             "entry": views.history_row(found.entry, active),
             "predecessor": found.predecessor,
-            "plan_html": plan_html(found.plan),
+            "plan_html": text_to_html(found.text),
         },
     )
 

@@ -1,6 +1,8 @@
-"""A plan as the page shows it: exactly the text ``gitsync diff`` prints, its colours
-turned into classes. The values were masked when the plan was made (``plan.diff``), so
-the page shows secrets exactly as plans do."""
+"""A plan as the page shows it: exactly the text ``gitsync diff`` prints (values were
+masked when the plan was made, so secrets are masked as in plans), with the parts the
+terminal colours marked by class: created green, updated yellow, deleted red, the
+summary bold. Each line keeps its ``+``/``~``/``-`` marker, so colour is never the only
+sign."""
 
 from __future__ import annotations
 
@@ -12,31 +14,29 @@ from markupsafe import Markup
 from gitsync.plan.diff import Plan
 from gitsync.plan.render import render_text
 
-# The SGR codes render.py paints with, and the class each becomes.
-_CLASSES = {"32": "plan-create", "33": "plan-update", "31": "plan-delete", "1": "plan-summary"}
-_SGR = re.compile(r"\x1b\[(\d+)m")
+# render.py paints the head of an update block (``~ update "name" (…)``) up to the colon.
+_UPDATE_HEAD = re.compile(
+    r'^(~ update (?:instance options|"(?:[^"\\]|\\.)*"(?: \([^)]*\))?))(:.*)$'
+)
 
 
-def ansi_to_html(text: str) -> Markup:
-    """Escape ``text`` and turn render.py's colour codes into ``<span class=…>``."""
-    out: list[str] = []
-    open_span = False
-    position = 0
-    for match in _SGR.finditer(text):
-        out.append(escape(text[position : match.start()]))
-        position = match.end()
-        code = match.group(1)
-        if open_span:
-            out.append("</span>")
-            open_span = False
-        if code in _CLASSES:
-            out.append(f'<span class="{_CLASSES[code]}">')
-            open_span = True
-    out.append(escape(text[position:]))
-    if open_span:
-        out.append("</span>")
-    return Markup("".join(out))
+def _line(line: str) -> str:
+    if line.startswith("+ create "):
+        return f'<span class="plan-create">{escape(line)}</span>'
+    if line.startswith("- delete "):
+        return f'<span class="plan-delete">{escape(line)}</span>'
+    if line.startswith("Plan: "):
+        return f'<span class="plan-summary">{escape(line)}</span>'
+    match = _UPDATE_HEAD.match(line)
+    if match:
+        return f'<span class="plan-update">{escape(match.group(1))}</span>{escape(match.group(2))}'
+    return escape(line)
+
+
+def text_to_html(text: str) -> Markup:
+    """Plan text (``render_text(plan)``) as HTML for a ``<pre>``."""
+    return Markup("\n".join(_line(line) for line in text.split("\n")))
 
 
 def plan_html(plan: Plan) -> Markup:
-    return ansi_to_html(render_text(plan, color=True))
+    return text_to_html(render_text(plan))

@@ -15,6 +15,7 @@ from gitsync.engine import Engine
 from gitsync.engine.records import AppId, HistoryEntry
 from gitsync.errors import NotFound
 from gitsync.plan.diff import Plan, diff
+from gitsync.plan.render import render_text
 
 _KEEP = 16
 
@@ -23,7 +24,7 @@ _KEEP = 16
 class GenerationPlan:
     entry: HistoryEntry
     predecessor: int | None  # None: the unit's first generation (planned against nothing)
-    plan: Plan
+    text: str  # as ``gitsync diff`` prints it
 
 
 class PlanStore:
@@ -48,13 +49,20 @@ class PlanStore:
                 self._plans.popitem(last=False)
         return plan
 
-    def of_generation(self, engine: Engine, unit: AppId, generation: int) -> GenerationPlan:
-        """A generation's plan against the generation it replaced."""
-        history = engine.history(unit.tenant, unit.application, unit.instance)
+    def of_generation(
+        self, engine: Engine, history: list[HistoryEntry], unit: AppId, generation: int
+    ) -> GenerationPlan:
+        """A generation's plan against the generation it replaced: the one it was
+        prepared with while its session lives, else computed from both packages."""
         for index, entry in enumerate(history):
             if entry.generation == generation:
                 before = history[index + 1].generation if index + 1 < len(history) else None
-                return GenerationPlan(entry, before, self.between(engine, unit, generation, before))
+                text = engine.generation_plan_text(
+                    unit.tenant, unit.application, entry.session_id, unit.instance
+                )
+                if text is None:
+                    text = render_text(self.between(engine, unit, generation, before))
+                return GenerationPlan(entry, before, text)
         raise NotFound(f"Generation {generation} of {unit.full_string()} was not found")
 
 

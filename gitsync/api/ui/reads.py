@@ -26,7 +26,8 @@ class EngineReads:
         self._history: dict[AppId, tuple[int, list[HistoryEntry]]] = {}
         self._units: tuple[int, list[AppId]] | None = None
 
-    def _stamp(self) -> tuple[int, float]:
+    def stamp(self) -> tuple[int, float]:
+        """Equal stamps mean equal live state."""
         version = self.engine.state_version
         if self.engine.runtime.name == "none":
             return version, 0.0
@@ -46,7 +47,7 @@ class EngineReads:
 
     def live(self, unit: AppId) -> ServeState | None:
         """The unit's live state; None when its tenant does not exist (yet)."""
-        stamp = self._stamp()
+        stamp = self.stamp()
         with self._lock:
             cached = self._live.get(unit)
         if cached is not None and cached[0] == stamp:

@@ -9,7 +9,7 @@ from typing import Any
 from gitsync.api.ui import facts
 from gitsync.api.ui.provider import AgentView
 from gitsync.api.ui.reads import EngineReads
-from gitsync.engine.records import AppId, HistoryEntry
+from gitsync.engine.records import AppId, HistoryEntry, ServeState
 from gitsync.errors import NotFound
 
 Row = dict[str, Any]
@@ -83,26 +83,6 @@ def unit_page(reads: EngineReads, agent: AgentView | None, unit: AppId) -> Row:
     if live is None and not summary["watched"]:
         raise NotFound(f"Unknown application id '{unit.full_string()}'")
     status = _agent_status(agent, unit) or {}
-    apps = []
-    for app in live.applications if live else []:
-        apps.append(
-            {
-                "name": app.name,
-                "route_prefix": app.route_prefix or "-",
-                "status": app.status,
-                "message": app.message,
-                "deployments": [
-                    {
-                        "name": d.name,
-                        "status": d.status,
-                        "message": d.message,
-                        "target": d.target_num_replicas,
-                        "replicas": facts.replica_states(d.replicas) or "-",
-                    }
-                    for d in app.deployments
-                ],
-            }
-        )
     drift = status.get("drift") or {}
     last = status.get("lastSync") or {}
     pending = agent.pending() if agent is not None and summary["watched"] else None
@@ -112,7 +92,7 @@ def unit_page(reads: EngineReads, agent: AgentView | None, unit: AppId) -> Row:
         )
     return {
         **summary,
-        "apps": apps,
+        "app_total": len(live.applications) if live else 0,
         "runtime_drift": list(live.drift) if live else [],
         "agent_drift": drift.get("summary") if drift.get("detected") else None,
         "last_sync": last,
@@ -150,3 +130,28 @@ def history_row(entry: HistoryEntry, active: int) -> Row:
         "health": entry.health,
         "health_message": entry.health_message,
     }
+
+
+def app_rows(live: ServeState | None) -> list[Row]:
+    """The unit's Serve applications with their deployments and replica states."""
+    apps = []
+    for app in live.applications if live else []:
+        apps.append(
+            {
+                "name": app.name,
+                "route_prefix": app.route_prefix or "-",
+                "status": app.status,
+                "message": app.message,
+                "deployments": [
+                    {
+                        "name": d.name,
+                        "status": d.status,
+                        "message": d.message,
+                        "target": d.target_num_replicas,
+                        "replicas": facts.replica_states(d.replicas) or "-",
+                    }
+                    for d in app.deployments
+                ],
+            }
+        )
+    return apps

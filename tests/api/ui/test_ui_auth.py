@@ -15,6 +15,7 @@ from selenium.webdriver.remote.webdriver import WebDriver
 
 from tests.testing.tools import run_gitsync
 from tests.testing.ui import ConfigRepo, Server, axe_violations, main_text, screenshot
+from tests.testing.wait import wait_until
 
 pytestmark = pytest.mark.slow
 TOKEN = "s3cret-token-for-tests"
@@ -82,7 +83,10 @@ def test_reads_on_loopback_need_no_token_but_actions_do(browser: WebDriver, engi
     browser.get(engine.url + UNIT + f"/rollback/{active - 1}")
     assert "needs the engine's token" in main_text(browser)
     browser.find_element(By.CSS_SELECTOR, "form.confirm button").click()
-    assert "Refused: this action needs the engine's token" in main_text(browser)
+    wait_until(
+        lambda: "Refused: this action needs the engine's token" in main_text(browser),
+        "the refusal without a token",
+    )
     assert engine.generation() == active
     screenshot(browser, "refused-without-token")
 
@@ -96,11 +100,11 @@ def test_sign_in_keeps_a_derived_token_in_an_httponly_strict_cookie(
     screenshot(browser, "login")
     browser.find_element(By.ID, "token").send_keys("wrong")
     browser.find_element(By.CSS_SELECTOR, "form.login button").click()
-    assert "Invalid token" in main_text(browser)
+    wait_until(lambda: "Invalid token" in main_text(browser), "the wrong token refused")
     browser.get(engine.url + "/ui/login?next=" + UNIT)
     browser.find_element(By.ID, "token").send_keys(TOKEN)
     browser.find_element(By.CSS_SELECTOR, "form.login button").click()
-    assert browser.current_url == engine.url + UNIT
+    wait_until(lambda: browser.current_url == engine.url + UNIT, "the page after sign-in")
     (cookie,) = browser.get_cookies()
     assert cookie["name"] == "gitsync_ui" and cookie["httpOnly"] and cookie["sameSite"] == "Strict"
     assert TOKEN not in cookie["value"]
@@ -119,7 +123,10 @@ def test_a_cross_origin_form_post_is_refused_even_with_a_valid_csrf_token(
     try:
         browser.get(site.url)
         browser.find_element(By.ID, "go").click()
-        assert "Refused: a same-site request may not act on this page" in main_text(browser)
+        wait_until(
+            lambda: "Refused: a same-site request may not act" in main_text(browser),
+            "the cross-origin post refused",
+        )
     finally:
         site.close()
     assert engine.generation() == active
@@ -128,7 +135,7 @@ def test_a_cross_origin_form_post_is_refused_even_with_a_valid_csrf_token(
     # The same form on the page's own origin, signed in, goes through.
     browser.get(engine.url + UNIT + f"/rollback/{active - 1}")
     browser.find_element(By.CSS_SELECTOR, "form.confirm button").click()
-    assert f"generation {active + 1} is active" in main_text(browser)
+    wait_until(lambda: f"generation {active + 1} is active" in main_text(browser), "the rollback")
     assert engine.generation() == active + 1
 
 
@@ -136,6 +143,7 @@ def _sign_in(browser: WebDriver, engine: Server) -> None:
     browser.get(engine.url + "/ui/login")
     browser.find_element(By.ID, "token").send_keys(TOKEN)
     browser.find_element(By.CSS_SELECTOR, "form.login button").click()
+    wait_until(lambda: "Sign out" in browser.page_source, "the signed-in page")
 
 
 def test_the_exact_answers_over_http(engine: Server) -> None:
