@@ -64,6 +64,17 @@ class EngineReads:
             self._live[unit] = (stamp, state)
         return state
 
+    def active_generation(self, unit: AppId) -> int:
+        """The unit's active generation (0: none) without reading its live state."""
+        try:
+            return self.engine.get_application(
+                unit.tenant, unit.application, unit.instance
+            ).generation
+        except NotFound:
+            if unit.tenant not in self.engine.list_tenants():
+                raise
+            return 0
+
     def history(self, unit: AppId) -> list[HistoryEntry]:
         version = self.engine.state_version
         with self._lock:

@@ -104,10 +104,7 @@ def unit_page(reads: EngineReads, agent: AgentView | None, unit: AppId) -> Row:
 
 
 def active_generation(reads: EngineReads, unit: AppId) -> int:
-    live = reads.live(unit)
-    if live is None:
-        raise NotFound(f"Tenant '{unit.tenant}' was not found.")
-    return live.generation
+    return reads.active_generation(unit)
 
 
 def history_rows(reads: EngineReads, unit: AppId) -> list[Row]:
