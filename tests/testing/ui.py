@@ -43,9 +43,10 @@ class ConfigRepo(WorkRepo):
 class Server:
     """``gitsync agent`` or ``gitsync engine`` as a real process on a free port."""
 
-    def __init__(self, args: list[str], log: Path) -> None:
+    def __init__(self, args: list[str], log: Path, *, token: str | None = None) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        self.headers = {"Authorization": f"Bearer {token}"} if token else {}
         self._log = log.open("w")
         self.log = log
         command = gitsync_command(*args, "--listen", f"127.0.0.1:{self.port}")
@@ -55,10 +56,10 @@ class Server:
     def _up(self) -> bool:
         if self.proc.poll() is not None:
             pytest.fail(f"gitsync exited with {self.proc.returncode}:\n{self.log.read_text()}")
-        return answers(self.url + "/ui/version")
+        return answers(self.url + "/state/v1/health")  # open even with a token
 
     def json(self, path: str) -> Any:
-        response = httpx.get(self.url + path, timeout=10)
+        response = httpx.get(self.url + path, headers=self.headers, timeout=10)
         response.raise_for_status()
         return response.json()
 

@@ -18,8 +18,9 @@ import secrets
 
 from starlette.requests import Request
 
+from gitsync.api.guard import token_denial
+
 COOKIE = "gitsync_ui"
-LOOPBACK_CLIENTS = frozenset({"127.0.0.1", "::1", "localhost"})
 _SESSION_LABEL = b"gitsync-ui-session"
 
 
@@ -42,8 +43,8 @@ class UiAuth:
         """The request carries the token: as a bearer header or as the page's cookie."""
         if self.token is None:
             return False
-        scheme, _, given = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() == "bearer" and self.token_matches(given.strip()):
+        headers = {key.lower(): value for key, value in request.headers.raw}
+        if token_denial(headers, self.token.encode()) is None:
             return True
         cookie = request.cookies.get(COOKIE, "")
         expected = self.session_value or ""
@@ -65,11 +66,6 @@ class UiAuth:
         return bool(given) and hmac.compare_digest(
             given.encode(), self.csrf_token(request).encode()
         )
-
-
-def is_loopback(request: Request) -> bool:
-    client = request.client
-    return client is not None and client.host in LOOPBACK_CLIENTS
 
 
 def same_origin_refusal(request: Request) -> str | None:

@@ -27,7 +27,9 @@ def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     root = tmp_path_factory.mktemp("ui-auth")
     repo = ConfigRepo(root / "config-repo")
     server = Server(
-        ["engine", "--state-dir", str(root / "state"), "--token", TOKEN], root / "engine.log"
+        ["engine", "--state-dir", str(root / "state"), "--token", TOKEN],
+        root / "engine.log",
+        token=TOKEN,
     )
     try:
         for message in ("first", "second"):
@@ -74,21 +76,18 @@ class AttackerSite:
         self.httpd.server_close()
 
 
-def test_reads_on_loopback_need_no_token_but_actions_do(browser: WebDriver, engine: Server) -> None:
+def test_with_a_token_the_pages_ask_for_it_first_as_the_apis_reads_do(
+    browser: WebDriver, engine: Server
+) -> None:
     browser.delete_all_cookies()
-    browser.get(engine.url + "/")
-    assert "default/default" in main_text(browser)
-    assert browser.find_element(By.LINK_TEXT, "Sign in")
-    active = engine.generation()
-    browser.get(engine.url + UNIT + f"/rollback/{active - 1}")
-    assert "needs the engine's token" in main_text(browser)
-    browser.find_element(By.CSS_SELECTOR, "form.confirm button").click()
-    wait_until(
-        lambda: "Refused: this action needs the engine's token" in main_text(browser),
-        "the refusal without a token",
-    )
-    assert engine.generation() == active
-    screenshot(browser, "refused-without-token")
+    for path in ("/", UNIT, UNIT + "/history"):
+        browser.get(engine.url + path)
+        wait_until(lambda: "/ui/login" in browser.current_url, f"{path} asking to sign in")
+        assert "Enter the engine's token" in main_text(browser)
+        assert "default/default" not in main_text(browser)
+    assert httpx.get(engine.url + "/ui/version").status_code == 401
+    assert httpx.get(engine.url + "/ui/version", headers=engine.headers).status_code == 200
+    screenshot(browser, "sign-in-first")
 
 
 def test_sign_in_keeps_a_derived_token_in_an_httponly_strict_cookie(
@@ -110,6 +109,15 @@ def test_sign_in_keeps_a_derived_token_in_an_httponly_strict_cookie(
     assert TOKEN not in cookie["value"]
     assert browser.execute_script("return document.cookie") == ""  # scripts cannot read it
     assert browser.find_element(By.XPATH, "//button[normalize-space()='Sign out']")
+
+    # The token's cookie gone, the confirm form on the open page is refused.
+    active = engine.generation()
+    browser.get(engine.url + UNIT + f"/rollback/{active - 1}")
+    browser.delete_all_cookies()
+    browser.find_element(By.CSS_SELECTOR, "form.confirm button").click()
+    wait_until(lambda: "Refused" in main_text(browser), "the action without the token refused")
+    assert engine.generation() == active
+    screenshot(browser, "refused-without-token")
 
 
 def test_a_cross_origin_form_post_is_refused_even_with_a_valid_csrf_token(
@@ -149,7 +157,8 @@ def _sign_in(browser: WebDriver, engine: Server) -> None:
 def test_the_exact_answers_over_http(engine: Server) -> None:
     url = engine.url + UNIT + "/rollback/2"
     with httpx.Client(base_url=engine.url, timeout=10) as anonymous:
-        csrf = _csrf(anonymous.get(UNIT + "/rollback/2").text)
+        assert anonymous.get(UNIT + "/rollback/2").status_code == 303  # to the sign-in
+        csrf = _csrf(anonymous.get("/ui/login").text)
         no_token = anonymous.post(url, data={"csrf": csrf})
         assert no_token.status_code == 401
         assert "this action needs the engine&#39;s token" in no_token.text
@@ -175,7 +184,7 @@ def test_the_exact_answers_over_http(engine: Server) -> None:
         assert done.status_code == 303
         assert engine.generation() == active + 1
     # The page is framed nowhere and runs only its own script.
-    page = httpx.get(engine.url + "/", timeout=10)
+    page = httpx.get(engine.url + "/", headers=engine.headers, timeout=10)
     assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
     assert page.headers["x-frame-options"] == "DENY"
     # The API's own writes stay closed to browsers and to callers without the token.
