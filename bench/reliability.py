@@ -1,9 +1,10 @@
 """The long variants of the reliability suite; writes bench/RELIABILITY.md.
 
     python bench/reliability.py [--syncs 1000] [--agent-syncs 400] [--fuzz-examples 1500]
-                                [--api-examples 40] [--out bench/RELIABILITY.md]
+                                [--api-examples 40] [--attack-scale 3] [--out bench/RELIABILITY.md]
 
-Runs the crash loops of ``tests/reliability/crash_loops.py`` with many more syncs (kills
+Runs the attack campaign of ``tests/reliability/attacks.py`` (one attack per hole
+family, at ``--attack-scale`` times the test's sizes), the crash loops of ``tests/reliability/crash_loops.py`` with many more syncs (kills
 counted, invariant violations collected instead of stopping), the hypothesis properties
 of ``tests/reliability/test_fuzz_inputs.py`` with many more examples, schemathesis and
 route fuzzing against a live engine (5xx counted), and the hostile-input, race and
@@ -26,6 +27,7 @@ SUITE = ROOT / "tests" / "reliability"
 sys.path.insert(0, str(ROOT))  # the tests' packages, when run as python bench/reliability.py
 
 from tests.reliability.api_fuzz import FuzzStats, fuzz_native, fuzz_openapi, seed  # noqa: E402
+from tests.reliability.attacks import SECRET, Campaign, run_campaign  # noqa: E402
 from tests.reliability.crash_loops import (  # noqa: E402
     CrashStats,
     agent_converges_in_process,
@@ -69,6 +71,7 @@ def main() -> int:
     parser.add_argument("--agent-syncs", type=int, default=400)
     parser.add_argument("--fuzz-examples", type=int, default=1500)
     parser.add_argument("--api-examples", type=int, default=40)
+    parser.add_argument("--attack-scale", type=int, default=3)
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "RELIABILITY.md")
     args = parser.parse_args()
 
@@ -76,6 +79,20 @@ def main() -> int:
     violations: list[str] = []
     with tempfile.TemporaryDirectory(prefix="gitsync-reliability-") as tmp:
         work = Path(tmp)
+        campaigns: list[tuple[int, Campaign]] = []
+        for scale in sorted({1, args.attack_scale}):
+            print(f"attack campaign at scale {scale} ...", flush=True)
+            with running_engine(work / f"attacks-{scale}", work / "a.log", token="t") as target:
+                assert target.proc is not None
+                proc = target.proc
+                campaigns.append(
+                    (
+                        scale,
+                        run_campaign(
+                            target.url, "t", scale=scale, alive=lambda p=proc: p.poll() is None
+                        ),
+                    )
+                )
         print(f"engine crash loop: {args.syncs} syncs ...", flush=True)
         started = time.monotonic()
         engine_stats = engine_crash_loop(
@@ -119,6 +136,23 @@ def main() -> int:
     hostile_passed, hostile_failed, hostile_s = pytest_counts("test_hostile_input.py")
     races_passed, races_failed, races_s = pytest_counts("test_races.py")
     faults_passed, faults_failed, faults_s = pytest_counts("test_git_faults.py")
+    hardening = [
+        ("YAML paths agree (differential fuzz), deep forms", "../config/test_yaml_paths.py"),
+        ("linear scans: 1 MB worst input each", "test_linear_text.py"),
+        ("reads need the token, Host allow-list, serve CLI", "test_access.py"),
+        ("bounded work: findings cap, GETs during the worst write", "test_bounded_work.py"),
+        ("secrets: one redaction, a surface each", "test_secrets.py"),
+        ("connections: deadlines and cap under 1,024 fds", "test_connections.py"),
+        ("caps: NUL zip names, names, 1e999", "test_caps.py"),
+        ("git protocols, terminal escapes", "test_git_protocols.py"),
+        ("webhook replay", "test_webhook_replay.py"),
+    ]
+    hardening_rows = []
+    for label, target in hardening:
+        print(f"{label} ...", flush=True)
+        passed, failed, seconds = pytest_counts(target)
+        hostile_failed += failed
+        hardening_rows.append(f"| {label} | {passed} | {failed} | {seconds:.0f} |")
 
     lines += [
         "# Reliability report",
@@ -126,6 +160,31 @@ def main() -> int:
         f"Written by `bench/reliability.py` on {time.strftime('%Y-%m-%d %H:%M:%S')} "
         f"(Python {sys.version.split()[0]}, {os.cpu_count()} CPUs). Figures, not pass/fail; "
         "the bounded CI variants are `pytest tests/reliability`.",
+        "",
+        "## Attacks (one per hole family, against a live engine with a token)",
+        "",
+        f"Each case of `tests/reliability/attacks.py` sent once; a planted secret "
+        f"(`{SECRET[:7]}…`) is looked for in every answer; after each case `/state/v1/health` "
+        "must answer within 10 s and the process must live.",
+        "",
+        "| scale | cases tried | refused (4xx) | served (2xx) | 5xx | hangs | crashes "
+        "| secrets leaked | slowest case (s) |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        *(
+            f"| {scale} | {c.tried} | {c.refused} | {c.accepted} | {len(c.server_errors)} "
+            f"| {len(c.hangs)} | {len(c.crashes)} | {len(c.leaks)} "
+            f"| {max(c.seconds.values()):.1f} |"
+            for scale, c in campaigns
+        ),
+        "",
+        *(
+            f"- {problem}"
+            for _, c in campaigns
+            for problem in [*c.server_errors, *c.hangs, *c.crashes, *c.leaks]
+        ),
+        "",
+        "Per case at the largest scale (seconds): "
+        + "; ".join(f"{name} {sec:.1f}" for name, sec in campaigns[-1][1].seconds.items()),
         "",
         "## Crash consistency (SIGKILL at random points)",
         "",
@@ -159,7 +218,7 @@ def main() -> int:
             else "\n\n" + "\n".join(f"- {e}" for e in api.server_errors[:20])
         ),
         "",
-        "## Hostile input, races, git faults",
+        "## Hostile input, races, git faults, hardening",
         "",
         "| suite | cases passed | cases failed | seconds |",
         "| --- | --- | --- | --- |",
@@ -168,11 +227,13 @@ def main() -> int:
         f"| races (two agents + direct writers) | {races_passed} | {races_failed} | {races_s:.0f} |",
         f"| git faults (unreachable, deleted, force-push, corrupt, oversize) | {faults_passed} "
         f"| {faults_failed} | {faults_s:.0f} |",
+        *hardening_rows,
         "",
     ]
     args.out.write_text("\n".join(lines))
     print("\n".join(lines))
-    bad = violations or api.server_errors or fuzz_failed or hostile_failed
+    attacks_bad = any(c.server_errors or c.hangs or c.crashes or c.leaks for _, c in campaigns)
+    bad = violations or api.server_errors or fuzz_failed or hostile_failed or attacks_bad
     return 1 if bad or races_failed or faults_failed else 0
 
 
