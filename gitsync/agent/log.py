@@ -12,6 +12,9 @@ import sys
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
+from gitsync.output import safe_text
+from gitsync.redact import redact_text
+
 #: Attributes every LogRecord has; anything else came in through ``extra``.
 _STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
 
@@ -32,15 +35,28 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
+class RedactingFormatter(logging.Formatter):
+    """Any formatter's line with credentials redacted and control characters escaped:
+    a log line never carries a secret or a terminal escape from the outside world."""
+
+    def __init__(self, inner: logging.Formatter) -> None:
+        super().__init__()
+        self.inner = inner
+
+    def format(self, record: logging.LogRecord) -> str:
+        return safe_text(redact_text(self.inner.format(record)))
+
+
 def configure_logging(
     log_format: str, *, level: int = logging.INFO, stream: TextIO | None = None
 ) -> None:
     """Route gitsync's loggers to ``stream`` (stderr) in the chosen format."""
     handler = logging.StreamHandler(stream or sys.stderr)
     if log_format == "json":
-        handler.setFormatter(JsonFormatter())
+        inner: logging.Formatter = JsonFormatter()
     else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        inner = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    handler.setFormatter(RedactingFormatter(inner))
     root = logging.getLogger("gitsync")
     root.handlers[:] = [handler]
     root.setLevel(level)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from dataclasses import replace
 from pathlib import Path
 
+from gitsync.agent.log import configure_logging
 from gitsync.api.address import check_bind, parse_listen
 from gitsync.api.app import ApiSettings
 from gitsync.api.server import build_server
@@ -45,6 +47,8 @@ def engine(
     # As gitsync.api.server.serve, with the engine built for the chosen runtime.
     options = runtime or RuntimeOptions()
     check_bind(address, settings.token)
+    # gitsync's own log lines (Ray retries, uploads) go through the redacting formatter.
+    configure_logging("text", level=logging.WARNING)
     with make_engine(settings.state_dir, options) as the_engine:
         server = build_server(settings, address, engine=the_engine, log_level=log_level)
         ready(f"http://{address}")

@@ -97,3 +97,22 @@ def test_the_ray_token_is_read_as_rays_cli_reads_it(
     assert endpoint("http://h").headers == {"Authorization": "Bearer other"}
     monkeypatch.setenv("RAY_AUTH_MODE", "")
     assert endpoint("http://h").headers == {}
+
+
+@pytest.mark.parametrize("log_format", ["text", "json"])
+def test_log_lines_are_redacted_and_escaped(log_format: str) -> None:
+    import io
+    import logging
+
+    from gitsync.agent.log import configure_logging
+
+    stream = io.StringIO()
+    configure_logging(log_format, stream=stream)
+    try:
+        logging.getLogger("gitsync.test").warning(
+            "fetch https://bot:%s@git.example/r.git?access_token=%s failed \x1b]0;x\x07", WORD, WORD
+        )
+    finally:
+        logging.getLogger("gitsync").handlers.clear()
+    line = stream.getvalue()
+    assert WORD not in line and "\x1b" not in line and "***" in line
