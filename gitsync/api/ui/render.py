@@ -3,6 +3,7 @@ live version, and the HTML error page."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from gitsync.engine import Engine
 from gitsync.errors import GitsyncError
 
 HERE = Path(__file__).parent
+MANAGED_REFRESH_S = 3.0
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 templates.env.trim_blocks = True
 templates.env.lstrip_blocks = True
@@ -48,9 +50,14 @@ def reads_of(request: Request) -> EngineReads:
 
 
 def live_version(request: Request) -> str:
-    """Changes whenever the engine commits or the agent finishes a reconcile."""
+    """Changes whenever the engine commits or the agent finishes a reconcile; with a
+    managed runtime (Ray), whose statuses change under the engine, every few seconds."""
     agent = agent_view(request)
-    return f"{engine_of(request).state_version}.{agent.version() if agent else 0}"
+    engine = engine_of(request)
+    version = f"{engine.state_version}.{agent.version() if agent else 0}"
+    if engine.runtime.name != "none":
+        version += f".{int(time.monotonic() // MANAGED_REFRESH_S)}"
+    return version
 
 
 def page(request: Request, template: str, context: dict[str, Any], status: int = 200) -> Response:
