@@ -80,7 +80,7 @@ def server_side(runs: int, state: Path) -> None:
         newest = deploy(engine, one_percent_changed(big), BIG_TENANT, "default")
         print(f"setup (deploy 1,000 + 2 x 10,000 apps): {time.perf_counter() - started:.1f} s")
         app = create_app(ApiSettings(state_dir=state), engine=engine)
-        with TestClient(app, base_url="http://127.0.0.1") as client:
+        with TestClient(app, base_url="http://127.0.0.1", client=("127.0.0.1", 50000)) as client:
             unit = "/ui/units/default/default"
             plan = f"/ui/units/{BIG_TENANT}/default/generations/{newest}"
             cold = timed(client, plan, 1)
