@@ -19,6 +19,57 @@ if TYPE_CHECKING:
 
 EXIT_USAGE = 2
 
+# The --output of the command being run, so that its errors come out in the same form.
+_OUTPUT = {"format": "text"}
+
+
+def _remember_output(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    _OUTPUT["format"] = value
+    return value
+
+
+def _output_option() -> Callable[[Callable[..., None]], Callable[..., None]]:
+    return click.option(
+        "--output",
+        "-o",
+        type=click.Choice(["text", "json"]),
+        default="text",
+        show_default=True,
+        is_eager=True,  # known before any other option can fail
+        callback=_remember_output,
+        help="text, or json (errors too).",
+    )
+
+
+def _json_error(exc: GitsyncError) -> str:
+    import json
+
+    body: dict[str, Any] = {
+        "error-code": exc.error_code,
+        "message": exc.message,
+        "exitCode": exc.exit_code,
+    }
+    issues = getattr(exc, "issues", None)
+    if issues:
+        body["issues"] = [issue.to_json() for issue in issues]
+    return json.dumps(body, indent=2)
+
+
+_UNKNOWN_KEYS_HELP = (
+    "Unknown keys Ray would drop: error (default, or validate.unknown_keys in .gitsync.yaml) "
+    "or warn."
+)
+
+
+def _unknown_keys_option(func: Callable[..., None]) -> Callable[..., None]:
+    return click.option(
+        "--unknown-keys",
+        "unknown_keys",
+        type=click.Choice(["error", "warn"]),
+        default=None,
+        help=_UNKNOWN_KEYS_HELP,
+    )(func)
+
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="gitsync")
@@ -28,32 +79,40 @@ def cli() -> None:
 
 @cli.command()
 @click.argument("paths", nargs=-1)
+@_output_option()
 @click.option(
-    "--output", "-o", type=click.Choice(["text", "json"]), default="text", show_default=True
+    "--root",
+    help="Where relative working_dir paths resolve from when files are given [default: .].",
 )
-@click.option("--root", help="Snapshot root for relative working_dir paths when files are given.")
-def validate(paths: tuple[str, ...], output: str, root: str | None) -> None:
+@_unknown_keys_option
+def validate(
+    paths: tuple[str, ...], output: str, root: str | None, unknown_keys: str | None
+) -> None:
     """Validate config files, directories, or - for stdin."""
     from gitsync.commands.validate import validate as run
 
-    sys.exit(run(paths, output=output, root=root))
+    sys.exit(run(paths, output=output, root=root, unknown_keys=unknown_keys))  # type: ignore[arg-type]
 
 
 def _engine_options(func: Callable[..., None]) -> Callable[..., None]:
     """--engine URL | --state-dir DIR, --tenant, --application, --output."""
     options = [
-        click.option("--engine", "engine_url", metavar="URL", help="A remote engine's API."),
+        click.option(
+            "--engine",
+            "engine_url",
+            metavar="URL",
+            help="A remote engine's API (default: $GITSYNC_ENGINE).",
+        ),
         click.option(
             "--state-dir",
             metavar="DIR",
-            help="An embedded engine's state (default: $GITSYNC_STATE_DIR or ./.gitsync).",
+            help="An engine's state directory (default: $GITSYNC_STATE_DIR or ./.gitsync); "
+            "when an agent or engine serving an API holds it, that API is used.",
         ),
         click.option("--token", envvar="GITSYNC_TOKEN", help="Bearer token for a remote engine."),
         click.option("--tenant", default="default", show_default=True),
         click.option("--application", default="default", show_default=True),
-        click.option(
-            "--output", "-o", type=click.Choice(["text", "json"]), default="text", show_default=True
-        ),
+        _output_option(),
     ]
     for option in reversed(options):
         func = option(func)
@@ -140,24 +199,41 @@ def _prune_options(func: Callable[..., None]) -> Callable[..., None]:
 @_source_options
 @_engine_options
 @_prune_options
+@_unknown_keys_option
 def diff(**opts: Any) -> None:
     """Show what a sync would change; change nothing. Exit 0 none, 1 changes, >1 error."""
     from gitsync.commands.diff import diff as run
 
-    sys.exit(run(_source(opts), _target(opts), **_unit(opts), policy=_policy(opts)))
+    sys.exit(
+        run(
+            _source(opts),
+            _target(opts),
+            **_unit(opts),
+            policy=_policy(opts),
+            unknown_keys=opts["unknown_keys"],
+        )
+    )
 
 
 @cli.command()
 @_source_options
 @_engine_options
 @_prune_options
+@_unknown_keys_option
 @click.option("--force", is_flag=True, help="Activate even if the base generation moved.")
 def sync(**opts: Any) -> None:
     """Validate SOURCE, then create a session, upload, prepare and activate it."""
     from gitsync.commands.sync import sync as run
 
     sys.exit(
-        run(_source(opts), _target(opts), **_unit(opts), policy=_policy(opts), force=opts["force"])
+        run(
+            _source(opts),
+            _target(opts),
+            **_unit(opts),
+            policy=_policy(opts),
+            force=opts["force"],
+            unknown_keys=opts["unknown_keys"],
+        )
     )
 
 
@@ -166,6 +242,7 @@ def sync(**opts: Any) -> None:
 @click.option("--source", "source_location", help="Compare with this source (drift).")
 @click.option("--ref", help="Git ref of --source.")
 @click.option("--path", "subpath", default="", help="Subdirectory of --source.")
+@_unknown_keys_option
 def status(**opts: Any) -> None:
     """Applications and their statuses, the active generation, revisions, drift."""
     from gitsync.commands.status import status as run
@@ -173,7 +250,7 @@ def status(**opts: Any) -> None:
 
     location = opts["source_location"]
     source = SourceSpec(location, opts["ref"], opts["subpath"]) if location else None
-    sys.exit(run(_target(opts), source=source, **_unit(opts)))
+    sys.exit(run(_target(opts), source=source, **_unit(opts), unknown_keys=opts["unknown_keys"]))
 
 
 @cli.command()
@@ -207,18 +284,31 @@ _public_url_option = click.option(
 
 @cli.command()
 @click.option("--listen", default=DEFAULT_LISTEN, show_default=True, help="HOST:PORT to bind.")
-@click.option("--state-dir", required=True, help="The engine's state directory.")
+@click.option(
+    "--state-dir",
+    metavar="DIR",
+    help="The engine's state directory (default: $GITSYNC_STATE_DIR or ./.gitsync).",
+)
 @click.option(
     "--token", default=None, help="Bearer token every route but health needs [env GITSYNC_TOKEN]."
 )
 @click.option("--max-body", type=int, default=None, help="Request body cap in bytes.")
+@click.option(
+    "--unknown-keys",
+    "unknown_keys",
+    type=click.Choice(["warn", "error"]),
+    default="warn",
+    show_default=True,
+    help="Unknown keys Ray drops in a deployed package: warn (Ray's contract) or error.",
+)
 @_public_url_option
 @_runtime_options
 def engine(
     listen: str,
-    state_dir: str,
+    state_dir: str | None,
     token: str | None,
     max_body: int | None,
+    unknown_keys: str,
     public_url: tuple[str, ...],
     **opts: Any,
 ) -> None:
@@ -234,6 +324,7 @@ def engine(
             max_body=max_body,
             public_urls=public_url,
             runtime=runtime,
+            unknown_keys=unknown_keys,  # type: ignore[arg-type]
         )
     )
 
@@ -243,7 +334,12 @@ def engine(
 
 @cli.command()
 @_source_options
-@click.option("--engine", "engine_url", metavar="URL", help="Drive a remote engine's API.")
+@click.option(
+    "--engine",
+    "engine_url",
+    metavar="URL",
+    help="Drive a remote engine's API instead of the embedded one.",
+)
 @click.option(
     "--state-dir",
     metavar="DIR",
@@ -273,6 +369,7 @@ def engine(
 @click.option(
     "--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True
 )
+@_unknown_keys_option
 @_runtime_options
 def agent(**opts: Any) -> None:
     """Keep the engine in line with SOURCE: watch, poll, webhooks, git hooks."""
@@ -295,6 +392,7 @@ def agent(**opts: Any) -> None:
         webhook_secret=opts["webhook_secret"],
         log_format=opts["log_format"],
         runtime=_runtime(opts),
+        unknown_keys=opts["unknown_keys"],
     )
     sys.exit(run_agent(options))
 
@@ -399,7 +497,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         click.echo("Aborted.", err=True)
         return 130
     except GitsyncError as exc:
-        click.echo(f"gitsync: error: {exc.message}", err=True)
+        if _OUTPUT["format"] == "json":
+            click.echo(_json_error(exc))  # stdout: where the JSON was asked for
+        else:
+            click.echo(f"gitsync: error: {exc.message}", err=True)
         return exc.exit_code
     except SystemExit as exc:
         return int(exc.code or 0) if not isinstance(exc.code, str) else 1

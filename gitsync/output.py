@@ -56,3 +56,10 @@ def terminal_text(text: str) -> str:
 
 def echo(text: str = "", stream: TextIO | None = None) -> None:
     print(terminal_text(text), file=stream or sys.stdout)
+
+
+def warn_lines(lines: list[str]) -> None:
+    """Warnings go to stderr (as kubectl's do), so stdout stays the plan or the JSON."""
+    color = use_color(sys.stderr)
+    for line in lines:
+        echo(paint(line, "yellow", color), sys.stderr)

@@ -25,6 +25,7 @@ from gitsync.agent.plan_cache import PlanCache
 from gitsync.agent.source import AgentSource
 from gitsync.agent.state import AgentStatus, Drift, RevisionBackoff, SyncResult
 from gitsync.agent.triggers import PollSchedule
+from gitsync.config.schema import UnknownKeys
 from gitsync.config.snapshot import Snapshot
 from gitsync.errors import (
     ActivationConflict,
@@ -51,6 +52,7 @@ class AgentConfig:
     policy: reconcile.PrunePolicy = reconcile.PrunePolicy()
     backoff_base_s: float = 1.0
     backoff_max_s: float = 300.0
+    unknown_keys: UnknownKeys | None = None  # None: the repository's setting, else error
 
 
 class Agent:
@@ -84,7 +86,8 @@ class Agent:
         self._requested = 0  # tickets handed out
         self._done = 0  # the highest ticket whose reconcile has finished
         self._stopping = False
-        self._plans = PlanCache(config.policy)
+        self._plans = PlanCache(config.policy, config.unknown_keys)
+        self._warned: str | None = None  # the revision whose warnings were logged last
         self._changed_at: float | None = None  # first directory change not yet applied
 
     # -- triggers ------------------------------------------------------------------
@@ -243,6 +246,11 @@ class Agent:
         revision = proposal.snapshot.revision
         plan = proposal.plan
         summary = summary_line(plan)
+        warnings = tuple(proposal.warnings)
+        if warnings and self._warned != revision:
+            for line in warnings:
+                log.warning("revision %s: %s", revision[:12], line)
+        self._warned = revision
         self._observe_runtime(live)
         if proposal.in_sync:
             if live.runtime_drift:
@@ -252,7 +260,13 @@ class Agent:
             )
             self._changed_at = None
             return self._result(
-                "in-sync", revision, started, reasons, generation=live.generation, summary=summary
+                "in-sync",
+                revision,
+                started,
+                reasons,
+                generation=live.generation,
+                summary=summary,
+                warnings=warnings,
             )
         deployed_before = revision == self._status.applied_revision or any(
             entry.revision == revision for entry in live.history
@@ -280,6 +294,7 @@ class Agent:
                 generation=live.generation,
                 summary=summary,
                 plan=render_text(plan, color=False),
+                warnings=warnings,
             )
         applied = reconcile.apply(
             proposal,
@@ -301,6 +316,7 @@ class Agent:
             generation=applied.generation,
             summary=summary,
             plan=render_text(plan, color=False),
+            warnings=warnings,
         )
 
     def _runtime_drift(

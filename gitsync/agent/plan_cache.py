@@ -8,6 +8,7 @@ instead of validating 1,000 applications again.
 
 from __future__ import annotations
 
+from gitsync.config.schema import UnknownKeys
 from gitsync.config.snapshot import Snapshot
 from gitsync.sync import reconcile
 from gitsync.sync.target import LiveView
@@ -16,8 +17,11 @@ from gitsync.sync.target import LiveView
 class PlanCache:
     """The newest (revision, generation) pair's proposal, under one prune policy."""
 
-    def __init__(self, policy: reconcile.PrunePolicy) -> None:
+    def __init__(
+        self, policy: reconcile.PrunePolicy, unknown_keys: UnknownKeys | None = None
+    ) -> None:
         self.policy = policy
+        self.unknown_keys: UnknownKeys | None = unknown_keys
         self._last: tuple[tuple[str, int], reconcile.Proposal] | None = None
 
     def propose(self, snapshot: Snapshot, live: LiveView) -> reconcile.Proposal:
@@ -25,7 +29,9 @@ class PlanCache:
         key = (snapshot.revision, live.generation)
         if self._last is not None and self._last[0] == key:
             return self._last[1]
-        proposal = reconcile.propose(snapshot, live, policy=self.policy)
+        proposal = reconcile.propose(
+            snapshot, live, policy=self.policy, unknown_keys=self.unknown_keys
+        )
         self._last = (key, proposal)  # only the newest pair is ever asked for again
         return proposal
 

@@ -46,13 +46,15 @@ def validate_files(agent: Agent, files: dict[str, bytes], revision: str) -> dict
             name[len(prefix) :]: data for name, data in files.items() if name.startswith(prefix)
         }
     snapshot = Snapshot(revision, files, frozenset(), {"sha": revision})
-    result = load_snapshot(snapshot)
+    result = load_snapshot(snapshot, unknown_keys=agent.config.unknown_keys)
     issues = [issue.render() for issue in result.issues]
     if not result.ok:
         return {"ok": False, "issues": issues, "error": "invalid"}
     try:
         live = agent.target.live(agent.config.tenant, agent.config.application)
-        proposal = reconcile.propose(snapshot, live, policy=agent.config.policy)
+        proposal = reconcile.propose(
+            snapshot, live, policy=agent.config.policy, unknown_keys=agent.config.unknown_keys
+        )
         reconcile.check_prune(proposal)
     except InvalidConfig as exc:
         return {

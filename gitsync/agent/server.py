@@ -24,11 +24,10 @@ from gitsync.agent import webhook
 from gitsync.agent.loop import Agent
 from gitsync.agent.routes import agent_routes
 from gitsync.agent.ui_view import AgentUiView
-from gitsync.api.address import ListenAddress
+from gitsync.api.address import ListenAddress, bind_socket, socket_url
 from gitsync.api.app import ApiSettings, create_app, error_for_path
 from gitsync.api.connections import uvicorn_limits
 from gitsync.api.guard import HostRule, RequestGuard
-from gitsync.api.server import bound_port
 from gitsync.engine import Engine
 from gitsync.errors import GitsyncError
 
@@ -130,7 +129,10 @@ class AgentServer:
     def start(self, timeout_s: float = STARTUP_TIMEOUT_S) -> str:
         """Serve on a thread; the URL once listening. Raises when it does not start
         (port in use, lifespan failure) or takes longer than ``timeout_s``."""
-        thread = threading.Thread(target=self._server.run, name="gitsync-api", daemon=True)
+        sock = bind_socket(self.address)  # a port in use: one clear error, before anything starts
+        thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [sock]}, name="gitsync-api", daemon=True
+        )
         self._thread = thread
         thread.start()
         deadline = time.monotonic() + timeout_s
@@ -140,9 +142,8 @@ class AgentServer:
                 raise GitsyncError(f"the agent's API did not start within {timeout_s:g} s")
             time.sleep(0.01)
         if not self._server.started:
-            raise GitsyncError("the agent's API did not start (is the --listen port in use?)")
-        port = bound_port(self._server) or self.address.port
-        return f"http://{ListenAddress(self.address.host, port)}"
+            raise GitsyncError("the agent's API did not start (see the messages above)")
+        return socket_url(sock, self.address)
 
     def stop(self, timeout_s: float = SHUTDOWN_TIMEOUT_S) -> None:
         self._server.should_exit = True

@@ -41,6 +41,7 @@ class SyncResult:
     error: str | None = None
     summary: str | None = None  # the plan's one-line summary
     plan: str | None = None  # the plan as text, when something was applied or drifted
+    warnings: tuple[str, ...] = ()  # the revision's warnings (unknown keys Ray drops)
 
     @property
     def ok(self) -> bool:
@@ -58,6 +59,7 @@ class SyncResult:
             "error": self.error,
             "summary": self.summary,
             "plan": self.plan,
+            "warnings": list(self.warnings),
         }
 
 

@@ -7,10 +7,12 @@ port; never on a non-loopback address without a token.
 
 from __future__ import annotations
 
+import errno
 import ipaddress
+import socket
 from dataclasses import dataclass
 
-from gitsync.errors import BadRequest
+from gitsync.errors import BadRequest, GitsyncError
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 19071  # Vespa's config server port
@@ -57,3 +59,39 @@ def check_bind(address: ListenAddress, token: str | None) -> None:
             f"Refusing to listen on non-loopback address {address} without a token: "
             "pass --token or set GITSYNC_TOKEN"
         )
+
+
+class ListenFailed(GitsyncError):
+    """The address cannot be bound (a port in use, an address not on this machine)."""
+
+    error_code = "LISTEN_FAILED"
+    http_status = 500
+    exit_code = 2
+
+
+def bind_socket(address: ListenAddress) -> socket.socket:
+    """A socket bound to ``address``, bound here so that a busy port is one clear line
+    (uvicorn would log a traceback after we had announced the server)."""
+    try:
+        infos = socket.getaddrinfo(address.host, address.port, type=socket.SOCK_STREAM)
+    except OSError as exc:
+        raise ListenFailed(f"cannot listen on {address}: {exc.strerror or exc}") from exc
+    family, kind, proto, _, sockaddr = infos[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(sockaddr)
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise ListenFailed(
+                f"port {address.port} on {address.host} is already in use (another gitsync "
+                "engine or agent?): stop it, or pick another port with --listen HOST:PORT"
+            ) from exc
+        raise ListenFailed(f"cannot listen on {address}: {exc.strerror or exc}") from exc
+    return sock
+
+
+def socket_url(sock: socket.socket, address: ListenAddress) -> str:
+    """``http://HOST:PORT`` of a bound socket (the real port when ``address`` said 0)."""
+    return f"http://{ListenAddress(address.host, int(sock.getsockname()[1]))}"

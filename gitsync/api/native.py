@@ -45,6 +45,7 @@ def live_view(engine: Engine, tenant: str, application: str) -> LiveView:
         engine.history(tenant, application),
         list(state.drift),
         state.runtime_error,
+        engine.active_warnings(tenant, application),
     )
 
 

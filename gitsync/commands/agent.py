@@ -23,11 +23,13 @@ from gitsync.agent.metrics import AgentMetrics
 from gitsync.agent.source import open_source
 from gitsync.agent.triggers import watch_directory
 from gitsync.api.address import DEFAULT_LISTEN, ListenAddress, check_bind, parse_listen
+from gitsync.config.schema import UnknownKeys
+from gitsync.engine import served
 from gitsync.engine.runtime_options import RuntimeOptions, make_engine
 from gitsync.sources.directory import DirectoryWatcher
 from gitsync.sources.spec import SourceSpec
 from gitsync.sync import reconcile
-from gitsync.sync.spec import DEFAULT_STATE_DIR
+from gitsync.sync.spec import state_dir_of
 from gitsync.sync.target import Target
 
 if TYPE_CHECKING:
@@ -54,6 +56,7 @@ class AgentOptions:
     webhook_secret: str | None = None
     log_format: str = "text"
     runtime: RuntimeOptions = RuntimeOptions()  # what runs the embedded engine's applications
+    unknown_keys: UnknownKeys | None = None  # for the source; None: its .gitsync.yaml, else error
 
 
 def _build(
@@ -68,6 +71,7 @@ def _build(
         interval_s=options.interval_s,
         self_heal=options.self_heal,
         policy=options.policy,
+        unknown_keys=options.unknown_keys,
     )
     if options.engine_url:
         from gitsync.sync.client import RemoteEngine
@@ -108,16 +112,20 @@ def run_agent(options: AgentOptions, *, on_ready: Callable[[str], None] | None =
     """Hold the unit's lock, serve the agent's API, reconcile until SIGTERM or SIGINT;
     ``on_ready`` gets the API's URL once it listens. Returns the exit code."""
     configure_logging(options.log_format)
-    state_dir = Path(options.state_dir or DEFAULT_STATE_DIR)
+    state_dir = Path(state_dir_of(options.state_dir))
     address = parse_listen(options.listen)
     check_bind(address, options.token)
     lock = AgentLock(state_dir, options.tenant, options.application).acquire()
     watcher: DirectoryWatcher | None = None
     target: Target | None = None
+    published = False
     try:
         agent, target, http = _build(options, state_dir, address)
         url = http.start()
         lock.publish(url)
+        if not options.engine_url:
+            served.publish(state_dir, url)  # commands on this state directory use the API
+            published = True
         if agent.source.kind == "directory":
             spec = options.source
             watcher = watch_directory(Path(spec.location), spec.subpath, lambda: _poke(agent))
@@ -138,6 +146,8 @@ def run_agent(options: AgentOptions, *, on_ready: Callable[[str], None] | None =
             watcher.stop()
         if target is not None:
             target.close()
+        if published:
+            served.withdraw(state_dir)
         lock.release()
     return 0
 

@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import json
+import sys
 import time
 
+from gitsync.config import model
 from gitsync.engine.records import HistoryEntry
-from gitsync.output import echo
+from gitsync.output import echo, use_color
+from gitsync.plan.diff import diff
+from gitsync.plan.render import plan_to_json, render_text
 from gitsync.sync.spec import TargetSpec
+from gitsync.sync.target import LiveView
 
 
 def history(
     target: TargetSpec, *, tenant: str, application: str, output: str = "text", limit: int = 20
 ) -> int:
     """Print the newest ``limit`` generations: time, kind, source revision, summary."""
-    engine = target.open()
+    engine = target.open(read_only=True)
     try:
         entries = engine.history(tenant, application)[:limit]
     finally:
@@ -51,17 +56,38 @@ def rollback(
     generation: int | None,
     output: str = "text",
 ) -> int:
-    """Activate ``generation``'s package again (default: the previous one) as a new one."""
+    """Re-apply an older generation's package; print the plan it applied and which
+    generation it copied."""
     engine = target.open()
     try:
+        before = engine.live(tenant, application)
         result = engine.rollback(tenant, application, generation)
+        after = engine.live(tenant, application)
     finally:
         engine.close()
+    newest = after.history[0] if after.history else None
+    copied = newest.rollback_of if newest and newest.generation == result.generation else None
+    copied = copied if copied is not None else generation
+    the_plan = diff(_model(after), _model(before))
+    revision = newest.revision if newest is not None else None
     if output == "json":
-        echo(json.dumps({"generation": result.generation, "rolledBackTo": generation}, indent=2))
-    else:
-        target_text = (
-            f"generation {generation}" if generation is not None else "the previous generation"
-        )
-        echo(f"Rolled back to {target_text}: now active as generation {result.generation}.")
+        report = {
+            "generation": result.generation,
+            "previousGeneration": before.generation,
+            "rolledBackTo": copied,
+            "revision": revision,
+            "plan": plan_to_json(the_plan),
+        }
+        echo(json.dumps(report, indent=2))
+        return 0
+    echo(render_text(the_plan, color=use_color(sys.stdout)).rstrip("\n"))
+    shown = f" (revision {revision[:12]})" if revision else ""
+    echo(
+        f"Rolled back to generation {copied}{shown}: now active as generation "
+        f"{result.generation} (was {before.generation})."
+    )
     return 0
+
+
+def _model(view: LiveView) -> model.DeployConfig:
+    return model.from_config(view.config or {"applications": []}, view.code_digests)

@@ -6,6 +6,7 @@ import json
 import sys
 from typing import Any
 
+from gitsync.config.schema import UnknownKeys
 from gitsync.errors import GitsyncError
 from gitsync.output import echo, paint, use_color
 from gitsync.plan.render import plan_to_json, summary_line
@@ -24,14 +25,15 @@ def status(
     tenant: str = "default",
     application: str = "default",
     output: str = "text",
+    unknown_keys: UnknownKeys | None = None,
 ) -> int:
     """Print the live state of a deployment unit, and with ``source`` how it differs."""
-    engine = target.open()
+    engine = target.open(read_only=True)
     try:
         live = engine.live(tenant, application)
     finally:
         engine.close()
-    drift = _drift(source, live) if source is not None else None
+    drift = _drift(source, live, unknown_keys) if source is not None else None
     report: dict[str, Any] = {
         "tenant": tenant,
         "application": application,
@@ -48,6 +50,7 @@ def status(
             }
             for app in live.applications
         ],
+        "warnings": live.warnings,
     }
     if drift is not None:
         report["source"] = drift
@@ -58,11 +61,11 @@ def status(
     return 0
 
 
-def _drift(source: SourceSpec, live: LiveView) -> dict[str, Any]:
+def _drift(source: SourceSpec, live: LiveView, unknown_keys: UnknownKeys | None) -> dict[str, Any]:
     """Compare the source with the live state: the plan a sync would apply."""
     try:
         snapshot = read_source(source)
-        proposal = reconcile.propose(snapshot, live)
+        proposal = reconcile.propose(snapshot, live, unknown_keys=unknown_keys)
     except GitsyncError as exc:
         return {"location": source.location, "error": exc.message, "inSync": False}
     return {
@@ -71,6 +74,7 @@ def _drift(source: SourceSpec, live: LiveView) -> dict[str, Any]:
         "inSync": not proposal.plan.has_changes,
         "plan": plan_to_json(proposal.plan),
         "summary": summary_line(proposal.plan),
+        "warnings": proposal.warnings,
     }
 
 
@@ -91,8 +95,12 @@ def _print(report: dict[str, Any]) -> None:
             echo(f"    {name:22} {paint(dstatus, 'green' if dstatus in _GOOD else 'red', color)}")
         if app["status"] not in _GOOD and app["message"]:
             echo(f"    message: {app['message']}")
+    for line in report["warnings"]:
+        echo(paint(f"  {line}", "yellow", color))
     source = report.get("source")
     if source:
+        for line in source.get("warnings") or []:
+            echo(paint(f"source: {line}", "yellow", color))
         if "error" in source:
             echo(paint(f"source {source['location']}: {source['error']}", "red", color))
         elif source["inSync"]:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import sys
 
-from gitsync.output import echo, use_color
+from gitsync.config.schema import UnknownKeys
+from gitsync.output import echo, use_color, warn_lines
 from gitsync.plan.render import plan_to_json, render_text
 from gitsync.sources.spec import SourceSpec, read_source
 from gitsync.sync import reconcile
@@ -21,13 +22,16 @@ def sync(
     output: str = "text",
     policy: reconcile.PrunePolicy = reconcile.DEFAULT_POLICY,
     force: bool = False,
+    unknown_keys: UnknownKeys | None = None,
 ) -> int:
     """Validate ``source``, print the plan, and apply it unless already in sync."""
     snapshot = read_source(source)
     engine = target.open()
     try:
-        proposal = reconcile.propose(snapshot, engine.live(tenant, application), policy=policy)
+        live = engine.live(tenant, application)
+        proposal = reconcile.propose(snapshot, live, policy=policy, unknown_keys=unknown_keys)
         if output == "text":
+            warn_lines(proposal.warnings)
             echo(render_text(proposal.plan, color=use_color(sys.stdout)).rstrip("\n"))
         if proposal.in_sync:
             if output == "json":
@@ -52,6 +56,7 @@ def _report(proposal: reconcile.Proposal, generation: int | None) -> dict[str, o
     report["revision"] = proposal.snapshot.revision
     report["generation"] = generation if generation is not None else proposal.live.generation
     report["applied"] = generation is not None
+    report["warnings"] = proposal.warnings
     if proposal.kept:
         report["kept"] = proposal.kept
     return report

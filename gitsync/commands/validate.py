@@ -9,7 +9,9 @@ from pathlib import Path
 
 from gitsync.config.issues import Issue
 from gitsync.config.loader import LoadResult, load_snapshot
+from gitsync.config.schema import UnknownKeys
 from gitsync.config.snapshot import Snapshot
+from gitsync.errors import BadRequest
 from gitsync.output import echo, paint, use_color
 from gitsync.sources.paths import load_paths
 
@@ -17,14 +19,23 @@ EXIT_VALID = 0
 EXIT_INVALID = 1
 
 
-def validate(paths: Sequence[str], *, output: str = "text", root: str | None = None) -> int:
+def validate(
+    paths: Sequence[str],
+    *,
+    output: str = "text",
+    root: str | None = None,
+    unknown_keys: UnknownKeys | None = None,
+) -> int:
     """Validate files, directories or ``-`` (stdin). Exit 0 valid, 1 invalid."""
     if list(paths) == ["-"]:
         data = sys.stdin.buffer.read()
-        result = load_snapshot(Snapshot("stdin", {"<stdin>": data}), files=["<stdin>"])
+        if not data.strip():
+            raise BadRequest("nothing on stdin: pipe a config into 'gitsync validate -'")
+        snapshot = Snapshot("stdin", {"<stdin>": data})
+        result = load_snapshot(snapshot, files=["<stdin>"], unknown_keys=unknown_keys)
     else:
         targets = [Path(p) for p in paths] or [Path(".")]
-        result = load_paths(targets, root=Path(root) if root else None)
+        result = load_paths(targets, root=Path(root) if root else None, unknown_keys=unknown_keys)
     if output == "json":
         echo(json.dumps(_as_json(result), indent=2))
     else:
@@ -68,6 +79,8 @@ def _print_text(result: LoadResult) -> None:
 
 
 def _render(issue: Issue, color: bool) -> str:
+    if not issue.file and not issue.line:
+        return paint(issue.render(), "red" if issue.severity == "error" else "yellow", color)
     severity = paint(issue.severity, "red" if issue.severity == "error" else "yellow", color)
     where = paint(f"{issue.file}:{issue.line}:{issue.column}", "bold", color)
     return f"{where}: {severity}: {issue.json_path}: {issue.message}"

@@ -53,6 +53,9 @@ class Issue:
         return format_path(self.path)
 
     def render(self) -> str:
+        if not self.file and not self.line:  # about the config as a whole: no place to name
+            where = f"{self.json_path}: " if self.path else ""
+            return f"{self.severity}: {where}{self.message}"
         return f"{self.file}:{self.line}:{self.column}: {self.severity}: {self.json_path}: {self.message}"
 
     def to_json(self) -> dict[str, object]:

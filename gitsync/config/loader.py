@@ -16,7 +16,8 @@ from typing import Any
 
 from gitsync.config import rules, schema, yamlio
 from gitsync.config.issues import Finding, Issue, JsonPath, Severity, format_path
-from gitsync.config.settings import config_selection
+from gitsync.config.schema import UnknownKeys
+from gitsync.config.settings import SETTINGS_FILE, config_selection, unknown_keys_setting
 from gitsync.config.snapshot import Snapshot
 from gitsync.errors import YamlError
 
@@ -29,12 +30,18 @@ _APP_ONLY_KEYS = frozenset(
 
 @dataclass
 class LoadResult:
-    """The merged config (None when a file could not be read) and every issue found."""
+    """The merged config (None when a file could not be read) and every issue found.
+
+    In ``warn`` mode the config no longer holds the unknown keys Ray drops (each one is
+    a warning): it is the config as Ray reads it, so a dropped key is never a change.
+    """
 
     config: dict[str, Any] | None
     issues: list[Issue]
     code_paths: list[str] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
+    unknown_keys: UnknownKeys = "error"
+    missing_code_paths: list[str] = field(default_factory=list)  # local dirs not in the snapshot
 
     @property
     def ok(self) -> bool:
@@ -79,36 +86,44 @@ def load_snapshot(
     include: Sequence[str] = DEFAULT_INCLUDE,
     files: Sequence[str] | None = None,
     limits: yamlio.YamlLimits = yamlio.DEFAULT_LIMITS,
+    unknown_keys: UnknownKeys | None = None,
 ) -> LoadResult:
     """Load, merge and validate the config files of a snapshot.
 
     Which files: ``files`` if given, else the ``config`` section of the snapshot's
     ``.gitsync.yaml`` (:mod:`gitsync.config.settings`), else every ``*.yaml``/``*.yml`` outside hidden directories.
+    Unknown keys Ray drops: ``unknown_keys`` if given, else ``validate.unknown_keys`` of
+    ``.gitsync.yaml``, else ``error``.
     """
-    if files is None:
-        try:
+    try:
+        mode = unknown_keys or unknown_keys_setting(snapshot) or "error"
+        if files is None:
             selection = config_selection(snapshot)
-        except YamlError as exc:
-            return LoadResult(None, [exc.issue])
-        files = selection.files
-        root = selection.root if selection.root is not None else root
-        include = selection.include if selection.include is not None else include
+            files = selection.files
+            root = selection.root if selection.root is not None else root
+            include = selection.include if selection.include is not None else include
+    except YamlError as exc:
+        return LoadResult(None, [exc.issue])
     names = list(files) if files is not None else config_files(snapshot, root, include)
-    loader = _Loader(snapshot, limits)
+    loader = _Loader(snapshot, limits, mode)
     # Millions of fresh, acyclic objects: the cyclic GC's passes are pure cost here.
     with yamlio.gc_paused():
-        return loader.run(names)
+        return loader.run(names, root, include)
 
 
 class _Loader:
-    def __init__(self, snapshot: Snapshot, limits: yamlio.YamlLimits) -> None:
+    def __init__(self, snapshot: Snapshot, limits: yamlio.YamlLimits, mode: UnknownKeys) -> None:
         self.snapshot = snapshot
         self.limits = limits
+        self.mode = mode
         self.issues: list[Issue] = []
         self.origins: dict[JsonPath, _Origin] = {}
         self.located: dict[str, yamlio.Document | None] = {}
+        self.missing: list[str] = []
 
-    def run(self, names: Sequence[str]) -> LoadResult:
+    def run(
+        self, names: Sequence[str], root: str = "", include: Sequence[str] = DEFAULT_INCLUDE
+    ) -> LoadResult:
         total = sum(len(self.snapshot.files[name]) for name in names if name in self.snapshot.files)
         if total > MAX_TOTAL_CONFIG_BYTES:
             issue = Issue(
@@ -120,28 +135,34 @@ class _Loader:
                 f"config files total {total} bytes; the limit is {MAX_TOTAL_CONFIG_BYTES}",
                 "limit",
             )
-            return LoadResult(None, [issue], files=list(names))
+            return LoadResult(None, [issue], files=list(names), unknown_keys=self.mode)
         merged: dict[str, Any] = {}
         apps: list[Any] = []
         readable = True
+        declared = False
         for name in names:
             value = self._parse(name)
             if value is _UNREADABLE:
                 readable = False
                 continue
-            self._merge(name, value, merged, apps)
+            declared = self._merge(name, value, merged, apps) or declared
         if not readable:
-            return LoadResult(None, self.issues, files=list(names))
+            return LoadResult(None, self.issues, files=list(names), unknown_keys=self.mode)
         if not names:
-            self.issues.append(
-                Issue("", 0, 0, (), "error", "no config files found (*.yaml, *.yml)", "files")
-            )
+            where = _described(self.snapshot, root)
+            self.issues.append(Issue("", 0, 0, (), "error", _no_files(where, include), "files"))
+        elif not declared:
+            self.issues.append(Issue("", 0, 0, (), "error", _no_applications(names), "files"))
         merged["applications"] = apps
-        findings = schema.check(merged)
+        findings = schema.check(merged, self.mode)
         code_paths = sorted(set(self._code_paths(apps, findings)))
         self.issues.extend(self._locate(finding) for finding in findings)
         self.issues.sort(key=lambda i: (i.file, i.line, i.column))
-        return LoadResult(merged, self.issues, code_paths, list(names))
+        if self.mode == "warn":
+            _drop_ignored_keys(merged, findings)
+        result = LoadResult(merged, self.issues, code_paths, list(names), self.mode)
+        result.missing_code_paths = sorted(set(self.missing))
+        return result
 
     def _parse(self, name: str) -> Any:
         data = self.snapshot.files.get(name)
@@ -154,12 +175,13 @@ class _Loader:
             self.issues.append(exc.issue)
             return _UNREADABLE
 
-    def _merge(self, name: str, value: Any, merged: dict[str, Any], apps: list[Any]) -> None:
+    def _merge(self, name: str, value: Any, merged: dict[str, Any], apps: list[Any]) -> bool:
+        """Merge one file; True when it declares applications (or is an application)."""
         if value is None:
             self.issues.append(
                 Issue(name, 1, 1, (), "warning", "empty file: nothing to load", "files")
             )
-            return
+            return False
         if not isinstance(value, dict):
             self.issues.append(
                 Issue(
@@ -173,16 +195,17 @@ class _Loader:
                     "files",
                 )
             )
-            return
+            return True  # an error already: "no applications" would only add noise
         if "applications" in value or not (_APP_ONLY_KEYS & value.keys()):
             for key, item in value.items():
                 if key == "applications":
                     self._merge_apps(name, item, apps)
                 else:
                     self._merge_option(name, key, item, merged)
-            return
+            return "applications" in value
         self.origins[("applications", len(apps))] = _Origin(name, ())
         apps.append(value)
+        return True
 
     def _merge_apps(self, name: str, items: Any, apps: list[Any]) -> None:
         if not isinstance(items, list):
@@ -269,6 +292,7 @@ class _Loader:
             refuse(f"{ref!r} is a file: working_dir and py_modules need a directory (or a URI)")
             return None
         if not self.snapshot.is_dir(normal):
+            self.missing.append(normal)
             refuse(f"directory {ref!r} does not exist in the repository")
             return None
         return normal
@@ -321,6 +345,45 @@ class _Loader:
         if doc is None:
             return (0, 0)
         return doc.key_position(path) if at_key else doc.position(path)
+
+
+def _described(snapshot: Snapshot, root: str) -> str:
+    """Where the files were looked for: the directory a source read, and the root."""
+    parts = [snapshot.meta.get("source", ""), snapshot.meta.get("subpath", ""), root.strip("/")]
+    where = "/".join(part.rstrip("/") for part in parts if part)
+    return f"in {where}" if where else "in the source"
+
+
+def _no_files(where: str, include: Sequence[str]) -> str:
+    return (
+        f"no config files found {where} (looked for {', '.join(include)} outside hidden "
+        f"directories; config.root, config.include or config.files in {SETTINGS_FILE} "
+        "choose others)"
+    )
+
+
+def _no_applications(names: Sequence[str]) -> str:
+    shown = ", ".join(names[:10]) + (f" and {len(names) - 10} more" if len(names) > 10 else "")
+    return (
+        f"no applications: none of the files read ({shown}) declares 'applications' or an "
+        "application (import_path); write 'applications: []' to ask for an empty unit"
+    )
+
+
+def _drop_ignored_keys(config: dict[str, Any], findings: Sequence[Finding]) -> None:
+    """Remove the unknown keys Ray drops (warnings), so the config is the one Ray reads."""
+    for finding in findings:
+        if finding.rule != "unknown-key" or finding.severity != "warning" or not finding.path:
+            continue
+        node: Any = config
+        for part in finding.path[:-1]:
+            try:
+                node = node[part]
+            except (KeyError, IndexError, TypeError):
+                node = None
+                break
+        if isinstance(node, dict):
+            node.pop(finding.path[-1], None)
 
 
 class _Unreadable:

@@ -6,6 +6,10 @@ it says no does ``jsonschema`` walk the config to explain why. Both use a *stric
 variant of the schemas in which objects whose unknown keys Ray drops
 (``x-gitsync-unknown-keys: warn``) refuse them, so one fast check also proves there is
 nothing to warn about.
+
+Unknown keys that Ray drops are errors by default (a typo must never deploy silently,
+as with ``kubectl --validate=strict``); with ``unknown_keys="warn"`` they are warnings,
+which is Ray's own contract (the Serve REST API keeps it).
 """
 
 from __future__ import annotations
@@ -16,11 +20,11 @@ import itertools
 import json
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import jsonschema_rs
 
-from gitsync.config import rules
+from gitsync.config import rules, suggest
 from gitsync.config.issues import Finding, Issue, JsonPath
 from gitsync.config.values import problems as non_json_values
 from gitsync.errors import GitsyncError
@@ -34,6 +38,10 @@ MAX_FINDINGS = 100  # per validation: bounded work and a bounded answer
 SCHEMA_BASE = "https://gitsync.dev/schemas/"
 _WARN_MARK = "x-gitsync-unknown-keys"
 _MESSAGE_MARK = "x-gitsync-message"
+
+#: What an unknown key that Ray would drop is: an error (the default) or a warning.
+UnknownKeys = Literal["error", "warn"]
+UNKNOWN_KEY_MODES: tuple[UnknownKeys, ...] = ("error", "warn")
 
 
 def schemas_dir() -> Path:
@@ -70,6 +78,7 @@ class SchemaSet:
         self.root_uri = SCHEMA_BASE + ROOT_SCHEMA
         rs_registry = jsonschema_rs.Registry(list(strict.items()))
         self.fast = jsonschema_rs.Draft202012Validator(strict[self.root_uri], registry=rs_registry)
+        self.keys = suggest.index(self.documents.values())
 
     @functools.cached_property
     def explainer(self) -> jsonschema.Draft202012Validator:
@@ -95,12 +104,12 @@ def schema_set() -> SchemaSet:
     return SchemaSet(schemas_dir())
 
 
-def validate_config(config: Any) -> list[Issue]:
+def validate_config(config: Any, unknown_keys: UnknownKeys = "error") -> list[Issue]:
     """Validate a merged deploy config (plain data); issues carry paths but no positions."""
-    return [finding.to_issue() for finding in check(config)]
+    return [finding.to_issue() for finding in check(config, unknown_keys)]
 
 
-def check(config: Any) -> list[Finding]:
+def check(config: Any, unknown_keys: UnknownKeys = "error") -> list[Finding]:
     """Schema findings plus cross-field rules, fast when there is nothing to say."""
     schemas = schema_set()
     try:
@@ -110,7 +119,7 @@ def check(config: Any) -> list[Finding]:
     findings: list[Finding] = []
     if not valid:
         # Stop early: a million bad items must not cost a million explanations.
-        findings.extend(itertools.islice(_explain(schemas, config), MAX_FINDINGS + 1))
+        findings.extend(itertools.islice(_explain(schemas, config, unknown_keys), MAX_FINDINGS + 1))
     if len(findings) <= MAX_FINDINGS:
         findings.extend(itertools.islice(rules.check(config), MAX_FINDINGS + 1))
     findings = _dedupe(findings)
@@ -125,13 +134,17 @@ def check(config: Any) -> list[Finding]:
 
 
 def _dedupe(findings: list[Finding]) -> list[Finding]:
-    """Drop repeats, and warnings about a place that already has an error."""
+    """Drop repeats, warnings about a place that already has an error, and the plain
+    "unknown key" finding where a cross-field rule says more about that key."""
     seen: set[tuple[JsonPath, str]] = set()
     errors_at = {f.path for f in findings if f.severity == "error"}
+    explained = {f.path for f in findings if f.severity == "error" and f.rule != "unknown-key"}
     out = []
     for finding in findings:
         key = (finding.path, finding.message)
         if finding.severity == "warning" and finding.path in errors_at:
+            continue
+        if finding.rule == "unknown-key" and finding.path in explained:
             continue
         if key not in seen:
             seen.add(key)
@@ -139,17 +152,17 @@ def _dedupe(findings: list[Finding]) -> list[Finding]:
     return out
 
 
-def _explain(schemas: SchemaSet, config: Any) -> Iterator[Finding]:
+def _explain(schemas: SchemaSet, config: Any, unknown_keys: UnknownKeys) -> Iterator[Finding]:
     bad = list(non_json_values(config))
     for path, message in bad:
         yield Finding(path, message, rule="yaml")
     if bad:
         return  # jsonschema would trip over the same values
     for error in schemas.explainer.iter_errors(config):
-        yield from _describe(error)
+        yield from _describe(error, unknown_keys)
 
 
-def _describe(error: jsonschema.ValidationError) -> Iterator[Finding]:
+def _describe(error: jsonschema.ValidationError, unknown_keys: UnknownKeys) -> Iterator[Finding]:
     path: JsonPath = tuple(error.absolute_path)
     schema = error.schema if isinstance(error.schema, Mapping) else {}
     kind = error.validator
@@ -157,12 +170,12 @@ def _describe(error: jsonschema.ValidationError) -> Iterator[Finding]:
         branch = _matching_branch(error)
         if branch is not None:
             for sub in branch:
-                yield from _describe(sub)
+                yield from _describe(sub, unknown_keys)
             return
         yield Finding(path, _one_of_message(error.instance, error.validator_value, path))
         return
     if kind == "additionalProperties" and isinstance(error.instance, Mapping):
-        yield from _unknown_keys(path, schema, error.instance)
+        yield from _unknown_keys(path, schema, error.instance, unknown_keys)
         return
     if kind == "type":
         yield _type_finding(path, error.instance, error.validator_value)
@@ -217,26 +230,29 @@ def _matching_branch(error: jsonschema.ValidationError) -> list[jsonschema.Valid
 
 
 def _unknown_keys(
-    path: JsonPath, schema: Mapping[str, Any], instance: Mapping[str, Any]
+    path: JsonPath, schema: Mapping[str, Any], instance: Mapping[str, Any], mode: UnknownKeys
 ) -> Iterator[Finding]:
     known = set(schema.get("properties", {}))
-    warn = schema.get(_WARN_MARK) == "warn"
+    dropped_by_ray = schema.get(_WARN_MARK) == "warn"
+    place = suggest.schema_name(schema)
     for key in instance:
         if key in known:
             continue
-        if warn:
+        hint = suggest.hint(key, place, known, instance, schema_set().keys)
+        if dropped_by_ray and mode == "warn":
             message = f"unknown key {key!r}: Ray ignores it, so it has no effect"
+            if hint:
+                message += f"; {hint}"
             yield Finding((*path, key), message, "warning", "unknown-key", at_key=True)
+            continue
+        rule = (
+            "ray-actor-options-key" if path and path[-1] == "ray_actor_options" else "unknown-key"
+        )
+        if hint:
+            message = f"unknown key {key!r}; {hint}"
         else:
-            allowed = ", ".join(sorted(known))
-            rule = (
-                "ray-actor-options-key"
-                if path and path[-1] == "ray_actor_options"
-                else "unknown-key"
-            )
-            yield Finding(
-                (*path, key), f"unknown key {key!r} (allowed: {allowed})", rule=rule, at_key=True
-            )
+            message = f"unknown key {key!r} (allowed: {', '.join(sorted(known))})"
+        yield Finding((*path, key), message, rule=rule, at_key=True)
 
 
 _JSON_TYPES = {

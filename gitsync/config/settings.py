@@ -5,7 +5,9 @@ A hidden file, so never read as a Serve config. Two sections are read:
 - ``config``: which files are the config, either ``files`` (an exact list, as the
   packages gitsync deploys carry) or ``root`` and ``include`` patterns;
 - ``prune``: ``allow_mass_prune: true`` and ``max_prune: 0.3`` loosen or set the prune
-  safety rules for this repository (the command-line flags win where they loosen).
+  safety rules for this repository (the command-line flags win where they loosen);
+- ``validate``: ``unknown_keys: warn`` accepts the keys Ray drops, as warnings (the
+  default, ``error``, refuses them; a command-line ``--unknown-keys`` wins).
 
 Every other key is kept as it is and travels in the deployed package.
 """
@@ -17,6 +19,7 @@ from typing import Any
 
 from gitsync.config import yamlio
 from gitsync.config.issues import Issue
+from gitsync.config.schema import UNKNOWN_KEY_MODES, UnknownKeys
 from gitsync.config.snapshot import Snapshot
 from gitsync.errors import YamlError
 
@@ -87,6 +90,22 @@ def prune_settings(snapshot: Snapshot) -> PruneSettings:
         allow_mass_prune=prune.get("allow_mass_prune") is True,
         max_prune=float(share) if share is not None else None,
     )
+
+
+def unknown_keys_setting(snapshot: Snapshot) -> UnknownKeys | None:
+    """``validate.unknown_keys`` (``error`` or ``warn``), None when unset; raises
+    YamlError for anything else."""
+    section = read_settings(snapshot).get("validate")
+    if section is None:
+        return None
+    value = section.get("unknown_keys") if isinstance(section, dict) else None
+    if not isinstance(section, dict) or value not in (*UNKNOWN_KEY_MODES, None):
+        raise _error(
+            ("validate", "unknown_keys"),
+            "validate must be a mapping whose unknown_keys is 'error' or 'warn'",
+        )
+    mode: UnknownKeys | None = value
+    return mode
 
 
 def _error(path: tuple[str, ...], message: str, *, line: int = 0) -> YamlError:

@@ -87,6 +87,15 @@ class Applications:
                 return {}
             return dict(self._ctx.prepared_package(app.tenant, row.session_id).code_digests)
 
+    def warnings(self, app: AppId) -> list[str]:
+        """What prepare warned about in the active generation (keys Ray drops), or ``[]``."""
+        with self._ctx.lock:
+            row = self._ctx.require_tenant(app.tenant).get_application(app)
+            if row is None:
+                return []
+            prepared = self._ctx.prepared_package(app.tenant, row.session_id)
+            return [entry.message for entry in prepared.log if entry.level == "WARNING"]
+
     def session_counts(self) -> dict[tuple[str, str], int]:
         """Sessions by (tenant, state)."""
         with self._ctx.lock:

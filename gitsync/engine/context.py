@@ -12,6 +12,7 @@ import enum
 import threading
 from collections.abc import Callable
 
+from gitsync.config.schema import UnknownKeys
 from gitsync.engine import sessions
 from gitsync.engine.activation import PreparedCache
 from gitsync.engine.prepare import PreparedPackage
@@ -35,6 +36,9 @@ class EngineContext:
         self.lock = threading.RLock()
         self.prepared = PreparedCache()
         self.state = EngineState.UNOPENED
+        # Unknown keys Ray drops, in the packages prepare checks: Ray's contract (warn)
+        # unless the engine runs with --unknown-keys error.
+        self.unknown_keys: UnknownKeys = "warn"
 
     @property
     def is_open(self) -> bool:

@@ -17,6 +17,7 @@ from types import TracebackType
 from typing import Any, Self
 
 from gitsync.config import model, package
+from gitsync.config.schema import UnknownKeys
 from gitsync.config.snapshot import Snapshot
 from gitsync.engine.applications import Applications
 from gitsync.engine.context import EngineContext, EngineState
@@ -64,12 +65,14 @@ class Engine:
         session_lifetime: float = 3600.0,
         limits: package.PackageLimits | None = None,
         auto_rollback: bool = True,
+        unknown_keys: UnknownKeys = "warn",
     ) -> None:
         self.state_dir = Path(state_dir)
         self.session_lifetime = session_lifetime
         self.limits = limits if limits is not None else package.PackageLimits()
         self._store = Store(self.state_dir)
         self._ctx = EngineContext(self._store, clock)
+        self._ctx.unknown_keys = unknown_keys
         self._driver = RuntimeDriver(
             self._ctx,
             runtime if runtime is not None else NoneRuntime(),
@@ -310,6 +313,13 @@ class Engine:
     ) -> dict[str, str]:
         """No Vespa endpoint (``gitsync diff``): the active generation's code digests."""
         return self._apps.code_digests(app_id(tenant, application, instance))
+
+    def active_warnings(
+        self, tenant: str, application: str = "default", instance: str = "default"
+    ) -> list[str]:
+        """No Vespa endpoint (``gitsync status``): what prepare warned about in the active
+        generation (unknown keys Ray drops)."""
+        return self._apps.warnings(app_id(tenant, application, instance))
 
     def session_counts(self) -> dict[tuple[str, str], int]:
         """No Vespa endpoint (``/metrics``): sessions by (tenant, state)."""

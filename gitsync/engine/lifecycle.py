@@ -7,6 +7,7 @@ runtime driver while still holding the lock (so the runtime sees generation orde
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 
 from gitsync.config import package
@@ -24,6 +25,8 @@ from gitsync.engine.records import (
     SessionStatus,
 )
 from gitsync.errors import BadRequest, InvalidConfig, NotFound
+
+log = logging.getLogger("gitsync.engine")
 
 
 class SessionLifecycle:
@@ -118,13 +121,20 @@ class SessionLifecycle:
             live_prepared = self._ctx.prepared_package(tenant, live.session_id) if live else None
             others = store.serve_apps_of_tenant(tenant, exclude=app)
             try:
-                prepared = prepare_package(files, live_prepared, others, self._ctx.clock())
+                prepared = prepare_package(
+                    files, live_prepared, others, self._ctx.clock(), self._ctx.unknown_keys
+                )
             except Exception:  # any failed prepare deletes the session, as in Vespa
                 store.delete_session(tenant, session_id)
                 self._ctx.prepared.drop(tenant, session_id)
                 raise
             store.save_prepared(tenant, session_id, app, *prepared.to_record(), self._ctx.clock())
             self._ctx.prepared.put(tenant, session_id, prepared)
+            for entry in prepared.log:
+                if entry.level == "WARNING":  # Ray's contract: accepted, and said out loud
+                    log.warning(
+                        "session %s of %s: %s", session_id, app.full_string(), entry.message
+                    )
             return PrepareResult(
                 session=self._ctx.session(tenant, session_id),
                 log=prepared.log,

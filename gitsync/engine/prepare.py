@@ -13,6 +13,7 @@ from typing import Any
 
 from gitsync.config import loader, model, package
 from gitsync.config.issues import Issue
+from gitsync.config.schema import UnknownKeys
 from gitsync.config.snapshot import Snapshot
 from gitsync.engine.records import ChangeActions, JsonDict, LogEntry, OtherUnitApp
 from gitsync.errors import InvalidConfig
@@ -108,11 +109,16 @@ def prepare_package(
     live: PreparedPackage | None,
     others: Sequence[OtherUnitApp],
     now: float,
+    unknown_keys: UnknownKeys = "warn",
 ) -> PreparedPackage:
     """Validate ``files`` and diff them against ``live`` (the active session's prepared
-    package, or None). Raises InvalidConfig (INVALID_APPLICATION_PACKAGE)."""
+    package, or None). Raises InvalidConfig (INVALID_APPLICATION_PACKAGE).
+
+    Unknown keys Ray drops are warnings by default (Ray's contract, which the Serve REST
+    API keeps); an engine run with ``--unknown-keys error`` refuses them."""
     revision = package.tree_digest(files)
-    result = loader.load_snapshot(Snapshot(revision=revision, files=files))
+    snapshot = Snapshot(revision=revision, files=files)
+    result = loader.load_snapshot(snapshot, unknown_keys=unknown_keys)
     if not result.ok or result.config is None:
         raise InvalidConfig(result.issues)
     digests = code_digests(files, result.code_paths)

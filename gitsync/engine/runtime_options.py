@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from gitsync.config.schema import UnknownKeys
 from gitsync.engine.engine import Engine
 from gitsync.engine.runtime import NoneRuntime, Runtime
 from gitsync.errors import BadRequest
@@ -49,6 +50,14 @@ def make_runtime(options: RuntimeOptions) -> Runtime:
     return RayRuntime(options.ray_address, health_timeout=options.health_timeout_s)
 
 
-def make_engine(state_dir: str | Path, options: RuntimeOptions) -> Engine:
-    """An (unopened) engine over ``state_dir`` driving the chosen runtime."""
-    return Engine(state_dir, runtime=make_runtime(options), auto_rollback=options.auto_rollback)
+def make_engine(
+    state_dir: str | Path, options: RuntimeOptions, *, unknown_keys: UnknownKeys = "warn"
+) -> Engine:
+    """An (unopened) engine over ``state_dir`` driving the chosen runtime; unknown keys
+    Ray drops are warnings (Ray's contract) unless ``unknown_keys="error"``."""
+    return Engine(
+        state_dir,
+        runtime=make_runtime(options),
+        auto_rollback=options.auto_rollback,
+        unknown_keys=unknown_keys,
+    )

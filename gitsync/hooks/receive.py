@@ -78,8 +78,12 @@ def pre_receive(settings: HookSettings, stdin: TextIO, out: TextIO) -> int:
             for line in lines:
                 print(f"  {line}", file=out)
             return 1
-        suffix = f" ({lines[-1]})" if lines else ""
+        warnings = [line for line in lines if "warning: " in line]
+        others = [line for line in lines if line not in warnings]
+        suffix = f" ({others[-1]})" if others else ""
         print(f"gitsync: {new[:12]} is valid{suffix}", file=out)
+        for line in warnings:  # unknown keys Ray drops, when the repository allows them
+            print(f"  {line}", file=out)
     return 0
 
 
@@ -168,6 +172,7 @@ def _sync_directly(settings: HookSettings, sha: str, out: TextIO) -> int:
     try:
         live = target.live(tenant, application)
         proposal = reconcile.propose(snapshot, live)
+        _print_lines(out, [f"gitsync: {line}" for line in proposal.warnings])
         _print_lines(out, render_text(proposal.plan, color=False).splitlines())
         if proposal.in_sync:
             print(f"gitsync: already in sync at generation {live.generation}", file=out)

@@ -8,12 +8,15 @@ from pathlib import Path
 
 from gitsync.config.issues import Issue
 from gitsync.config.loader import LoadResult, load_snapshot
+from gitsync.config.schema import UnknownKeys
 from gitsync.config.snapshot import Snapshot
 from gitsync.errors import SourceError
 from gitsync.sources.directory import read_directory
 
 
-def load_paths(paths: Sequence[Path], *, root: Path | None = None) -> LoadResult:
+def load_paths(
+    paths: Sequence[Path], *, root: Path | None = None, unknown_keys: UnknownKeys | None = None
+) -> LoadResult:
     """Load config files and directories from disk (the CLI's ``validate`` and the bench).
 
     A single directory is the snapshot root; for files, ``root`` (default: the current
@@ -22,12 +25,18 @@ def load_paths(paths: Sequence[Path], *, root: Path | None = None) -> LoadResult
     if len(paths) == 1 and paths[0].is_dir():
         base = paths[0]
         snapshot = read_directory(base)
-        result = load_snapshot(snapshot)
+        result = load_snapshot(snapshot, unknown_keys=unknown_keys)
     else:
+        # Files: relative working_dir paths resolve from ``root`` (default: the current
+        # directory). Only the files named and the code directories they use are read.
         base = root or Path.cwd()
-        snapshot = read_directory(base) if root is not None else _files_snapshot(paths, base)
+        snapshot = _files_snapshot(paths, base)
         names = [_relative(p, base) for p in paths]
-        result = load_snapshot(snapshot, files=names)
+        result = load_snapshot(snapshot, files=names, unknown_keys=unknown_keys)
+        code = _code_files(base, result.missing_code_paths)
+        if code:
+            snapshot = Snapshot(snapshot.revision, {**code, **snapshot.files})
+            result = load_snapshot(snapshot, files=names, unknown_keys=unknown_keys)
     display = _display_prefix(base)
     if display:
         result.issues = [
@@ -43,6 +52,33 @@ def load_paths(paths: Sequence[Path], *, root: Path | None = None) -> LoadResult
             for i in result.issues
         ]
     return result
+
+
+def load_stdin(
+    data: bytes, *, root: Path | None = None, unknown_keys: UnknownKeys | None = None
+) -> LoadResult:
+    """One config read from stdin; relative working_dir paths resolve from ``root``
+    (default: the current directory), as for files."""
+    names = ["<stdin>"]
+    result = load_snapshot(
+        Snapshot("stdin", {"<stdin>": data}), files=names, unknown_keys=unknown_keys
+    )
+    code = _code_files(root or Path.cwd(), result.missing_code_paths)
+    if code:
+        snapshot = Snapshot("stdin", {**code, "<stdin>": data})
+        result = load_snapshot(snapshot, files=names, unknown_keys=unknown_keys)
+    return result
+
+
+def _code_files(base: Path, dirs: Sequence[str]) -> dict[str, bytes]:
+    """The files of the local code directories ``dirs`` below ``base`` that exist."""
+    files: dict[str, bytes] = {}
+    for rel in dirs:
+        if not (base / rel).is_dir() or (base / rel).is_symlink():
+            continue
+        snapshot = read_directory(base, subpath=rel)
+        files.update({f"{rel}/{name}": data for name, data in snapshot.files.items()})
+    return files
 
 
 def _files_snapshot(paths: Sequence[Path], base: Path) -> Snapshot:

@@ -57,7 +57,9 @@ class RemoteEngine:
             response = self._http.request(method, path, **kwargs)
         except httpx.HTTPError as exc:
             raise errors.EngineUnavailable(
-                f"engine at {self.base_url} is unreachable: {type(exc).__name__}"
+                f"cannot reach the engine at {self.base_url} ({type(exc).__name__}): start one "
+                "there (`gitsync engine --listen HOST:PORT`, or an agent: `bash scripts/run.sh`) "
+                "or point --engine / GITSYNC_ENGINE at a running one"
             ) from exc
         if response.status_code != 200:
             raise _error_from(response)

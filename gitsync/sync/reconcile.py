@@ -15,6 +15,7 @@ from typing import Any
 
 from gitsync.config import model, package, settings
 from gitsync.config.loader import LoadResult, load_snapshot
+from gitsync.config.schema import UnknownKeys
 from gitsync.config.snapshot import Snapshot
 from gitsync.engine.records import DeploySource
 from gitsync.errors import InvalidConfig, PruneRefused
@@ -58,6 +59,11 @@ class Proposal:
         return not self.plan.has_changes and self.live.revision == self.snapshot.revision
 
     @property
+    def warnings(self) -> list[str]:
+        """The snapshot's warnings (unknown keys Ray drops, in ``warn`` mode), rendered."""
+        return [issue.render() for issue in self.load.warnings]
+
+    @property
     def source(self) -> DeploySource:
         return DeploySource(revision=self.snapshot.revision, meta=dict(self.snapshot.meta))
 
@@ -95,11 +101,16 @@ def code_digests(files: Mapping[str, bytes], code_paths: list[str]) -> dict[str,
 
 
 def propose(
-    snapshot: Snapshot, live: LiveView, *, policy: PrunePolicy = DEFAULT_POLICY
+    snapshot: Snapshot,
+    live: LiveView,
+    *,
+    policy: PrunePolicy = DEFAULT_POLICY,
+    unknown_keys: UnknownKeys | None = None,
 ) -> Proposal:
-    """Validate the snapshot and diff it against ``live``; raises InvalidConfig."""
+    """Validate the snapshot and diff it against ``live``; raises InvalidConfig.
+    ``unknown_keys`` (a flag) wins over the repository's ``validate.unknown_keys``."""
     policy = policy_from(snapshot, policy)
-    result = load_snapshot(snapshot)
+    result = load_snapshot(snapshot, unknown_keys=unknown_keys)
     if not result.ok or result.config is None:
         raise InvalidConfig(result.issues)
     files = package_files(snapshot, result)
@@ -129,7 +140,9 @@ def _keep_unlisted(
     merged = Snapshot(
         snapshot.revision, {**snapshot.files, KEPT_FILE: kept_file}, snapshot.symlinks
     )
-    reloaded = load_snapshot(merged, files=[*result.files, KEPT_FILE])
+    reloaded = load_snapshot(
+        merged, files=[*result.files, KEPT_FILE], unknown_keys=result.unknown_keys
+    )
     if not reloaded.ok:
         raise InvalidConfig(reloaded.issues)
     names = sorted(str(app.get("name", "default")) for app in keep)

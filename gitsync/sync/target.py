@@ -46,6 +46,8 @@ class LiveView:
     # around the engine), and the runtime's last failure; both empty without a runtime.
     runtime_drift: list[str] = field(default_factory=list)
     runtime_error: str | None = None
+    # What prepare warned about in the active generation (unknown keys Ray drops).
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def revision(self) -> str | None:
@@ -101,6 +103,7 @@ class EmbeddedTarget:
             history,
             list(state.drift),
             state.runtime_error,
+            self.engine.active_warnings(tenant, application),
         )
 
     def deploy(

@@ -91,6 +91,7 @@ def live_to_json(view: LiveView) -> dict[str, Any]:
         "history": [entry.to_json() for entry in view.history],
         "runtimeDrift": view.runtime_drift,
         "runtimeError": view.runtime_error,
+        "warnings": view.warnings,
     }
 
 
@@ -104,6 +105,7 @@ def live_from_json(data: Mapping[str, Any]) -> LiveView:
         history=[history_from_json(entry) for entry in data["history"]],
         runtime_drift=[str(line) for line in data.get("runtimeDrift") or []],
         runtime_error=data.get("runtimeError"),
+        warnings=[str(line) for line in data.get("warnings") or []],
     )
 
 

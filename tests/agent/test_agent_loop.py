@@ -251,3 +251,38 @@ def test_remote_cache_is_not_refetched_when_the_ref_has_not_moved(
     fetches = agent.metrics.git_requests.labels("fetch", "success")._value.get()
     checks = agent.metrics.git_requests.labels("ls-remote", "success")._value.get()
     assert (fetches, checks) == (1, 3)
+
+
+TYPO = "name: a\nroute_prefx: /a\nimport_path: shop:app\n"
+
+
+def test_an_unknown_key_is_refused_by_default(tmp_path: Path, target: EmbeddedTarget) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "a.yaml").write_text(TYPO)
+    outcome = make_agent(SourceSpec(str(src)), target, tmp_path).reconcile_once()
+    assert outcome.result == "invalid"
+    assert "unknown key 'route_prefx'; did you mean 'route_prefix'?" in (outcome.error or "")
+    assert target.live("default", "default").generation == 0
+
+
+def test_relaxed_unknown_keys_are_applied_with_their_warnings_logged_and_reported(
+    tmp_path: Path, target: EmbeddedTarget, caplog: pytest.LogCaptureFixture
+) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "a.yaml").write_text(TYPO)
+    (src / ".gitsync.yaml").write_text("validate:\n  unknown_keys: warn\n")
+    agent = make_agent(SourceSpec(str(src)), target, tmp_path)
+    with caplog.at_level("WARNING", logger="gitsync.agent"):
+        outcome = agent.reconcile_once()
+    assert outcome.result == "applied"
+    warning = (
+        "a.yaml:2:1: warning: route_prefx: unknown key 'route_prefx': Ray ignores it, so it has "
+        "no effect; did you mean 'route_prefix'?"
+    )
+    assert outcome.warnings == (warning,)
+    assert agent.status.to_json()["lastSync"]["warnings"] == [warning]
+    assert any(warning in record.getMessage() for record in caplog.records)
+    # The dropped key is not part of what is live, so it never shows as a change.
+    assert agent.reconcile_once().result == "in-sync"

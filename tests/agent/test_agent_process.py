@@ -140,7 +140,9 @@ def test_the_engine_restarts_under_a_remote_agent(
     engine_process.stop()
     down = agent.wait_status(lambda s: s["degraded"], "the agent to notice the engine is down")
     assert down["lastSync"]["result"] == "engine-unavailable"
-    assert down["lastSync"]["error"].startswith(f"engine at {engine_process.url} is unreachable")
+    assert down["lastSync"]["error"].startswith(
+        f"cannot reach the engine at {engine_process.url} ("
+    )
     assert down["generation"] == first["generation"]
 
     engine_process.start()

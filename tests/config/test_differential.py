@@ -5,6 +5,10 @@ reference/ray-serve.md §1.5) and single mutations of them. For every example an
 both of gitsync's entry points (``validate_config`` on a plain dict, and the loader on
 a one-file snapshot holding the config as YAML):
 
+Both entry points run in ``warn`` mode for unknown keys, which is Ray's own contract
+(what the Serve REST API keeps); the default ``error`` mode (``test_unknown_keys_*``)
+rejects every unknown key that Ray would drop, with rule ``unknown-key``.
+
 * whatever Ray rejects, gitsync rejects (zero false accepts);
 * whatever Ray accepts, gitsync accepts, unless the mutation falls under one of the
   rules where gitsync is deliberately stricter (configs Ray accepts and then fails to
@@ -30,7 +34,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from gitsync.config.loader import load_snapshot
-from gitsync.config.schema import validate_config
+from gitsync.config.schema import UnknownKeys, validate_config
 from gitsync.config.snapshot import Snapshot
 
 ray_schema = pytest.importorskip("ray.serve.schema")
@@ -79,13 +83,16 @@ def ray_accepts(config: Config) -> bool:
     return True
 
 
-def gitsync_error_rules(config: Config, entry: Entry) -> list[str]:
+def gitsync_error_rules(
+    config: Config, entry: Entry, unknown_keys: UnknownKeys = "warn"
+) -> list[str]:
     """The rules of gitsync's errors (warnings do not reject) through one entry point."""
     if entry == "dict":
-        issues = validate_config(copy.deepcopy(config))
+        issues = validate_config(copy.deepcopy(config), unknown_keys)
     else:
         text = yaml.safe_dump(config, sort_keys=False).encode()
-        issues = load_snapshot(Snapshot("differential", {"serve.yaml": text})).issues
+        snapshot = Snapshot("differential", {"serve.yaml": text})
+        issues = load_snapshot(snapshot, unknown_keys=unknown_keys).issues
     return [issue.rule for issue in issues if issue.severity == "error"]
 
 
@@ -723,3 +730,24 @@ def test_mutations_name_only_listed_stricter_rules() -> None:
 def test_base_config_is_valid_for_both(entry: Entry) -> None:
     assert ray_accepts(BASE_CONFIG)
     check_agreement(BASE_CONFIG, "base", frozenset(), entry)
+
+
+DROPPED_BY_RAY = (
+    "unknown top-level key",
+    "unknown app key",
+    "unknown deployment key",
+    "unknown http key",
+)
+
+
+@pytest.mark.parametrize("name", DROPPED_BY_RAY)
+@pytest.mark.parametrize("entry", ENTRIES)
+def test_unknown_keys_ray_drops_are_errors_by_default(name: str, entry: Entry) -> None:
+    """Ray accepts these and drops the key; gitsync's default refuses them (a typo must
+    not deploy silently), and ``warn`` mode accepts them as Ray does."""
+    mutation = next(m for m in MUTATIONS if m.name == name)
+    config = copy.deepcopy(BASE_CONFIG)
+    mutation.apply(config, random.Random(name).choice)
+    assert ray_accepts(config)
+    assert gitsync_error_rules(config, entry, "error") == ["unknown-key"]
+    assert gitsync_error_rules(config, entry, "warn") == []

@@ -86,7 +86,10 @@ def test_a_non_mapping_file() -> None:
 
 def test_no_config_files() -> None:
     config, issues = _load({"README.md": "x"})
-    assert issues == [":0:0: error: $: no config files found (*.yaml, *.yml)"]
+    assert issues == [
+        "error: no config files found in the source (looked for *.yaml, *.yml outside hidden "
+        "directories; config.root, config.include or config.files in .gitsync.yaml choose others)"
+    ]
 
 
 CODE_APP = (
@@ -125,3 +128,64 @@ def test_bad_working_dirs() -> None:
             symlinks=frozenset({"link"}),
         )
         assert issues == [f"app.yaml:5:16: error: runtime_env.working_dir: {message}"], wd
+
+
+# -- unknown keys: errors by default, warnings (and dropped, as Ray does) when relaxed --
+
+TYPO_APP = "name: fruit\nroute_prefx: /fruit\nimport_path: fruit:app\n"
+
+
+def test_an_unknown_key_is_an_error_by_default() -> None:
+    config, issues = _load({"app.yaml": TYPO_APP})
+    assert issues == [
+        "app.yaml:2:1: error: route_prefx: unknown key 'route_prefx'; did you mean 'route_prefix'?"
+    ]
+
+
+def test_gitsync_yaml_relaxes_unknown_keys_to_warnings_and_drops_them() -> None:
+    settings = "validate:\n  unknown_keys: warn\n"
+    config, issues = _load({"app.yaml": TYPO_APP, ".gitsync.yaml": settings})
+    assert issues == [
+        "app.yaml:2:1: warning: route_prefx: unknown key 'route_prefx': Ray ignores it, so it "
+        "has no effect; did you mean 'route_prefix'?"
+    ]
+    # The config is the one Ray reads: the dropped key is gone, so it is never a change.
+    assert config == {"applications": [{"name": "fruit", "import_path": "fruit:app"}]}
+
+
+def test_an_explicit_mode_wins_over_the_repository_setting() -> None:
+    snap = Snapshot(
+        "r", {"app.yaml": TYPO_APP.encode(), ".gitsync.yaml": b"validate: {unknown_keys: warn}\n"}
+    )
+    assert not load_snapshot(snap, unknown_keys="error").ok
+    assert load_snapshot(snap).ok
+
+
+def test_a_bad_validate_setting_is_an_error() -> None:
+    _, issues = _load(
+        {"app.yaml": SINGLE_APP, ".gitsync.yaml": "validate: {unknown_keys: maybe}\n"}
+    )
+    assert issues == [
+        ".gitsync.yaml:0:0: error: validate.unknown_keys: validate must be a mapping whose "
+        "unknown_keys is 'error' or 'warn'"
+    ]
+
+
+# -- a config with no applications is not a request to delete them all --------------
+
+
+def test_files_with_only_instance_options_are_an_error_naming_them() -> None:
+    config, issues = _load(
+        {"instance.yaml": INSTANCE, "more/logging.yaml": "target_capacity: 50\n"}
+    )
+    assert issues == [
+        "error: no applications: none of the files read (instance.yaml, more/logging.yaml) "
+        "declares 'applications' or an application (import_path); write 'applications: []' to "
+        "ask for an empty unit"
+    ]
+
+
+def test_an_explicit_empty_applications_list_is_an_empty_unit() -> None:
+    config, issues = _load({"instance.yaml": INSTANCE + "applications: []\n"})
+    assert issues == []
+    assert config is not None and config["applications"] == []

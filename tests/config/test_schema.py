@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from gitsync.config.schema import validate_config
+from gitsync.config.schema import UnknownKeys, validate_config
 
 
 def _app(**fields: Any) -> dict[str, Any]:
@@ -17,8 +17,11 @@ def _dep(**fields: Any) -> dict[str, Any]:
     return _app(deployments=[{"name": "D", **fields}])
 
 
-def _messages(config: dict[str, Any]) -> list[str]:
-    return [f"{i.severity}: {i.json_path}: {i.message} [{i.rule}]" for i in validate_config(config)]
+def _messages(config: dict[str, Any], unknown_keys: UnknownKeys = "error") -> list[str]:
+    return [
+        f"{i.severity}: {i.json_path}: {i.message} [{i.rule}]"
+        for i in validate_config(config, unknown_keys)
+    ]
 
 
 def test_minimal_config_is_valid() -> None:
@@ -188,11 +191,46 @@ def test_lax_coercions_are_errors_with_a_hint() -> None:
 
 def test_unknown_keys_warn_where_ray_drops_them_and_fail_where_ray_forbids_them() -> None:
     config = {"applications": [_dep(colour="red", logging_config={"colour": "red"})]}
-    assert _messages(config) == [
+    assert _messages(config, "warn") == [
         "warning: applications[0].deployments[0].colour: unknown key 'colour': Ray ignores it, so it "
-        "has no effect [unknown-key]",
+        "has no effect; settings of the deployment's own code belong under 'user_config' "
+        "(user_config: {colour: ...}) [unknown-key]",
         "error: applications[0].deployments[0].logging_config.colour: unknown key 'colour' (allowed: "
         "additional_log_standard_attrs, enable_access_log, encoding, log_level, logs_dir) [unknown-key]",
+    ]
+
+
+def test_unknown_keys_are_errors_by_default_with_a_did_you_mean() -> None:
+    config = {"applications": [_app(route_prefx="/fruit")]}
+    assert _messages(config) == [
+        "error: applications[0].route_prefx: unknown key 'route_prefx'; did you mean "
+        "'route_prefix'? [unknown-key]"
+    ]
+    assert _messages({"applications": [_dep(num_replica=3)]}) == [
+        "error: applications[0].deployments[0].num_replica: unknown key 'num_replica'; did you "
+        "mean 'num_replicas'? [unknown-key]"
+    ]
+    assert _messages({"http_options": {"hots": "0.0.0.0"}, "applications": []}) == [
+        "error: http_options.hots: unknown key 'hots'; did you mean 'host'? [unknown-key]"
+    ]
+
+
+def test_a_key_at_the_wrong_level_says_where_it_belongs() -> None:
+    assert _messages({"applications": [_dep(price=4, user_config={"price": 3})]}) == [
+        "error: applications[0].deployments[0].price: unknown key 'price'; did you mean "
+        "user_config.price? [unknown-key]"
+    ]
+    assert _messages({"applications": [_dep(price=4)]}) == [
+        "error: applications[0].deployments[0].price: unknown key 'price'; settings of the "
+        "deployment's own code belong under 'user_config' (user_config: {price: ...}) [unknown-key]"
+    ]
+    assert _messages({"applications": [_app(num_replicas=2)]}) == [
+        "error: applications[0].num_replicas: unknown key 'num_replicas'; 'num_replicas' belongs "
+        "in a deployment (applications[].deployments[]), not here [unknown-key]"
+    ]
+    assert _messages({"applications": [_app(runtime_env={}, working_dir="./fruit")]}) == [
+        "error: applications[0].working_dir: unknown key 'working_dir'; 'working_dir' belongs in "
+        "runtime_env, not here [unknown-key]"
     ]
 
 
