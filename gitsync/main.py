@@ -96,7 +96,7 @@ def validate(
 
 def _engine_options(func: Callable[..., None]) -> Callable[..., None]:
     """--engine URL | --state-dir DIR, --tenant, --application, --output."""
-    options = [
+    options: list[Callable[[Callable[..., None]], Callable[..., None]]] = [
         click.option(
             "--engine",
             "engine_url",
