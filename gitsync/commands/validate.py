@@ -8,12 +8,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from gitsync.config.issues import Issue
-from gitsync.config.loader import LoadResult, load_snapshot
+from gitsync.config.loader import LoadResult
 from gitsync.config.schema import UnknownKeys
-from gitsync.config.snapshot import Snapshot
 from gitsync.errors import BadRequest
 from gitsync.output import echo, paint, use_color
-from gitsync.sources.paths import load_paths
+from gitsync.sources.paths import load_paths, load_stdin
 
 EXIT_VALID = 0
 EXIT_INVALID = 1
@@ -31,8 +30,7 @@ def validate(
         data = sys.stdin.buffer.read()
         if not data.strip():
             raise BadRequest("nothing on stdin: pipe a config into 'gitsync validate -'")
-        snapshot = Snapshot("stdin", {"<stdin>": data})
-        result = load_snapshot(snapshot, files=["<stdin>"], unknown_keys=unknown_keys)
+        result = load_stdin(data, root=Path(root) if root else None, unknown_keys=unknown_keys)
     else:
         targets = [Path(p) for p in paths] or [Path(".")]
         result = load_paths(targets, root=Path(root) if root else None, unknown_keys=unknown_keys)
