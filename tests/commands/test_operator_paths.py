@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,7 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.commands.conftest import _free_port, run_gitsync
+from tests.testing.tools import gitsync_command, run_gitsync
+from tests.testing.wait import free_port as _free_port
 
 
 @pytest.mark.parametrize("command", ["status", "history", "diff"])
@@ -83,8 +83,7 @@ def agent(config_repo: Path, tmp_path: Path) -> Iterator[tuple[Path, str]]:
     """``gitsync agent`` on the example repository, state in ./.gitsync of tmp_path."""
     log = (tmp_path / "agent.log").open("w")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "gitsync.main", "agent", str(config_repo)]
-        + ["--listen", "127.0.0.1:0", "--interval", "3600"],
+        gitsync_command("agent", str(config_repo), "--listen", "127.0.0.1:0", "--interval", "3600"),
         cwd=tmp_path,
         stdout=log,
         stderr=subprocess.STDOUT,

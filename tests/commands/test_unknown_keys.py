@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import httpx
 
-from tests.commands.conftest import run_gitsync
+from tests.testing.tools import gitsync_command, run_gitsync
+from tests.testing.wait import answers, free_port, wait_until
 
 FRUIT = "serve/apps/fruit.yaml"
 
@@ -92,28 +92,19 @@ def test_the_serve_api_keeps_rays_contract_and_records_the_warning(engine_server
 
 
 def test_an_engine_run_with_unknown_keys_error_refuses_them(tmp_path: Path) -> None:
-    from tests.commands.conftest import _free_port
-
-    port = _free_port()
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    args = ["engine", "--listen", f"127.0.0.1:{port}", "--state-dir", str(tmp_path / "s")]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "gitsync.main", "engine", "--listen", f"127.0.0.1:{port}"]
-        + ["--state-dir", str(tmp_path / "s"), "--unknown-keys", "error"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
+        gitsync_command(*args, "--unknown-keys", "error"),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
-        url = f"http://127.0.0.1:{port}"
-        for _ in range(300):
-            try:
-                put = httpx.put(f"{url}/api/serve/applications/", json=SERVE_BODY, timeout=30)
-                break
-            except httpx.HTTPError:
-                proc.poll() is None or (_ for _ in ()).throw(AssertionError("engine exited"))
-                import time
-
-                time.sleep(0.1)
+        wait_until(lambda: answers(url + "/state/v1/health"), "the engine to answer")
+        put = httpx.put(f"{url}/api/serve/applications/", json=SERVE_BODY, timeout=30)
         assert put.status_code == 400
         assert "unknown key 'num_replica'; did you mean 'num_replicas'?" in put.text
     finally:
         proc.terminate()
-        proc.wait(timeout=10)
+        proc.wait(timeout=30)

@@ -188,4 +188,5 @@ def test_files_with_only_instance_options_are_an_error_naming_them() -> None:
 def test_an_explicit_empty_applications_list_is_an_empty_unit() -> None:
     config, issues = _load({"instance.yaml": INSTANCE + "applications: []\n"})
     assert issues == []
-    assert config is not None and config["applications"] == []
+    assert config is not None
+    assert config["applications"] == []  # type: ignore[index]
