@@ -89,16 +89,12 @@ def _thin_venv(clone: Path) -> None:
     subprocess.run(
         [sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120
     )
-    purelib = Path(
-        sysconfig.get_paths(vars={"base": str(venv), "platbase": str(venv)})["purelib"]
-    )
+    purelib = Path(sysconfig.get_paths(vars={"base": str(venv), "platbase": str(venv)})["purelib"])
     shared = sysconfig.get_paths()["purelib"]
     (purelib / "gitsync-suite.pth").write_text(f"{clone}\n{shared}\n")
     python = venv / "bin" / "python"
     script = venv / "bin" / "gitsync"
-    script.write_text(
-        f"#!{python}\nimport sys\nfrom gitsync.main import main\nsys.exit(main())\n"
-    )
+    script.write_text(f"#!{python}\nimport sys\nfrom gitsync.main import main\nsys.exit(main())\n")
     script.chmod(0o755)
     for name in ("serve", "vespa"):
         (venv / "bin" / name).symlink_to(tool_path(name))
@@ -162,9 +158,7 @@ def main_job(clone: Path, tmp_path: Path) -> Iterator[int]:
         log.close()
 
 
-def test_every_readme_recipe_runs_as_written(
-    clone: Path, main_job: int, tmp_path: Path
-) -> None:
+def test_every_readme_recipe_runs_as_written(clone: Path, main_job: int, tmp_path: Path) -> None:
     engine_port = free_port()
     text = (clone / "README.md").read_text()
     text = text.replace("19071", str(main_job)).replace("19072", str(engine_port))
@@ -192,5 +186,7 @@ def test_every_readme_recipe_runs_as_written(
     assert "1 reconfigure" in out, shown  # the price change, in the history
     assert "Success: Deployed" in out, shown  # vespa deploy
     assert "Sent deploy request successfully." in out, shown  # serve deploy
-    rollback = json.loads(done.stdout[done.stdout.rindex('{\n  "generation"') :].split("\n}\n")[0] + "\n}")
+    rollback = json.loads(
+        done.stdout[done.stdout.rindex('{\n  "generation"') :].split("\n}\n")[0] + "\n}"
+    )
     assert rollback["rolledBackTo"] == 2, shown
