@@ -44,6 +44,17 @@ class AgentClient:
             headers={"Content-Type": "application/gzip"},
         )
 
+    def status(self, *, timeout_s: float = 10.0) -> dict[str, Any]:
+        """The agent's status (``GET /api/gitsync/status``): its source, its last sync."""
+        try:
+            response = self._http.get(STATUS_PATH, timeout=timeout_s)
+            data = response.json()
+        except (httpx.HTTPError, ValueError) as exc:
+            raise EngineUnavailable(f"the agent at {self.url} cannot be reached: {exc}") from exc
+        if response.status_code != 200 or not isinstance(data, dict):
+            raise EngineUnavailable(f"{self.url}{STATUS_PATH} answered {response.status_code}")
+        return data
+
     def refresh(self, *, wait_s: float) -> dict[str, Any]:
         """Ask for a reconcile and wait up to ``wait_s`` for it; the status after it."""
         return self._post(

@@ -7,10 +7,14 @@ syncs the new commit and prints the plan and the new generation, which git relay
 the pusher as ``remote: …`` lines.
 
 When a running agent is known (``--agent URL``, or the agent holding the lock under
-``--state-dir``) both hooks ask it over HTTP: the hook process then imports nothing
-heavy, and the agent's warm validator answers in milliseconds. Otherwise they do the
-work themselves against ``--engine URL`` or the embedded engine in ``--state-dir``.
-Every module beyond this one is imported only on the path that needs it.
+``--state-dir``) and it watches this very repository and branch, both hooks ask it over
+HTTP: the hook process then imports nothing heavy, and the agent's warm validator
+answers in milliseconds. An agent that watches anything else is not asked (its sync
+would not be this push's); the hooks then do the work themselves against ``--engine
+URL`` or the engine in ``--state-dir`` (through the API of whoever holds it), and say
+so. What post-receive prints is about the pushed commit only: ``applied`` means the
+active generation carries that revision. Every module beyond this one is imported only
+on the path that needs it.
 """
 
 from __future__ import annotations
@@ -42,14 +46,48 @@ def read_updates(stream: TextIO, branch: str) -> list[tuple[str, str]]:
     return updates
 
 
-def _agent_url(settings: HookSettings) -> str | None:
-    if settings.agent_url:
-        return settings.agent_url.rstrip("/")
-    if settings.state_dir and not settings.engine_url:
+def _agent_url(settings: HookSettings, out: TextIO | None = None) -> str | None:
+    """The agent to ask: one that watches this repository's deploy branch, else None
+    (and, given ``out``, a line saying why a running agent is not asked)."""
+    url = settings.agent_url.rstrip("/") if settings.agent_url else None
+    if url is None and settings.state_dir and not settings.engine_url:
         from gitsync.agent.lock import running_agent_url
 
-        return running_agent_url(Path(settings.state_dir), settings.tenant, settings.application)
+        url = running_agent_url(Path(settings.state_dir), settings.tenant, settings.application)
+    if url is None:
+        return None
+    from gitsync.agent.client import AgentClient
+
+    try:
+        with AgentClient(url) as agent:
+            source = agent.status().get("source") or {}
+    except GitsyncError:
+        return None  # gone: the hook does the work itself
+    if _watches_this_repository(source, settings):
+        return url
+    if out is not None:
+        watched = f"{source.get('location', '?')}" + (
+            f" at {source['ref']}" if source.get("ref") else ""
+        )
+        print(
+            f"gitsync: the agent at {url} watches {watched}, not this repository's "
+            f"{settings.branch}: it is not asked",
+            file=out,
+        )
     return None
+
+
+def _watches_this_repository(source: dict[str, str], settings: HookSettings) -> bool:
+    if source.get("kind") != "git":
+        return False
+    location = str(source.get("location") or "").removeprefix("file://")
+    try:
+        same_repo = Path(location).resolve() == Path.cwd().resolve()
+    except OSError:
+        return False
+    ref = str(source.get("ref") or "").removeprefix("refs/heads/")
+    subpath = str(source.get("subpath") or "").strip("/")
+    return same_repo and ref == settings.branch and subpath == settings.subpath.strip("/")
 
 
 def _git() -> GitRunner:
@@ -88,7 +126,7 @@ def pre_receive(settings: HookSettings, stdin: TextIO, out: TextIO) -> int:
 
 
 def _validate(settings: HookSettings, sha: str) -> tuple[bool, list[str]]:
-    url = _agent_url(settings)
+    url = _agent_url(settings)  # an agent watching something else would judge by its rules
     if url is not None:
         from gitsync.agent.client import AgentClient
 
@@ -129,16 +167,16 @@ def post_receive(settings: HookSettings, stdin: TextIO, out: TextIO) -> int:
     if not updates:
         return 0
     sha = updates[-1][1]
-    url = _agent_url(settings)
+    url = _agent_url(settings, out)
     try:
         if url is not None:
             try:
                 return _sync_through_agent(url, sha, out)
             except EngineUnavailable as exc:
-                print(f"gitsync: {exc.message}; syncing directly", file=out)
+                print(f"gitsync: {exc.message}; applying {sha[:12]} here", file=out)
         return _sync_directly(settings, sha, out)
     except GitsyncError as exc:
-        print(f"gitsync: sync of {sha[:12]} failed: {exc.message}", file=out)
+        print(f"gitsync: {sha[:12]} was not applied: {exc.message}", file=out)
         return 1
 
 
@@ -149,14 +187,27 @@ def _sync_through_agent(url: str, sha: str, out: TextIO) -> int:
     with AgentClient(url) as agent:
         status = agent.refresh(wait_s=SYNC_TIMEOUT_S)
     last = status.get("lastSync") or {}
+    result, revision = last.get("result"), str(last.get("revision") or "")
+    if revision != sha:  # the agent synced something else (the branch moved on, or failed)
+        shown = revision[:12] or "nothing"
+        print(
+            f"gitsync: {sha[:12]} was not applied: the agent's last sync was {shown} "
+            f"({result}): {last.get('error') or ''}".rstrip(": "),
+            file=out,
+        )
+        return 1
+    for line in last.get("warnings") or []:
+        print(f"gitsync: {line}", file=out)
     _print_lines(out, str(last.get("plan") or last.get("summary") or "").splitlines())
-    result = last.get("result")
-    if result in ("applied", "in-sync"):
-        revision = str(last.get("revision"))[:12]
-        generation = last.get("generation")
-        print(f"gitsync: generation {generation} active (revision {revision}, {result})", file=out)
+    generation = last.get("generation")
+    if result == "applied":
+        print(f"gitsync: {sha[:12]} applied as generation {generation}", file=out)
         return 0
-    print(f"gitsync: the agent reports '{result}': {last.get('error') or ''}".rstrip(), file=out)
+    if result == "in-sync":
+        print(f"gitsync: {sha[:12]} already live as generation {generation}", file=out)
+        return 0
+    error = f": {last.get('error')}" if last.get("error") else ""
+    print(f"gitsync: {sha[:12]} was not applied: the agent reports '{result}'{error}", file=out)
     return 1
 
 
@@ -175,13 +226,21 @@ def _sync_directly(settings: HookSettings, sha: str, out: TextIO) -> int:
         _print_lines(out, [f"gitsync: {line}" for line in proposal.warnings])
         _print_lines(out, render_text(proposal.plan, color=False).splitlines())
         if proposal.in_sync:
-            print(f"gitsync: already in sync at generation {live.generation}", file=out)
+            print(f"gitsync: {sha[:12]} already live as generation {live.generation}", file=out)
             return 0
         applied = reconcile.apply(proposal, target, tenant=tenant, application=application)
+        now = target.live(tenant, application)
     finally:
         target.close()
-    print(f"gitsync: generation {applied.generation} active (revision {sha[:12]})", file=out)
-    return 0
+    if now.generation == applied.generation and now.revision == sha:
+        print(f"gitsync: {sha[:12]} applied as generation {applied.generation}", file=out)
+        return 0
+    print(
+        f"gitsync: {sha[:12]} was deployed as generation {applied.generation}, but generation "
+        f"{now.generation} (revision {str(now.revision)[:12]}) is active now",
+        file=out,
+    )
+    return 1
 
 
 def _print_lines(out: TextIO, lines: Iterable[str]) -> None:

@@ -8,6 +8,7 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
+import httpx
 import pytest
 
 from gitsync.sync.target import EmbeddedTarget
@@ -90,7 +91,7 @@ def test_push_to_deploy_without_an_agent(tmp_path: Path, repo: WorkRepo, bare: P
     assert "Plan: 1 to create, 0 to update, 0 to delete." in lines
     with EmbeddedTarget(state) as target:
         live = target.live("default", "default")
-        assert lines[-1] == f"gitsync: generation {live.generation} active (revision {good[:12]})"
+        assert lines[-1] == f"gitsync: {good[:12]} applied as generation {live.generation}"
         assert live.revision == good
         assert target.history("default", "default")[0].meta["message"] == "good"
 
@@ -116,9 +117,41 @@ def test_push_to_deploy_through_the_running_agent(
     status = agent.status()
     assert status["revisions"]["applied"] == good
     assert status["lastSync"]["reasons"] == ["hook"]
-    assert lines[-1] == (
-        f"gitsync: generation {status['generation']} active (revision {good[:12]}, applied)"
+    assert lines[-1] == f"gitsync: {good[:12]} applied as generation {status['generation']}"
+    assert agent.stop() == 0
+
+
+def test_an_agent_watching_another_source_is_not_asked(
+    tmp_path: Path, repo: WorkRepo, bare: Path, start_agent: Start
+) -> None:
+    """The agent holding the state directory watches a directory, not this repository:
+    its sync would not be this push's, so the hook applies the push itself (through that
+    agent's API) and says so; what it prints is about the pushed commit only."""
+    state = tmp_path / "state"
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "b.yaml").write_text(app_yaml("b", price=1))
+    agent = start_agent(str(elsewhere), "--interval", "3600", state_dir=state)
+    agent.wait_status(
+        lambda s: s["lastSync"] and s["lastSync"]["result"] == "applied", "first sync"
     )
+    install_hooks(bare, "--state-dir", str(state))
+    good = repo.commit(
+        "good", {"apps/a.yaml": app_yaml("a", price=5), "apps/b.yaml": app_yaml("b")}
+    )
+    pushed = repo.push(bare.as_uri())
+    assert pushed.returncode == 0, pushed.stderr
+    lines = remote_lines(pushed.stderr)
+    assert (
+        f"gitsync: the agent at {agent.url} watches {elsewhere}, not this repository's main: it is not asked"
+        in lines
+    )
+    assert '+ create application "a"' in lines
+    history = httpx.get(
+        f"{agent.url}/api/gitsync/v1/tenant/default/application/default/history"
+    ).json()
+    assert history[0]["revision"] == good
+    assert lines[-1] == f"gitsync: {good[:12]} applied as generation {history[0]['generation']}"
     assert agent.stop() == 0
 
 
