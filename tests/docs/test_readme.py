@@ -31,22 +31,17 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.testing.docs import shell_blocks
 from tests.testing.tools import ROOT, tool_path
 from tests.testing.wait import free_port, wait_until
 
 pytestmark = pytest.mark.slow
 
-FENCE = re.compile(r"^```(?P<lang>[\w-]*)\n(?P<body>.*?)^```", re.MULTILINE | re.DOTALL)
 NOT_HERE = {
     "bash scripts/run.sh": "the main job: the harness starts it once, in the background",
     "bash scripts/test.sh": "the suite itself",
     "ray start --head": "needs a Ray cluster; tests/ray deploys example-repo on 2 CPUs",
 }
-
-
-def shell_blocks(markdown: str) -> list[str]:
-    """The ``sh`` fenced blocks, in order (output blocks have no language)."""
-    return [m["body"] for m in FENCE.finditer(markdown) if m["lang"] in ("sh", "bash", "shell")]
 
 
 def runnable(block: str) -> bool:
@@ -184,6 +179,10 @@ def test_every_readme_recipe_runs_as_written(clone: Path, main_job: int, tmp_pat
     assert "valid: 2 applications in 3 files" in out, shown
     assert out.count("valid: 1 application in 1 file") == 3, shown
     assert "1 reconfigure" in out, shown  # the price change, in the history
+    # The push beside the main job: its agent watches example-repo/, so the hook applies
+    # the pushed commit itself and says that this commit was applied.
+    assert "it is not asked" in out, shown
+    assert re.search(r"remote: gitsync: [0-9a-f]{12} applied as generation \d+", out), shown
     assert "Success: Deployed" in out, shown  # vespa deploy
     assert "Sent deploy request successfully." in out, shown  # serve deploy
     rollback = json.loads(
