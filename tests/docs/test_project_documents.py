@@ -59,3 +59,17 @@ def test_shell_completion_works_as_documented(tmp_path: Path) -> None:
         env={"_GITSYNC_COMPLETE": "bash_complete", "COMP_WORDS": "gitsync sy", "COMP_CWORD": "1"},
     )
     assert words.stdout.split() == ["plain,sync"]
+
+
+def test_openapi_covers_gitsyncs_own_routes() -> None:
+    import yaml
+
+    from gitsync.agent.routes import REFRESH_PATH, STATUS_PATH, VALIDATE_PATH
+    from gitsync.agent.webhook import PATH as WEBHOOK_PATH
+    from gitsync.api.native import routes as native_routes
+
+    paths = yaml.safe_load((ROOT / "schemas" / "openapi.yaml").read_text())["paths"]
+    native = [route.path for route in native_routes]
+    assert native, "no native routes found"
+    expected = {*native, STATUS_PATH, REFRESH_PATH, VALIDATE_PATH, WEBHOOK_PATH}
+    assert sorted(expected - set(paths)) == []
