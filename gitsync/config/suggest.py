@@ -29,8 +29,8 @@ PLACES: dict[str, str] = {
 }
 # Free-form places where settings of the user's own code go, per schema.
 _USER_DATA = {
-    "deployment.schema.json": ("user_config", "settings of the deployment's own code"),
-    "application.schema.json": ("args", "arguments of the application's builder"),
+    "deployment.schema.json": ("user_config", "a setting of the deployment's own code"),
+    "application.schema.json": ("args", "an argument of the application's builder"),
 }
 _CUTOFF = 0.75
 
@@ -91,5 +91,5 @@ def hint(
         existing = instance.get(field)
         if isinstance(existing, Mapping) and key in existing:
             return f"did you mean {field}.{key}?"
-        return f"{what} belong under {field!r} ({field}: {{{key}: ...}})"
+        return f"if it is {what}, it belongs under {field!r} ({field}: {{{key}: ...}})"
     return None

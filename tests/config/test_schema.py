@@ -193,7 +193,7 @@ def test_unknown_keys_warn_where_ray_drops_them_and_fail_where_ray_forbids_them(
     config = {"applications": [_dep(colour="red", logging_config={"colour": "red"})]}
     assert _messages(config, "warn") == [
         "warning: applications[0].deployments[0].colour: unknown key 'colour': Ray ignores it, so it "
-        "has no effect; settings of the deployment's own code belong under 'user_config' "
+        "has no effect; if it is a setting of the deployment's own code, it belongs under 'user_config' "
         "(user_config: {colour: ...}) [unknown-key]",
         "error: applications[0].deployments[0].logging_config.colour: unknown key 'colour' (allowed: "
         "additional_log_standard_attrs, enable_access_log, encoding, log_level, logs_dir) [unknown-key]",
@@ -221,8 +221,9 @@ def test_a_key_at_the_wrong_level_says_where_it_belongs() -> None:
         "user_config.price? [unknown-key]"
     ]
     assert _messages({"applications": [_dep(price=4)]}) == [
-        "error: applications[0].deployments[0].price: unknown key 'price'; settings of the "
-        "deployment's own code belong under 'user_config' (user_config: {price: ...}) [unknown-key]"
+        "error: applications[0].deployments[0].price: unknown key 'price'; if it is a setting of "
+        "the deployment's own code, it belongs under 'user_config' (user_config: {price: ...}) "
+        "[unknown-key]"
     ]
     assert _messages({"applications": [_app(num_replicas=2)]}) == [
         "error: applications[0].num_replicas: unknown key 'num_replicas'; 'num_replicas' belongs "

@@ -56,7 +56,8 @@ def test_warnings_become_log_entries(engine: Engine, config_of: ConfigOf) -> Non
     assert result.log[0].application_package
     assert result.log[0].message == (
         "serve.yaml:4:5: warning: applications[0].surprise: unknown key 'surprise': "
-        "Ray ignores it, so it has no effect"
+        "Ray ignores it, so it has no effect; if it is an argument of the application's "
+        "builder, it belongs under 'args' (args: {surprise: ...})"
     )
 
 
