@@ -64,7 +64,7 @@ def test_shell_completion_works_as_documented(tmp_path: Path) -> None:
 def test_openapi_covers_gitsyncs_own_routes() -> None:
     import yaml
 
-    from gitsync.agent.routes import REFRESH_PATH, STATUS_PATH, VALIDATE_PATH
+    from gitsync.agent.client import REFRESH_PATH, STATUS_PATH, VALIDATE_PATH
     from gitsync.agent.webhook import PATH as WEBHOOK_PATH
     from gitsync.api.native import routes as native_routes
 
