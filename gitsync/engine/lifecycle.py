@@ -106,7 +106,7 @@ class SessionLifecycle:
             sessions.check_can_prepare(self._ctx.session(tenant, session_id))
             files = store.session_file_data(tenant, session_id)
         try:
-            check_package(files)  # outside the lock: reads go on meanwhile
+            check_package(files, self._ctx.unknown_keys)  # outside the lock: reads go on meanwhile
         except InvalidConfig:
             with self._ctx.lock:
                 store.delete_session(tenant, session_id)
@@ -213,7 +213,9 @@ class SessionLifecycle:
     ) -> ActivateResult:
         """Create + prepare (+ activate unless ``dry_run``) in one call, under the lock.
         A dry run reports ``activated`` False (we fix Vespa's quirk of saying True)."""
-        check_package(files)  # outside the lock: an invalid package never holds it
+        check_package(
+            files, self._ctx.unknown_keys
+        )  # outside the lock: an invalid package never holds it
         with self._ctx.lock:
             info = self.create_from_files(app, files)
             prepared = self.prepare(app, info.session_id)

@@ -94,12 +94,13 @@ def code_digests(files: Mapping[str, bytes], code_paths: Sequence[str]) -> dict[
     return {path: package.tree_digest(files, path) for path in code_paths}
 
 
-def check_package(files: Mapping[str, bytes]) -> None:
+def check_package(files: Mapping[str, bytes], unknown_keys: UnknownKeys = "warn") -> None:
     """The package's own validation (no other unit, no live state), run before the
     engine's lock is taken so that a huge or hostile invalid package never holds it.
     Raises InvalidConfig with the issues ``prepare_package`` would raise."""
     revision = package.tree_digest(files)
-    result = loader.load_snapshot(Snapshot(revision=revision, files=files))
+    snapshot = Snapshot(revision=revision, files=files)
+    result = loader.load_snapshot(snapshot, unknown_keys=unknown_keys)
     if not result.ok or result.config is None:
         raise InvalidConfig(result.issues)
 
