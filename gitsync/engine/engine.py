@@ -80,7 +80,7 @@ class Engine:
             rollback_to=self._roll_back_failed_gate,
         )
         self._sessions = SessionLifecycle(self._ctx, self._driver)
-        self._files = SessionFiles(self._ctx)
+        self._files = SessionFiles(self._ctx, self.limits)
         self._apps = Applications(self._ctx, self._driver)
 
     @property

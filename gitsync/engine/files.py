@@ -7,16 +7,18 @@ transaction that resets the session to NEW (so it must be prepared again).
 
 from __future__ import annotations
 
+from gitsync.config import package
 from gitsync.engine import content, sessions
 from gitsync.engine.context import EngineContext
 from gitsync.engine.records import AppId, DirListing, FileContent, FileStatus
-from gitsync.errors import NotFound
+from gitsync.errors import NotFound, PayloadTooLarge
 
 
 class SessionFiles:
     """File access to the sessions of one engine."""
 
-    def __init__(self, context: EngineContext) -> None:
+    def __init__(self, context: EngineContext, limits: package.PackageLimits | None = None) -> None:
+        self._limits = limits if limits is not None else package.PackageLimits()
         self._ctx = context
 
     def get(
@@ -45,8 +47,25 @@ class SessionFiles:
             sessions.check_can_write(info)
             rows = store.session_files(tenant, session_id)
             change = content.plan_put(rows, path, data)
+            self._check_caps(store.session_file_sizes(tenant, session_id), change)
             store.apply_content_change(tenant, session_id, change, self._ctx.clock())
             self._ctx.prepared.drop(tenant, session_id)
+
+    def _check_caps(self, sizes: dict[str, int], change: content.ContentChange) -> None:
+        """Content PUTs count against the package caps, as an upload does."""
+        for name, data, _ in change.writes:
+            sizes[name] = len(data)
+        total = sum(sizes.values())
+        if total > self._limits.max_decompressed:
+            raise PayloadTooLarge(
+                f"Session content would be {total} bytes; "
+                f"the package limit is {self._limits.max_decompressed}"
+            )
+        if len(sizes) > self._limits.max_entries:
+            raise PayloadTooLarge(
+                f"Session would hold {len(sizes)} files; the package limit is "
+                f"{self._limits.max_entries}"
+            )
 
     def delete(self, tenant: str, session_id: int, path: str) -> None:
         """Delete a file or an empty directory. Resets the session to NEW; refused on

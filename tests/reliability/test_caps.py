@@ -58,3 +58,22 @@ def test_overflowing_numbers_in_a_serve_put_are_refused(tmp_path: Path) -> None:
         assert response.status_code == 400, response.text
         assert "too large" in response.text
         assert "Infinity" not in http.get("/api/serve/applications/").text
+
+
+def test_content_puts_count_against_the_package_caps(tmp_path: Path) -> None:
+    from gitsync.engine import Engine
+    from gitsync.errors import PayloadTooLarge
+
+    limits = package.PackageLimits(max_decompressed=4096, max_entries=4)
+    with Engine(tmp_path / "state", limits=limits) as engine:
+        engine.create_tenant("t")
+        info = engine.create_session_from_files("t", {"services.xml": b"<services/>"})
+        engine.put_content("t", info.session_id, "a.txt", b"x" * 2000)
+        engine.put_content("t", info.session_id, "a.txt", b"x" * 3000)  # replaces, fits
+        with pytest.raises(PayloadTooLarge) as caught:
+            engine.put_content("t", info.session_id, "b.txt", b"y" * 2000)
+        assert "package limit is 4096" in caught.value.message
+        engine.put_content("t", info.session_id, "c.txt", b"z")
+        engine.put_content("t", info.session_id, "d.txt", b"z")  # the fourth file
+        with pytest.raises(PayloadTooLarge):
+            engine.put_content("t", info.session_id, "e.txt", b"z")
