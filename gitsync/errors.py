@@ -101,6 +101,13 @@ class Forbidden(GitsyncError):
     http_status = 403
 
 
+class TooManyRequests(GitsyncError):
+    """A per-tenant cap is reached (open sessions); retry once some are gone (429)."""
+
+    error_code = "TOO_MANY_REQUESTS"
+    http_status = 429
+
+
 class RequestTimeout(GitsyncError):
     """The request took longer than it may."""
 

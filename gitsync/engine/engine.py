@@ -154,7 +154,8 @@ class Engine:
     def create_session(self, tenant: str, package_bytes: bytes, content_type: str) -> SessionInfo:
         """``POST /application/v2/tenant/{t}/session`` with a zip or tar.gz body."""
         files = package.read_package(package_bytes, content_type, self.limits)
-        return self.create_session_from_files(tenant, files)
+        app = app_id(tenant, "default", "default")
+        return self._sessions.create_from_files(app, files, capped=True)
 
     def create_session_from_files(
         self,

@@ -24,7 +24,11 @@ from gitsync.engine.records import (
     SessionInfo,
     SessionStatus,
 )
-from gitsync.errors import BadRequest, InvalidConfig, NotFound
+from gitsync.engine.store import Store
+from gitsync.errors import BadRequest, InvalidConfig, NotFound, TooManyRequests
+
+MAX_TENANTS = 100
+MAX_OPEN_SESSIONS = 64  # per tenant: sessions created through the API, not yet active
 
 log = logging.getLogger("gitsync.engine")
 
@@ -49,7 +53,21 @@ class SessionLifecycle:
     def create_tenant(self, tenant: str) -> bool:
         sessions.check_name("tenant", tenant)
         with self._ctx.lock:
-            return self._ctx.open_store().create_tenant(tenant, self._ctx.clock())
+            store = self._ctx.open_store()
+            known = store.list_tenants()
+            if tenant not in known and len(known) >= MAX_TENANTS:
+                raise BadRequest(f"Cannot create tenant '{tenant}': at most {MAX_TENANTS} tenants")
+            return store.create_tenant(tenant, self._ctx.clock())
+
+    def _check_open_sessions(self, store: Store, tenant: str) -> None:
+        """Sessions not yet active cost storage: a tenant holds a bounded number."""
+        counts = store.session_counts()
+        open_now = sum(counts.get((tenant, s), 0) for s in ("NEW", "PREPARED"))
+        if open_now >= MAX_OPEN_SESSIONS:
+            raise TooManyRequests(
+                f"Tenant '{tenant}' has {open_now} sessions not yet activated (the limit is "
+                f"{MAX_OPEN_SESSIONS}): activate or delete some, or wait for them to expire"
+            )
 
     def delete_tenant(self, tenant: str) -> None:
         """Refuses ``default`` and tenants with active applications (400)."""
@@ -68,13 +86,17 @@ class SessionLifecycle:
 
     # -- sessions --------------------------------------------------------------------
 
-    def create_from_files(self, app: AppId, files: Mapping[str, bytes]) -> SessionInfo:
+    def create_from_files(
+        self, app: AppId, files: Mapping[str, bytes], *, capped: bool = False
+    ) -> SessionInfo:
         """A NEW session of ``app`` holding ``files`` (paths checked as archive entries);
         its ``previousActiveGeneration`` is ``app``'s active session. An uploaded
         package belongs to ``t:default:default`` until prepared (Vespa's rule)."""
         clean = package.normalize_files(files)
         with self._ctx.lock:
             store = self._ctx.require_tenant(app.tenant)
+            if capped:  # an API client's session; one-call deploys activate theirs at once
+                self._check_open_sessions(store, app.tenant)
             previous = store.active_session_id(app) or 0
             session_id = store.create_session(app, self._ctx.clock(), previous, files=clean)
             return self._ctx.session(app.tenant, session_id)
@@ -83,6 +105,7 @@ class SessionLifecycle:
         """A NEW session holding a copy of ``app``'s active package (400 if none)."""
         with self._ctx.lock:
             store = self._ctx.require_tenant(app.tenant)
+            self._check_open_sessions(store, app.tenant)
             active = store.active_session_id(app)
             if active is None:
                 raise BadRequest(f"Application '{app.full_string()}' has no active session.")

@@ -77,3 +77,24 @@ def test_content_puts_count_against_the_package_caps(tmp_path: Path) -> None:
         engine.put_content("t", info.session_id, "d.txt", b"z")  # the fourth file
         with pytest.raises(PayloadTooLarge):
             engine.put_content("t", info.session_id, "e.txt", b"z")
+
+
+def test_open_sessions_per_tenant_and_tenants_are_capped(tmp_path: Path) -> None:
+    from gitsync.engine import Engine
+    from gitsync.engine.lifecycle import MAX_OPEN_SESSIONS, MAX_TENANTS
+    from gitsync.errors import BadRequest, TooManyRequests
+
+    zipped = package.build_zip({"services.xml": b"<services/>"})
+    with Engine(tmp_path / "state") as engine:
+        for _ in range(MAX_OPEN_SESSIONS):
+            engine.create_session("default", zipped, "application/zip")
+        with pytest.raises(TooManyRequests) as caught:
+            engine.create_session("default", zipped, "application/zip")
+        assert caught.value.http_status == 429
+        created = len(engine.list_tenants())
+        for index in range(MAX_TENANTS - created):
+            engine.create_tenant(f"t{index}")
+        with pytest.raises(BadRequest) as refused:
+            engine.create_tenant("one-too-many")
+        assert f"at most {MAX_TENANTS} tenants" in refused.value.message
+        assert engine.create_tenant("t0") is False  # an existing one is still fine
