@@ -37,7 +37,12 @@ def _bad_request(message: str) -> JSONResponse:
     return JSONResponse({"error-code": "BAD_REQUEST", "message": message}, status_code=400)
 
 
-def validate_files(agent: Agent, files: dict[str, bytes], revision: str) -> dict[str, Any]:
+def validate_files(
+    agent: Agent,
+    files: dict[str, bytes],
+    revision: str,
+    symlinks: frozenset[str] = frozenset(),
+) -> dict[str, Any]:
     """Validate a pushed tree below the agent's subpath, then check prune against live."""
     subpath = agent.source.describe().get("subpath", "")
     if subpath:
@@ -45,7 +50,8 @@ def validate_files(agent: Agent, files: dict[str, bytes], revision: str) -> dict
         files = {
             name[len(prefix) :]: data for name, data in files.items() if name.startswith(prefix)
         }
-    snapshot = Snapshot(revision, files, frozenset(), {"sha": revision})
+        symlinks = frozenset(n[len(prefix) :] for n in symlinks if n.startswith(prefix))
+    snapshot = Snapshot(revision, files, symlinks, {"sha": revision})
     result = load_snapshot(snapshot, unknown_keys=agent.config.unknown_keys)
     issues = [issue.render() for issue in result.issues]
     if not result.ok:
@@ -108,8 +114,8 @@ def agent_routes() -> list[BaseRoute]:
         content_type = request.headers.get("content-type", "application/gzip")
 
         def run() -> dict[str, Any]:
-            files = package.read_package(body, content_type, package.PackageLimits())
-            return validate_files(agent, files, revision)
+            files, links = package.read_source_tree(body, content_type, package.PackageLimits())
+            return validate_files(agent, files, revision, links)
 
         try:
             return JSONResponse(await run_in_threadpool(run))

@@ -142,6 +142,19 @@ def read_package(data: bytes, content_type: str, limits: PackageLimits) -> dict[
     raise BadRequest(f"Request contains invalid Content-Type header ({content_type})")
 
 
+def read_source_tree(
+    data: bytes, content_type: str, limits: PackageLimits
+) -> tuple[dict[str, bytes], frozenset[str]]:
+    """A pushed source tree (``git archive``): its files and the paths of its symlinks,
+    which are recorded, not followed, exactly as a git source reads the same tree."""
+    kind = content_type.split(";")[0].strip().lower()
+    if kind not in TGZ_TYPES or not data or len(data) > limits.max_compressed:
+        return read_package(data, content_type, limits), frozenset()
+    links: set[str] = set()
+    files = read_tar_gz(data, limits, links)
+    return files, frozenset(links)
+
+
 class _Budget:
     """Running count of decompressed bytes and entries against the limits."""
 
@@ -221,7 +234,11 @@ class _CountingReader(io.RawIOBase):
         return len(chunk)
 
 
-def read_tar_gz(data: bytes, limits: PackageLimits) -> dict[str, bytes]:
+def read_tar_gz(
+    data: bytes, limits: PackageLimits, symlinks: set[str] | None = None
+) -> dict[str, bytes]:
+    """The files of a tar.gz. A symlink is refused, unless ``symlinks`` is given: then
+    its path is recorded there and it is not followed (as a git source records one)."""
     budget = _Budget(limits, "TAR")
     out: dict[str, bytes] = {}
     raw = gzip.GzipFile(fileobj=io.BytesIO(data))
@@ -230,6 +247,9 @@ def read_tar_gz(data: bytes, limits: PackageLimits) -> dict[str, bytes]:
         with tarfile.open(fileobj=counted, mode="r|") as archive:
             for member in archive:
                 budget.entry()
+                if member.issym() and symlinks is not None:
+                    symlinks.add(normalize_name(member.name))
+                    continue
                 if member.issym() or member.islnk():
                     kind = "symbolic" if member.issym() else "hard"
                     raise UnsafeInput(f"Package entry '{member.name}' is a {kind} link")
