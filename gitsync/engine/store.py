@@ -133,9 +133,12 @@ class Store:
     # -- lifecycle -----------------------------------------------------------------------
 
     def open(self, now: float) -> None:
-        self.state_dir.mkdir(parents=True, exist_ok=True)
         lock_path = self.state_dir / LOCK_NAME
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            self.state_dir.mkdir(parents=True, exist_ok=True)
+            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:
+            raise StoreError(f"Cannot open the state store in '{self.state_dir}': {exc}") from exc
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError as exc:

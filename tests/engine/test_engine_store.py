@@ -52,6 +52,15 @@ def test_a_database_that_is_not_sqlite_is_a_store_error(tmp_path: Path) -> None:
         assert isinstance(caught.value.__cause__, sqlite3.DatabaseError)
 
 
+def test_a_state_directory_that_cannot_be_made_is_a_store_error(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("not a directory")
+    state = tmp_path / "file" / "state"
+    with pytest.raises(StoreError) as caught:
+        Engine(state).open()
+    assert caught.value.message.startswith(f"Cannot open the state store in '{state}': ")
+    assert isinstance(caught.value.__cause__, OSError)
+
+
 def test_unknown_tenant_is_404_everywhere(engine: Engine) -> None:
     message = "^Tenant 'ghost' was not found.$"
     with pytest.raises(NotFound, match=message):
