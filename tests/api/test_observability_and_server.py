@@ -112,7 +112,10 @@ def test_engine_command_serves_and_stops(tmp_path: Path) -> None:
     )
     try:
         url = f"http://127.0.0.1:{port}"
-        wait_until(lambda: answers(url + "/status.html") or proc.poll() is not None, "the engine")
+        # Health answers without the token; every other route needs it.
+        wait_until(
+            lambda: answers(url + "/state/v1/health") or proc.poll() is not None, "the engine"
+        )
         assert proc.poll() is None
         body = package.build_zip(package_files(("a", "/a")))
         denied = httpx.post(f"{url}{V2}/prepareandactivate", content=body, headers=ZIP)

@@ -78,14 +78,14 @@ def test_vespa_cli_prints_the_engines_messages(vespa: Vespa, tmp_path: Path) -> 
     assert "import_path" in failed.stderr
 
     good = write_package(tmp_path / "good", package_files(("app1", "/a")))
-    # Session 2 went with the failed prepare; 3 is prepared, 4 and 5 get activated.
+    # The invalid package was refused before any session: 2 is prepared, 3 and 4 activated.
     assert vespa("prepare", str(good)).returncode == 0
     assert vespa("deploy", str(good)).returncode == 0
     assert vespa("deploy", str(good)).returncode == 0
     conflict = vespa("activate")
     assert conflict.returncode == 1
     assert "ACTIVATION_CONFLICT" in conflict.stderr
-    assert "Cannot activate session 3, because it is older than current active session (5)" in (
+    assert "Cannot activate session 2, because it is older than current active session (4)" in (
         conflict.stderr
     )
 

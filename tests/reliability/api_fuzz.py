@@ -56,7 +56,7 @@ def seed(url: str, token: str | None) -> None:
 def fuzz_openapi(url: str, token: str | None, examples: int, stats: FuzzStats) -> None:
     """Every operation of the document, ``examples`` generated cases each."""
     headers = {"Authorization": f"Bearer {token}"} if token else {}
-    for operation in schema_operations(f"{url}/openapi.yaml"):
+    for operation in schema_operations(f"{url}/openapi.yaml", headers):
         stats.operations += 1
 
         @given(case=operation.as_strategy())

@@ -104,10 +104,13 @@ def run_cli(args: list[str], cwd: Path, env: dict[str, str]) -> subprocess.Compl
     )
 
 
-def schema_operations(url: str) -> list[schemathesis.APIOperation[Any, Any, Any, Any]]:
-    """Every operation of the OpenAPI document at ``url``; one that cannot be read raises."""
+def schema_operations(
+    url: str, headers: dict[str, str] | None = None
+) -> list[schemathesis.APIOperation[Any, Any, Any, Any]]:
+    """Every operation of the OpenAPI document at ``url`` (fetched with ``headers``: with a
+    token, reads need it too); one that cannot be read raises."""
     operations = []
-    for result in schemathesis.openapi.from_url(url).get_all_operations():
+    for result in schemathesis.openapi.from_url(url, headers=headers or {}).get_all_operations():
         if isinstance(result, Err):
             raise result.err()
         operations.append(result.ok())
