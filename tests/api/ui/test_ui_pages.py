@@ -172,6 +172,21 @@ def test_a_rollback_through_the_page_creates_a_new_generation(
     )
 
 
+def test_a_live_update_keeps_the_keyboard_focus(
+    browser: WebDriver, agent: Server, repo: ConfigRepo
+) -> None:
+    browser.get(agent.url + "/")
+    link = browser.find_element(By.LINK_TEXT, "default/default")
+    browser.execute_script("arguments[0].focus();", link)
+    count = "return Number(document.documentElement.dataset.liveSwaps || 0);"
+    before = browser.execute_script(count)
+    sha = change_price(repo, 31)
+    cli_sync(repo, agent)
+    wait_until(lambda: browser.execute_script(count) > before, "a live update of the page")
+    assert sha[:12] in main_text(browser)
+    assert browser.switch_to.active_element.text == "default/default"
+
+
 def test_an_invalid_commit_shows_its_file_line_col_findings(
     browser: WebDriver, agent: Server, repo: ConfigRepo
 ) -> None:

@@ -9,10 +9,31 @@
   var INTERVAL_MS = 1000;
 
   function busy() {
-    // Never swap the page under someone typing or with a control focused inside it.
+    // Never swap the page under someone typing or with a form control focused in it.
     var el = document.activeElement;
     return el && el !== document.body && document.querySelector("main").contains(el) &&
       /^(INPUT|TEXTAREA|SELECT|BUTTON)$/.test(el.tagName);
+  }
+
+  function focusKey(el) {
+    // What identifies the focused link or region, so the fresh page can focus its twin.
+    if (!el || el === document.body || !document.querySelector("main").contains(el)) { return null; }
+    return { tag: el.tagName, href: el.getAttribute("href"), label: el.getAttribute("aria-label"),
+             text: (el.textContent || "").trim() };
+  }
+
+  function refocus(main, key) {
+    if (!key) { return; }
+    var candidates = main.querySelectorAll(key.tag);
+    for (var i = 0; i < candidates.length; i++) {
+      var c = candidates[i];
+      if (c.getAttribute("href") === key.href && c.getAttribute("aria-label") === key.label &&
+          (c.textContent || "").trim() === key.text) {
+        c.focus({ preventScroll: true });
+        return;
+      }
+    }
+    main.focus({ preventScroll: true });  // the element is gone: keep focus in the content
   }
 
   function swap(html) {
@@ -20,7 +41,9 @@
     var fresh = doc.querySelector("main");
     var next = doc.querySelector('meta[name="gitsync-version"]');
     if (!fresh) { return; }
+    var key = focusKey(document.activeElement);
     document.querySelector("main").replaceWith(fresh);
+    refocus(fresh, key);
     if (next) {
       meta.content = next.content;
       document.getElementById("state-version").textContent = next.content;
