@@ -134,6 +134,14 @@ class StoreError(GitsyncError):
     full, a corrupted database, a schema newer than this gitsync understands)."""
 
 
+class StoreUnavailable(StoreError):
+    """The engine's database cannot be reached (a shared PostgreSQL down or restarting):
+    requests are refused until it answers again."""
+
+    error_code = "STORE_UNAVAILABLE"
+    http_status = 503
+
+
 class PruneRefused(GitsyncError):
     """A plan would remove too many applications (the prune safety rules)."""
 

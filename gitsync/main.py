@@ -131,7 +131,7 @@ def _source_options(func: Callable[..., None]) -> Callable[..., None]:
 
 
 def _runtime_options(func: Callable[..., None]) -> Callable[..., None]:
-    """--runtime none|ray, --ray-address, --health-timeout, --no-auto-rollback."""
+    """--runtime none|ray, --ray-address, --health-timeout, --no-auto-rollback, --store."""
     options = [
         click.option(
             "--runtime",
@@ -157,6 +157,14 @@ def _runtime_options(func: Callable[..., None]) -> Callable[..., None]:
             is_flag=True,
             help="Mark a failed generation failed but do not roll back automatically.",
         ),
+        click.option(
+            "--store",
+            envvar="GITSYNC_STORE",
+            metavar="URL",
+            default=None,
+            help="postgresql://… shared by several engines (default: SQLite in the state "
+            "directory) [env GITSYNC_STORE].",
+        ),
     ]
     for option in reversed(options):
         func = option(func)
@@ -170,6 +178,7 @@ def _runtime(opts: dict[str, Any]) -> Any:
     return RuntimeOptions(
         runtime=opts.pop("runtime"),
         auto_rollback=not opts.pop("no_auto_rollback"),
+        store=opts.pop("store") or None,
         **{name: value for name, value in given.items() if value is not None},
     )
 

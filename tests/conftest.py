@@ -12,12 +12,18 @@ pytest.register_assert_rewrite("tests.testing")
 from tests.testing.git import GIT_ENV  # noqa: E402
 
 # The support package's fixtures (``repo``, ``start_agent``, ``live``, ...), in every folder.
-pytest_plugins = ("tests.testing.git", "tests.testing.agent", "tests.testing.api")
+pytest_plugins = (
+    "tests.testing.git",
+    "tests.testing.agent",
+    "tests.testing.api",
+    "tests.testing.postgres",
+)
 
 # Variables of the developer's shell that would change what gitsync or git does.
 _UNSET = (
     "FORCE_COLOR",
     "GITSYNC_STATE_DIR",
+    "GITSYNC_STORE",
     "GITSYNC_TOKEN",
     "GITSYNC_WEBHOOK_SECRET",
     "GITSYNC_GIT_USERNAME",

@@ -13,7 +13,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import socket
 import time
+import uuid
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -195,11 +198,13 @@ SESSION_EXPIRY_INTERVAL_S = 30.0
 
 
 async def _expire_sessions_forever(engine: Engine) -> None:
-    """Delete sessions past their lifetime (never the active ones), like Vespa does."""
+    """Delete sessions past their lifetime (never the active ones), like Vespa does.
+    Engines sharing a store take turns by a lease: one pass per interval, not one each."""
+    holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
     while True:
         await asyncio.sleep(SESSION_EXPIRY_INTERVAL_S)
         try:
-            await run_in_threadpool(engine.expire_sessions)
+            await run_in_threadpool(engine.run_maintenance, holder, SESSION_EXPIRY_INTERVAL_S)
         except Exception:  # a failed pass must not stop the next one
             log.exception("session expiry failed")
 

@@ -159,6 +159,12 @@ async def application_status(request: Request) -> Response:
 
 
 async def health(request: Request) -> Response:
+    """Up while the engine's store answers; "down" (503) while it does not, e.g. while
+    a shared PostgreSQL restarts: a load balancer then sends requests elsewhere."""
+    try:
+        await call(context(request).engine.check_store)
+    except GitsyncError as exc:
+        return json_response({"status": {"code": "down", "message": exc.message}}, 503)
     return json_response({"status": {"code": "up"}})
 
 

@@ -138,14 +138,18 @@ async def ray_version(request: Request) -> Response:
 async def get_applications(request: Request) -> Response:
     api_type = serve_body.api_type(request.query_params.get("api_type"))
     ctx = context(request)
-    cached = _cached_body(ctx, api_type)
-    body = cached if cached is not None else await call(_instance_body, ctx, api_type)
+    if ctx.engine.shared_store:
+        # The version is a database read there: off the event loop, like the rest.
+        body = await call(_body, ctx, api_type)
+    else:
+        cached = _cached_body(ctx, api_type)
+        body = cached if cached is not None else await call(_instance_body, ctx, api_type)
     return Response(body, media_type="application/json")
 
 
 def _cached_body(ctx: ApiContext, api_type: str | None) -> bytes | None:
-    """With the ``none`` runtime the body only changes with the engine's state, so a
-    rendering of the same state version is served straight from the event loop."""
+    """With the ``none`` runtime the body only changes with the state, so a rendering of
+    the same state version (the store's: it counts every engine's writes) is reused."""
     engine = ctx.engine
     if engine.runtime.name != "none":
         return None
@@ -153,6 +157,11 @@ def _cached_body(ctx: ApiContext, api_type: str | None) -> bytes | None:
     if cached is not None and cached[0] == (engine.state_version, api_type):
         return cached[1]
     return None
+
+
+def _body(ctx: ApiContext, api_type: str | None) -> bytes:
+    cached = _cached_body(ctx, api_type)
+    return cached if cached is not None else _instance_body(ctx, api_type)
 
 
 def _instance_body(ctx: ApiContext, api_type: str | None) -> bytes:

@@ -14,16 +14,24 @@ _CACHE_SIZE = 8
 
 class PreparedCache:
     """Prepared packages by (tenant, session id): activation normally follows prepare in
-    the same process, so it need not decode the stored record again."""
+    the same process, so it need not decode the stored record again. On a shared store
+    another engine may re-prepare a session, so an entry counts only while the session's
+    ``changed`` stamp is the one it was cached with."""
 
-    def __init__(self) -> None:
+    def __init__(self, shared: bool = False) -> None:
         self._items: OrderedDict[tuple[str, int], PreparedPackage] = OrderedDict()
+        self._stamps: dict[tuple[str, int], float] = {}
+        self._shared = shared
 
-    def put(self, tenant: str, session_id: int, prepared: PreparedPackage) -> None:
+    def put(
+        self, tenant: str, session_id: int, prepared: PreparedPackage, stamp: float = 0.0
+    ) -> None:
+        self._stamps[(tenant, session_id)] = stamp
         self._items[(tenant, session_id)] = prepared
         self._items.move_to_end((tenant, session_id))
         while len(self._items) > _CACHE_SIZE:
-            self._items.popitem(last=False)
+            gone, _ = self._items.popitem(last=False)
+            self._stamps.pop(gone, None)
 
     def drop(self, tenant: str, session_id: int) -> None:
         self._items.pop((tenant, session_id), None)
@@ -34,10 +42,17 @@ class PreparedCache:
             del self._items[key]
 
     def get(self, store: Store, tenant: str, session_id: int) -> PreparedPackage:
-        cached = self._items.get((tenant, session_id))
+        key = (tenant, session_id)
+        cached = self._items.get(key)
+        stamp = 0.0
+        if self._shared:
+            info = store.get_session(tenant, session_id)
+            stamp = info.changed if info is not None else -1.0
+            if cached is not None and self._stamps.get(key) != stamp:
+                cached = None
         if cached is None:
             cached = PreparedPackage.from_json(store.prepared_json(tenant, session_id))
-            self.put(tenant, session_id, cached)
+            self.put(tenant, session_id, cached, stamp)
         return cached
 
 

@@ -34,7 +34,7 @@ class EngineContext:
         self.store = store
         self.clock = clock
         self.lock = threading.RLock()
-        self.prepared = PreparedCache()
+        self.prepared = PreparedCache(shared=store.location.shared)
         self.state = EngineState.UNOPENED
         # Unknown keys Ray drops, in the packages prepare checks: Ray's contract (warn)
         # unless the engine runs with --unknown-keys error.

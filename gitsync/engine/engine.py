@@ -39,8 +39,11 @@ from gitsync.engine.records import (
 )
 from gitsync.engine.runtime import NoneRuntime, Runtime
 from gitsync.engine.sessions import app_id
-from gitsync.engine.store import Store
+from gitsync.engine.store import Store, locate
 from gitsync.errors import NotFound
+
+#: The lease whose holder runs session expiry when several engines share a store.
+MAINTENANCE_LEASE = "maintenance"
 
 #: The file a Serve REST ``PUT`` is stored as inside its package.
 SERVE_API_CONFIG_FILE = "serve-api.yaml"
@@ -66,11 +69,13 @@ class Engine:
         limits: package.PackageLimits | None = None,
         auto_rollback: bool = True,
         unknown_keys: UnknownKeys = "warn",
+        store: str | None = None,
     ) -> None:
         self.state_dir = Path(state_dir)
         self.session_lifetime = session_lifetime
         self.limits = limits if limits is not None else package.PackageLimits()
-        self._store = Store(self.state_dir)
+        self._store = Store(locate(self.state_dir, store))
+        self._maintenance: int | None = None  # the maintenance lease's epoch, when held
         self._ctx = EngineContext(self._store, clock)
         self._ctx.unknown_keys = unknown_keys
         self._driver = RuntimeDriver(
@@ -328,8 +333,9 @@ class Engine:
 
     @property
     def state_version(self) -> int:
-        """Grows with every commit: the HTTP layer may cache renderings on it."""
-        return self._store.writes
+        """Grows with every commit, of this engine or of any other on the same store:
+        the HTTP layer may cache renderings on it."""
+        return self._store.version()
 
     # -- live state, the Serve REST API, the runtime -------------------------------------
 
@@ -422,6 +428,31 @@ class Engine:
 
     def _roll_back_failed_gate(self, app: AppId, target: HistoryEntry) -> ActivateResult:
         return self._sessions.rollback(app, target.generation)
+
+    def check_store(self) -> None:
+        """No Vespa endpoint (``/state/v1/health``): StoreUnavailable unless the store
+        answers now. Not under the engine's lock: a slow write must not fail the check."""
+        self._ctx.open_store().ping()
+
+    @property
+    def shared_store(self) -> bool:
+        """True when other engines may write the same store (PostgreSQL)."""
+        return self._store.location.shared
+
+    def run_maintenance(self, holder: str, interval_s: float) -> bool:
+        """One pass of session expiry, by one engine of those sharing the store: the
+        holder of the ``maintenance`` lease (taken or renewed here for two intervals).
+        Returns whether this engine ran it."""
+        with self._ctx.lock:
+            store = self._ctx.open_store()
+            epoch = store.claim_lease(
+                MAINTENANCE_LEASE, holder, "", time.time(), 2 * interval_s, self._maintenance
+            )
+            self._maintenance = epoch
+        if epoch is None:
+            return False
+        self.expire_sessions()
+        return True
 
     def expire_sessions(self) -> list[tuple[str, int]]:
         """Vespa's SessionsMaintainer: delete expired sessions; the (tenant, id) pairs."""

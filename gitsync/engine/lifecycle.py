@@ -24,7 +24,7 @@ from gitsync.engine.records import (
     SessionInfo,
     SessionStatus,
 )
-from gitsync.engine.store import Store
+from gitsync.engine.store import StaleActivation, Store
 from gitsync.errors import BadRequest, InvalidConfig, NotFound, TooManyRequests
 
 MAX_TENANTS = 100
@@ -151,8 +151,9 @@ class SessionLifecycle:
                 store.delete_session(tenant, session_id)
                 self._ctx.prepared.drop(tenant, session_id)
                 raise
-            store.save_prepared(tenant, session_id, app, *prepared.to_record(), self._ctx.clock())
-            self._ctx.prepared.put(tenant, session_id, prepared)
+            now = self._ctx.clock()
+            store.save_prepared(tenant, session_id, app, *prepared.to_record(), now)
+            self._ctx.prepared.put(tenant, session_id, prepared, now)
             for entry in prepared.log:
                 if entry.level == "WARNING":  # Ray's contract: accepted, and said out loud
                     log.warning(
@@ -189,6 +190,23 @@ class SessionLifecycle:
         the live config replaced, removed Serve applications dropped, a history
         record), then the runtime driver. Re-activating the active session is a
         no-op; a stale or older session is a 409 (sessions.check_activation)."""
+        args = (tenant, session_id, force, source, kind, rollback_of)
+        try:
+            return self._activate_once(*args)
+        except StaleActivation:
+            # Another engine on the same store activated this unit since we looked:
+            # check again (it is a 409 now).
+            return self._activate_once(*args)
+
+    def _activate_once(
+        self,
+        tenant: str,
+        session_id: int,
+        force: bool,
+        source: DeploySource | None,
+        kind: str,
+        rollback_of: int | None,
+    ) -> ActivateResult:
         with self._ctx.lock:
             store = self._ctx.require_tenant(tenant)
             info = self._ctx.session(tenant, session_id)

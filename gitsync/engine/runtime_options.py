@@ -1,5 +1,5 @@
-"""``--runtime none|ray``, ``--ray-address``, ``--health-timeout``, ``--no-auto-rollback``:
-the runtime options shared by ``gitsync engine`` and ``gitsync agent``."""
+"""``--runtime none|ray``, ``--ray-address``, ``--health-timeout``, ``--no-auto-rollback``
+and ``--store``: the engine options shared by ``gitsync engine`` and ``gitsync agent``."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from pathlib import Path
 from gitsync.config.schema import UnknownKeys
 from gitsync.engine.engine import Engine
 from gitsync.engine.runtime import NoneRuntime, Runtime
+from gitsync.engine.store import locate
 from gitsync.errors import BadRequest
 from gitsync.redact import redact_text
 
@@ -23,9 +24,15 @@ class RuntimeOptions:
     ray_address: str = DEFAULT_RAY_ADDRESS
     health_timeout_s: float = DEFAULT_HEALTH_TIMEOUT_S
     auto_rollback: bool = True
+    store: str | None = None  # postgresql://…; None: SQLite in the state directory
 
     def describe(self) -> str:
         """One line for start-up messages."""
+        if self.store:
+            return f"{self._describe_runtime()}; store {locate(Path('.'), self.store).describe()}"
+        return self._describe_runtime()
+
+    def _describe_runtime(self) -> str:
         if self.runtime == "none":
             return "runtime none"
         rollback = "automatic rollback" if self.auto_rollback else "no automatic rollback"
@@ -60,4 +67,5 @@ def make_engine(
         runtime=make_runtime(options),
         auto_rollback=options.auto_rollback,
         unknown_keys=unknown_keys,
+        store=options.store,
     )

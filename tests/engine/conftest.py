@@ -17,8 +17,8 @@ def clock() -> ManualClock:
 
 
 @pytest.fixture
-def engine(tmp_path: Path, clock: ManualClock) -> Iterator[Engine]:
-    with Engine(tmp_path / "state", clock=clock) as opened:
+def engine(tmp_path: Path, clock: ManualClock, store_url: str | None) -> Iterator[Engine]:
+    with Engine(tmp_path / "state", clock=clock, store=store_url) as opened:
         yield opened
 
 

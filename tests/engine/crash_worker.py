@@ -1,7 +1,7 @@
 """Activations in a loop until killed: the subject of test_engine_crash.py.
 
 Usage: python crash_worker.py STATE_DIR SEED. Prints READY once the engine is open,
-then one line per activation.
+then one line per activation (the test kills it at a random point after the first).
 """
 
 from __future__ import annotations

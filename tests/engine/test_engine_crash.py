@@ -95,6 +95,9 @@ def test_sigkill_during_activations_never_tears_state(tmp_path: Path) -> None:
         try:
             assert worker.stdout is not None
             assert worker.stdout.readline().strip() == "READY"
+            # Kill at a random point after the first activation: the one before it pays
+            # for warming up (imports, compiled statements) and would eat the window.
+            assert worker.stdout.readline().startswith("ACTIVATED")
             time.sleep(rng.uniform(0.0, 0.25))
         finally:
             hung.cancel()

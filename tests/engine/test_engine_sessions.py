@@ -347,20 +347,20 @@ def test_bad_names_are_400(engine: Engine, name: str) -> None:
 # -- the state directory --------------------------------------------------------------------------
 
 
-def test_second_writer_gets_lock_held(engine: Engine, tmp_path: Path) -> None:
-    with pytest.raises(LockHeld) as caught:
-        Engine(tmp_path / "state").open()
+def test_second_writer_gets_lock_held(tmp_path: Path) -> None:
     state = tmp_path / "state"
+    with Engine(state), pytest.raises(LockHeld) as caught:
+        Engine(state).open()
     assert caught.value.message == (
         f"State directory '{state}' is in use by another gitsync engine "
         f"(lock file '{state / 'engine.lock'}' is held)"
     )
 
 
-def test_state_survives_reopen(tmp_path: Path, config_of: ConfigOf) -> None:
-    with Engine(tmp_path / "s") as first:
+def test_state_survives_reopen(tmp_path: Path, config_of: ConfigOf, store_url: str | None) -> None:
+    with Engine(tmp_path / "s", store=store_url) as first:
         first.deploy_files({"serve.yaml": config_of(("a", "/a"))})
-    with Engine(tmp_path / "s") as second:
+    with Engine(tmp_path / "s", store=store_url) as second:
         assert second.get_application(T, "default").generation == 2
         assert new_session(second, config_of(("a", "/a"))) == 3
 

@@ -1,4 +1,4 @@
-"""The store's schema versioning, and the runtime interface as the engine drives it."""
+"""The runtime interface as the engine drives it, and the store's errors."""
 
 from __future__ import annotations
 
@@ -10,35 +10,7 @@ from typing import Any
 import pytest
 
 from gitsync.engine import AppId, AppLive, DeployedApp, Engine, NoneRuntime
-from gitsync.engine.store import MIGRATIONS
 from gitsync.errors import NotFound, StoreError
-
-
-def test_schema_version_is_recorded_and_reopen_is_idempotent(tmp_path: Path) -> None:
-    for _ in range(2):
-        with Engine(tmp_path / "s"):
-            pass
-    db = sqlite3.connect(tmp_path / "s" / "engine.sqlite3")
-    assert db.execute("SELECT version FROM schema_version").fetchall() == [(len(MIGRATIONS),)]
-    assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
-
-
-def test_a_newer_schema_is_refused(tmp_path: Path) -> None:
-    with Engine(tmp_path / "s"):
-        pass
-    db = sqlite3.connect(tmp_path / "s" / "engine.sqlite3")
-    db.execute("UPDATE schema_version SET version = 99")
-    db.commit()
-    db.close()
-    with pytest.raises(StoreError) as caught:
-        Engine(tmp_path / "s").open()
-    assert caught.value.message == (
-        f"State store '{tmp_path / 's'}' has schema version 99, newer than this gitsync "
-        f"understands ({len(MIGRATIONS)})"
-    )
-    # The lock was released: a later open is not refused with LockHeld.
-    with pytest.raises(StoreError):
-        Engine(tmp_path / "s").open()
 
 
 def test_a_database_that_is_not_sqlite_is_a_store_error(tmp_path: Path) -> None:

@@ -54,7 +54,7 @@ def main() -> None:
     rng = random.Random(seed)
     trap = ActivationTrap()
     with Engine(state_dir) as engine:
-        db = engine._store._db  # the test reaches inside the store: the trap needs SQL
+        db = engine._store.sqlite_connection()  # the trap needs the SQL statements
         assert db is not None
         db.set_trace_callback(trap)
         print("READY", flush=True)

@@ -6,7 +6,7 @@ import contextlib
 import os
 import signal
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from tests.testing.tools import gitsync_command
@@ -16,8 +16,16 @@ from tests.testing.wait import WAIT_S, answers, free_port, wait_until
 class EngineProcess:
     """``gitsync engine`` as a real process on a fixed 127.0.0.1 port (kept across restarts)."""
 
-    def __init__(self, state_dir: Path, log: Path, *, token: str | None = None) -> None:
+    def __init__(
+        self,
+        state_dir: Path,
+        log: Path,
+        *,
+        token: str | None = None,
+        extra: Sequence[str] = (),
+    ) -> None:
         self.state_dir = state_dir
+        self.extra = list(extra)  # more options, e.g. --store URL
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = log
@@ -28,6 +36,7 @@ class EngineProcess:
         args = ["engine", "--listen", f"127.0.0.1:{self.port}", "--state-dir", str(self.state_dir)]
         if self.token:
             args += ["--token", self.token]
+        args += self.extra
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(gitsync_command(*args), stdout=out, stderr=out)
         wait_until(self._healthy, "the engine to answer")

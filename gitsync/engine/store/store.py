@@ -1,23 +1,25 @@
-"""The engine's SQLite store: the only module with SQL.
+"""The engine's store: the only place with SQL (SQLAlchemy Core, one text for SQLite
+and PostgreSQL).
 
-WAL journal, one short transaction per operation (``BEGIN IMMEDIATE``), a durable
-commit (``synchronous=FULL``) for activation and application deletion. Files are
-content-addressed: ``blobs`` keyed by sha256, sessions and history refer to them by
-path → sha256, so identical files across sessions are stored once. One writer
-process per state directory, enforced by an exclusive ``flock`` on a lock file.
+One short transaction per operation. Every write transaction first bumps the one-row
+``state_version``: on PostgreSQL that row lock serialises the writers of all engines
+(as SQLite's ``BEGIN IMMEDIATE`` does for one), so each write sees every earlier one
+and readers can tell in one read whether anything changed. Activation and application
+deletion commit durably. Files are content-addressed: ``blobs`` keyed by sha256,
+sessions and history refer to them by path -> sha256.
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
-import os
-import sqlite3
-from collections.abc import Iterator, Mapping
+import threading
+import time
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
+
+import sqlalchemy as sa
 
 from gitsync.config import package
 from gitsync.engine.content import ContentChange, FileRow
@@ -30,54 +32,34 @@ from gitsync.engine.records import (
     SessionInfo,
     SessionStatus,
 )
-from gitsync.errors import GitsyncError, LockHeld, StoreError
-
-DB_NAME = "engine.sqlite3"
-LOCK_NAME = "engine.lock"
-
-# Each entry migrates the schema from version i to i + 1.
-MIGRATIONS: tuple[str, ...] = (
-    """
-    CREATE TABLE tenants (
-        name TEXT PRIMARY KEY, created REAL NOT NULL, last_session INTEGER NOT NULL);
-    CREATE TABLE blobs (
-        sha256 TEXT PRIMARY KEY, md5 TEXT NOT NULL, size INTEGER NOT NULL, data BLOB NOT NULL);
-    CREATE TABLE sessions (
-        tenant TEXT NOT NULL, id INTEGER NOT NULL, status TEXT NOT NULL,
-        application TEXT NOT NULL, instance TEXT NOT NULL,
-        created REAL NOT NULL, changed REAL NOT NULL, previous_active INTEGER NOT NULL,
-        prepared TEXT, config TEXT, PRIMARY KEY (tenant, id));
-    CREATE TABLE session_files (
-        tenant TEXT NOT NULL, session_id INTEGER NOT NULL, path TEXT NOT NULL,
-        kind TEXT NOT NULL, sha256 TEXT, status TEXT NOT NULL,
-        PRIMARY KEY (tenant, session_id, path));
-    CREATE INDEX session_files_sha ON session_files (sha256);
-    CREATE TABLE applications (
-        tenant TEXT NOT NULL, application TEXT NOT NULL, instance TEXT NOT NULL,
-        session_id INTEGER NOT NULL, checksum TEXT NOT NULL, activated REAL NOT NULL,
-        config TEXT NOT NULL, PRIMARY KEY (tenant, application, instance));
-    CREATE TABLE serve_apps (
-        tenant TEXT NOT NULL, application TEXT NOT NULL, instance TEXT NOT NULL,
-        name TEXT NOT NULL, route_prefix TEXT, config TEXT NOT NULL, digest TEXT NOT NULL,
-        last_deployed REAL NOT NULL, generation INTEGER NOT NULL,
-        PRIMARY KEY (tenant, application, instance, name));
-    CREATE TABLE history (
-        tenant TEXT NOT NULL, application TEXT NOT NULL, instance TEXT NOT NULL,
-        generation INTEGER NOT NULL, session_id INTEGER NOT NULL, time REAL NOT NULL,
-        kind TEXT NOT NULL, revision TEXT NOT NULL, meta TEXT NOT NULL, summary TEXT NOT NULL,
-        rollback_of INTEGER, PRIMARY KEY (tenant, application, instance, generation));
-    CREATE TABLE history_files (
-        tenant TEXT NOT NULL, application TEXT NOT NULL, instance TEXT NOT NULL,
-        generation INTEGER NOT NULL, path TEXT NOT NULL, sha256 TEXT NOT NULL,
-        PRIMARY KEY (tenant, application, instance, generation, path));
-    CREATE INDEX history_files_sha ON history_files (sha256);
-    """,
-    # The health gate's verdict per generation (the Ray runtime).
-    """
-    ALTER TABLE history ADD COLUMN health TEXT NOT NULL DEFAULT '';
-    ALTER TABLE history ADD COLUMN health_message TEXT NOT NULL DEFAULT '';
-    """,
+from gitsync.engine.store import migrate
+from gitsync.engine.store.connect import (
+    DirLock,
+    StoreError,
+    StoreLocation,
+    StoreUnavailable,
+    create_engine,
+    is_disconnect,
 )
+from gitsync.engine.store.schema import (
+    applications,
+    history,
+    history_files,
+    runtime_sent,
+    serve_apps,
+    session_files,
+    sessions,
+    tenants,
+)
+from gitsync.engine.store.statements import statements
+from gitsync.errors import GitsyncError
+
+_IDLE_CHECK_S = 1.0  # check a PostgreSQL connection unused for longer before use
+
+
+class StaleActivation(GitsyncError):
+    """The application's active session changed between the engine's check and the
+    activation's transaction (another engine activated): check again."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,147 +98,167 @@ def _dumps(value: Any) -> str:
 
 
 class Store:
-    """The engine's durable state in one directory: tenants, sessions and their files,
-    active applications, history. Every method is one short transaction or read;
-    every SQLite failure leaves as a StoreError. Callers serialise access (the
-    engine's lock); ``open`` takes the directory's writer lock for this process.
-    """
+    """The engine's durable state: tenants, sessions and their files, active
+    applications, history, leases. Every method is one short transaction or read;
+    every database failure leaves as a StoreError (StoreUnavailable when the database
+    cannot be reached). ``open`` takes a SQLite directory's writer lock."""
 
-    def __init__(self, state_dir: Path) -> None:
-        self.state_dir = state_dir
-        self._db: sqlite3.Connection | None = None
-        self._lock_fd: int | None = None
-        # Committed write transactions so far: this process is the only writer (the
-        # lock file), so an unchanged count means unchanged state (readers cache on it).
-        self.writes = 0
+    def __init__(self, location: StoreLocation) -> None:
+        self.location = location
+        self._engine: sa.Engine | None = None
+        self._conn: sa.Connection | None = None  # writes
+        self._reader: sa.Connection | None = None  # reads, in autocommit mode
+        self._dir_lock = DirLock(location.state_dir) if location.state_dir else None
+        # One connection per engine process: its users take turns.
+        self._mutex = threading.RLock()
+        self._sql = statements(location.shared)
+        self._writes = 0  # committed write transactions of this process
+        self._used: dict[bool, float] = {}  # when each connection was last handed out
 
     # -- lifecycle -----------------------------------------------------------------------
 
     def open(self, now: float) -> None:
-        lock_path = self.state_dir / LOCK_NAME
+        if self._dir_lock is not None:
+            self._dir_lock.acquire()
         try:
-            self.state_dir.mkdir(parents=True, exist_ok=True)
-            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
-        except OSError as exc:
-            raise StoreError(f"Cannot open the state store in '{self.state_dir}': {exc}") from exc
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError as exc:
-            os.close(fd)
-            raise LockHeld(
-                f"State directory '{self.state_dir}' is in use by another gitsync engine "
-                f"(lock file '{lock_path}' is held)"
-            ) from exc
-        self._lock_fd = fd
-        try:
-            db = sqlite3.connect(
-                self.state_dir / DB_NAME, isolation_level=None, check_same_thread=False
-            )
-            self._db = db
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")
-            self._migrate()
-            with self._tx() as cur:
-                cur.execute("INSERT OR IGNORE INTO tenants VALUES ('default', ?, 1)", (now,))
-        except (sqlite3.Error, GitsyncError) as exc:
+            self._engine = create_engine(self.location)
+            with self._mutex, self._guard("Cannot open the state store in"):
+                migrate.upgrade(self._connection(), self.location)
+            with self._tx() as conn:
+                conn.execute(self._sql.add_tenant, _p(dict(name="default", created=now)))
+        except BaseException:
             self.close()
-            if isinstance(exc, GitsyncError):
-                raise
-            raise StoreError(f"Cannot open the state store in '{self.state_dir}': {exc}") from exc
+            raise
 
     def close(self) -> None:
-        db, self._db = self._db, None
-        try:
-            if db is not None:
-                db.close()
-        except sqlite3.Error as exc:
-            raise StoreError(f"Cannot close the state store in '{self.state_dir}': {exc}") from exc
-        finally:
-            self._unlock()
+        with self._mutex:
+            for conn in (self._conn, self._reader):
+                if conn is not None:
+                    with contextlib.suppress(sa.exc.SQLAlchemyError):
+                        conn.close()
+            self._conn = self._reader = None
+            if self._engine is not None:
+                self._engine.dispose()
+                self._engine = None
+        if self._dir_lock is not None:
+            self._dir_lock.release()
 
-    def _unlock(self) -> None:
-        if self._lock_fd is not None:
-            fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
-            os.close(self._lock_fd)
-            self._lock_fd = None
+    def _connection(self) -> sa.Connection:
+        self._conn = self._fresh(self._conn, autocommit=False)
+        return self._conn
 
-    def _migrate(self) -> None:
-        with self._tx() as cur:
-            cur.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
-            row = cur.execute("SELECT version FROM schema_version").fetchone()
-            version = row[0] if row else 0
-            if row is None:
-                cur.execute("INSERT INTO schema_version VALUES (0)")
-            if version > len(MIGRATIONS):
-                raise StoreError(
-                    f"State store '{self.state_dir}' has schema version {version}, newer than "
-                    f"this gitsync understands ({len(MIGRATIONS)})"
-                )
-            for script in MIGRATIONS[version:]:
-                for statement in script.split(";"):
-                    if statement.strip():
-                        cur.execute(statement)
-            cur.execute("UPDATE schema_version SET version = ?", (len(MIGRATIONS),))
+    def _reader_connection(self) -> sa.Connection:
+        self._reader = self._fresh(self._reader, autocommit=True)
+        return self._reader
+
+    def _fresh(self, conn: sa.Connection | None, *, autocommit: bool) -> sa.Connection:
+        """A usable connection: ``conn``, or a new one when it is missing, broken, or (on
+        PostgreSQL) idle for a while and no longer answering, e.g. after the server
+        restarted, so the first request after an outage does not fail for it."""
+        if self._engine is None:
+            raise StoreError("The state store is not open")
+        now = time.monotonic()
+        usable = conn is not None and not conn.invalidated and not conn.closed
+        idle = now - self._used.get(autocommit, now) > _IDLE_CHECK_S
+        if usable and self.location.shared and idle:
+            assert conn is not None
+            usable = _answers(conn)
+        if not usable or conn is None:
+            if conn is not None:
+                with contextlib.suppress(sa.exc.SQLAlchemyError):
+                    conn.invalidate()
+                    conn.close()
+            conn = self._engine.connect()
+            if autocommit:
+                conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+        self._used[autocommit] = now
+        return conn
 
     @contextlib.contextmanager
-    def _tx(self, durable: bool = False) -> Iterator[sqlite3.Cursor]:
-        """One short write transaction; ``durable`` fsyncs the WAL on commit."""
-        if self._db is None:
-            raise StoreError("The state store is not open")
-        db = self._db
+    def _guard(self, failure: str = "State store failure in") -> Iterator[None]:
+        """Foreign errors become StoreError (caused by the driver's own error); a lost
+        connection becomes StoreUnavailable (503) and is dropped, so the next call
+        connects again."""
         try:
-            if durable:
-                db.execute("PRAGMA synchronous=FULL")
-            cur = db.cursor()
-            cur.execute("BEGIN IMMEDIATE")
+            yield
+        except sa.exc.SQLAlchemyError as exc:
+            where = self.location.describe()
+            cause = getattr(exc, "orig", None) or exc
+            if is_disconnect(exc):
+                for conn in (self._conn, self._reader):
+                    if conn is not None:
+                        with contextlib.suppress(sa.exc.SQLAlchemyError):
+                            conn.invalidate()
+                raise StoreUnavailable(
+                    f"The state store '{where}' cannot be reached: {_first_line(exc)}"
+                ) from cause
+            raise StoreError(f"{failure} '{where}': {_first_line(exc)}") from cause
+
+    @contextlib.contextmanager
+    def _tx(self, durable: bool = False, bump: bool = True) -> Iterator[sa.Connection]:
+        """One write transaction. ``bump`` first takes the state version's row lock
+        (serialising writers); ``durable`` fsyncs SQLite's WAL on commit."""
+        with self._mutex, self._guard():
+            conn = self._connection()
+            sqlite_durable = durable and not self.location.shared
+            if sqlite_durable:
+                _pragma(conn, "synchronous=FULL")
             try:
-                yield cur
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-            db.execute("COMMIT")
-            self.writes += 1
-        except sqlite3.Error as exc:
-            raise StoreError(f"State store failure in '{self.state_dir}': {exc}") from exc
-        finally:
-            if durable and not db.in_transaction:
-                self._restore_normal_sync(db)
+                with conn.begin():
+                    if bump:
+                        conn.execute(self._sql.bump)
+                    yield conn
+                if bump:
+                    self._writes += 1
+            finally:
+                if sqlite_durable and not conn.invalidated:
+                    _pragma(conn, "synchronous=NORMAL")
 
-    def _restore_normal_sync(self, db: sqlite3.Connection) -> None:
-        try:
-            db.execute("PRAGMA synchronous=NORMAL")
-        except sqlite3.Error as exc:
-            raise StoreError(f"State store failure in '{self.state_dir}': {exc}") from exc
+    def _rows(self, statement: sa.Executable, **params: Any) -> list[Any]:
+        """One read in autocommit mode: no BEGIN/COMMIT round trips, and it sees every
+        write committed before it (by this engine or another)."""
+        with self._mutex, self._guard():
+            return list(self._reader_connection().execute(statement, _p(params)).all())
 
-    def _read(self, sql: str, args: tuple[Any, ...] = ()) -> list[Any]:
-        if self._db is None:
-            raise StoreError("The state store is not open")
-        try:
-            return self._db.execute(sql, args).fetchall()
-        except sqlite3.Error as exc:
-            raise StoreError(f"State store failure in '{self.state_dir}': {exc}") from exc
+    def version(self) -> int:
+        """The state version: equal versions mean equal state, in every engine. SQLite
+        has one writer, this process, so its count needs no read."""
+        if not self.location.shared:
+            return self._writes
+        return int(self._rows(self._sql.version)[0][0])
+
+    def ping(self) -> None:
+        """Raise StoreUnavailable unless the database answers now (on both connections,
+        so a health check also replaces connections an outage broke)."""
+        self._rows(self._sql.ping)
+        with self._tx(bump=False) as conn:
+            conn.execute(self._sql.ping)
+
+    def sqlite_connection(self) -> Any:
+        """The raw sqlite3 connection (crash tests trace its statements)."""
+        with self._mutex:
+            return self._connection().connection.dbapi_connection
 
     # -- tenants ----------------------------------------------------------------------------
 
     def list_tenants(self) -> list[str]:
-        return [r[0] for r in self._read("SELECT name FROM tenants ORDER BY name")]
+        return [r[0] for r in self._rows(self._sql.tenant_names)]
 
     def tenant_exists(self, tenant: str) -> bool:
-        return bool(self._read("SELECT 1 FROM tenants WHERE name = ?", (tenant,)))
+        return bool(self._rows(self._sql.tenant_exists, name=tenant))
 
     def create_tenant(self, tenant: str, now: float) -> bool:
-        with self._tx() as cur:
-            cur.execute("INSERT OR IGNORE INTO tenants VALUES (?, ?, 1)", (tenant, now))
-            return cur.rowcount == 1
+        with self._tx() as conn:
+            added = conn.execute(self._sql.add_tenant, _p(dict(name=tenant, created=now)))
+            return added.first() is not None
 
     def delete_tenant(self, tenant: str) -> None:
-        with self._tx() as cur:
-            for table in ("sessions", "tenants"):
-                column = "name" if table == "tenants" else "tenant"
-                cur.execute(f"DELETE FROM {table} WHERE {column} = ?", (tenant,))
-            for table in ("session_files", "applications", "serve_apps", "history"):
-                cur.execute(f"DELETE FROM {table} WHERE tenant = ?", (tenant,))
-            cur.execute("DELETE FROM history_files WHERE tenant = ?", (tenant,))
+        with self._tx() as conn:
+            conn.execute(tenants.delete().where(tenants.c.name == tenant))
+            for table in (sessions, session_files, applications, serve_apps, history):
+                conn.execute(table.delete().where(table.c.tenant == tenant))
+            for table in (history_files, runtime_sent):
+                conn.execute(table.delete().where(table.c.tenant == tenant))
 
     # -- sessions ---------------------------------------------------------------------------
 
@@ -271,60 +273,57 @@ class Store:
         copy_from_history: int | None = None,
     ) -> int:
         """A NEW session with the next id of the tenant (the first is 2)."""
-        with self._tx() as cur:
-            cur.execute(
-                "UPDATE tenants SET last_session = last_session + 1 WHERE name = ? "
-                "RETURNING last_session",
-                (app.tenant,),
+        sql = self._sql
+        with self._tx() as conn:
+            session_id = int(
+                conn.execute(sql.next_session_id, _p(dict(name=app.tenant))).scalar_one()
             )
-            session_id = int(cur.fetchone()[0])
-            cur.execute(
-                "INSERT INTO sessions VALUES (?, ?, 'NEW', ?, ?, ?, ?, ?, NULL, NULL)",
-                (app.tenant, session_id, app.application, app.instance, now, now, previous_active),
+            unit = _unit(app)
+            conn.execute(
+                sql.add_session, _p(dict(unit, sid=session_id, now=now, previous=previous_active))
             )
-            if files is not None:
-                rows = []
-                for path, data in files.items():
-                    rows.append((app.tenant, session_id, path, "file", self._put_blob(cur, data)))
-                cur.executemany("INSERT INTO session_files VALUES (?, ?, ?, ?, ?, 'new')", rows)
+            if files:
+                rows = [
+                    dict(
+                        tenant=app.tenant,
+                        session_id=session_id,
+                        path=path,
+                        kind="file",
+                        sha256=self._put_blob(conn, data),
+                        status="new",
+                    )
+                    for path, data in files.items()
+                ]
+                conn.execute(sql.add_session_files, rows)
             if copy_from is not None:
-                cur.execute(
-                    "INSERT INTO session_files SELECT ?, ?, path, kind, sha256, 'new' "
-                    "FROM session_files WHERE tenant = ? AND session_id = ? "
-                    "AND status != 'deleted'",
-                    (app.tenant, session_id, *copy_from),
+                conn.execute(
+                    sql.copy_session_files,
+                    _p(
+                        dict(
+                            tenant=app.tenant,
+                            sid=session_id,
+                            from_tenant=copy_from[0],
+                            from_sid=copy_from[1],
+                        )
+                    ),
                 )
             if copy_from_history is not None:
-                cur.execute(
-                    "INSERT INTO session_files SELECT ?, ?, path, 'file', sha256, 'new' "
-                    "FROM history_files WHERE tenant = ? AND application = ? AND instance = ? "
-                    "AND generation = ?",
-                    (
-                        app.tenant,
-                        session_id,
-                        app.tenant,
-                        app.application,
-                        app.instance,
-                        copy_from_history,
-                    ),
+                conn.execute(
+                    sql.copy_history_files,
+                    _p(dict(unit, sid=session_id, generation=copy_from_history)),
                 )
             return session_id
 
-    @staticmethod
-    def _put_blob(cur: sqlite3.Cursor, data: bytes) -> str:
+    def _put_blob(self, conn: sa.Connection, data: bytes) -> str:
         sha = package.sha256_hex(data)
-        cur.execute(
-            "INSERT OR IGNORE INTO blobs VALUES (?, ?, ?, ?)",
-            (sha, package.md5_hex(data), len(data), data),
+        conn.execute(
+            self._sql.add_blob,
+            dict(sha256=sha, md5=package.md5_hex(data), size=len(data), data=data),
         )
         return sha
 
     def get_session(self, tenant: str, session_id: int) -> SessionInfo | None:
-        rows = self._read(
-            "SELECT status, application, instance, created, changed, previous_active "
-            "FROM sessions WHERE tenant = ? AND id = ?",
-            (tenant, session_id),
-        )
+        rows = self._rows(self._sql.session, tenant=tenant, sid=session_id)
         if not rows:
             return None
         status, application, instance, created, changed, previous = rows[0]
@@ -339,12 +338,7 @@ class Store:
         )
 
     def session_files(self, tenant: str, session_id: int) -> list[FileRow]:
-        rows = self._read(
-            "SELECT f.path, f.kind, f.sha256, COALESCE(b.md5, ''), f.status "
-            "FROM session_files f LEFT JOIN blobs b ON b.sha256 = f.sha256 "
-            "WHERE f.tenant = ? AND f.session_id = ? ORDER BY f.path",
-            (tenant, session_id),
-        )
+        rows = self._rows(self._sql.session_files, tenant=tenant, sid=session_id)
         return [FileRow(*row) for row in rows]
 
     def session_file_sizes(self, tenant: str, session_id: int) -> dict[str, int]:
@@ -357,57 +351,48 @@ class Store:
         )
         return {path: int(size) for path, size in rows}
 
+    def session_file_sizes(self, tenant: str, session_id: int) -> dict[str, int]:
+        """Size of every live file of a session (deleted ones left out)."""
+        rows = self._rows(self._sql.session_file_sizes, tenant=tenant, sid=session_id)
+        return {path: int(size) for path, size in rows}
+
     def session_file_data(self, tenant: str, session_id: int) -> dict[str, bytes]:
-        rows = self._read(
-            "SELECT f.path, b.data FROM session_files f JOIN blobs b ON b.sha256 = f.sha256 "
-            "WHERE f.tenant = ? AND f.session_id = ? AND f.kind = 'file' "
-            "AND f.status != 'deleted'",
-            (tenant, session_id),
-        )
+        rows = self._rows(self._sql.session_file_data, tenant=tenant, sid=session_id)
         return {path: bytes(data) for path, data in rows}
 
     def read_blob(self, sha256: str) -> bytes:
-        rows = self._read("SELECT data FROM blobs WHERE sha256 = ?", (sha256,))
+        rows = self._rows(self._sql.blob, sha=sha256)
         if not rows:
-            raise StoreError(f"State store '{self.state_dir}' lost blob {sha256}")
+            raise StoreError(f"State store '{self.location.describe()}' lost blob {sha256}")
         return bytes(rows[0][0])
 
     def blob_count(self) -> int:
-        return int(self._read("SELECT COUNT(*) FROM blobs")[0][0])
+        return int(self._rows(self._sql.blob_count)[0][0])
 
     def apply_content_change(
         self, tenant: str, session_id: int, change: ContentChange, now: float
     ) -> None:
         """Apply a content PUT/DELETE and reset the session to NEW, atomically."""
-        key = (tenant, session_id)
-        with self._tx() as cur:
+        sql = self._sql
+        key = dict(tenant=tenant, session_id=session_id)
+        ids = dict(tenant=tenant, sid=session_id)
+        with self._tx() as conn:
             for path, data, status in change.writes:
-                sha = self._put_blob(cur, data)
-                cur.execute(
-                    "INSERT OR REPLACE INTO session_files VALUES (?, ?, ?, 'file', ?, ?)",
-                    (*key, path, sha, status),
+                sha = self._put_blob(conn, data)
+                conn.execute(
+                    sql.put_session_file,
+                    dict(key, path=path, kind="file", sha256=sha, status=status),
                 )
             for path in change.mkdirs:
-                cur.execute(
-                    "INSERT OR REPLACE INTO session_files VALUES (?, ?, ?, 'dir', NULL, 'new')",
-                    (*key, path),
+                conn.execute(
+                    sql.put_session_file,
+                    dict(key, path=path, kind="dir", sha256=None, status="new"),
                 )
             for path in change.deletes:
-                cur.execute(
-                    "UPDATE session_files SET sha256 = NULL, status = 'deleted' "
-                    "WHERE tenant = ? AND session_id = ? AND path = ?",
-                    (*key, path),
-                )
+                conn.execute(sql.delete_session_file, _p(dict(ids, path=path)))
             for path in change.rmdirs:
-                cur.execute(
-                    "DELETE FROM session_files WHERE tenant = ? AND session_id = ? AND path = ?",
-                    (*key, path),
-                )
-            cur.execute(
-                "UPDATE sessions SET status = 'NEW', changed = ?, prepared = NULL, config = NULL "
-                "WHERE tenant = ? AND id = ?",
-                (now, *key),
-            )
+                conn.execute(sql.remove_session_file, _p(dict(ids, path=path)))
+            conn.execute(sql.reset_session, _p(dict(ids, now=now)))
 
     def save_prepared(
         self,
@@ -420,27 +405,25 @@ class Store:
     ) -> None:
         """Record a prepare: the session becomes PREPARED for ``app``. The deploy config is
         kept serialised on its own, so activation copies it without decoding it."""
-        with self._tx() as cur:
-            cur.execute(
-                "UPDATE sessions SET status = 'PREPARED', application = ?, instance = ?, "
-                "prepared = ?, config = ?, changed = ? WHERE tenant = ? AND id = ?",
-                (
-                    app.application,
-                    app.instance,
-                    _dumps(prepared),
-                    _dumps(config),
-                    now,
-                    tenant,
-                    session_id,
+        with self._tx() as conn:
+            conn.execute(
+                self._sql.save_prepared,
+                _p(
+                    dict(
+                        tenant=tenant,
+                        sid=session_id,
+                        application=app.application,
+                        instance=app.instance,
+                        prepared=_dumps(prepared),
+                        config=_dumps(config),
+                        now=now,
+                    )
                 ),
             )
 
     def prepared_json(self, tenant: str, session_id: int) -> JsonDict | None:
         """The prepare record of a session with its ``config``; None if not prepared."""
-        rows = self._read(
-            "SELECT prepared, config FROM sessions WHERE tenant = ? AND id = ?",
-            (tenant, session_id),
-        )
+        rows = self._rows(self._sql.prepared, tenant=tenant, sid=session_id)
         if not rows or rows[0][0] is None:
             return None
         value: JsonDict = json.loads(rows[0][0])
@@ -458,209 +441,225 @@ class Store:
 
     def delete_session(self, tenant: str, session_id: int) -> None:
         """Remove a session and its file rows (a failed prepare); blobs go at expiry."""
-        with self._tx() as cur:
-            cur.execute("DELETE FROM sessions WHERE tenant = ? AND id = ?", (tenant, session_id))
-            cur.execute(
-                "DELETE FROM session_files WHERE tenant = ? AND session_id = ?",
-                (tenant, session_id),
-            )
+        with self._tx() as conn:
+            conn.execute(self._sql.delete_session, _p(dict(tenant=tenant, sid=session_id)))
+            conn.execute(self._sql.delete_session_files, _p(dict(tenant=tenant, sid=session_id)))
 
     # -- applications and activation -----------------------------------------------------------
 
-    def _app_rows(self, where: str, args: tuple[Any, ...]) -> list[AppRow]:
-        rows = self._read(
-            "SELECT tenant, application, instance, session_id, checksum, activated, config "
-            f"FROM applications WHERE {where} ORDER BY application, instance",
-            args,
-        )
-        return [AppRow(AppId(t, a, i), sid, c, act, cfg) for t, a, i, sid, c, act, cfg in rows]
+    @staticmethod
+    def _app_rows(rows: list[Any]) -> list[AppRow]:
+        return [AppRow(AppId(t, ap, i), sid, c, act, cfg) for t, ap, i, sid, c, act, cfg in rows]
 
     def get_application(self, app: AppId) -> AppRow | None:
-        rows = self._app_rows(
-            "tenant = ? AND application = ? AND instance = ?",
-            (app.tenant, app.application, app.instance),
-        )
+        rows = self._app_rows(self._rows(self._sql.application, **_unit(app)))
         return rows[0] if rows else None
 
     def active_session_id(self, app: AppId) -> int | None:
-        rows = self._read(
-            "SELECT session_id FROM applications "
-            "WHERE tenant = ? AND application = ? AND instance = ?",
-            (app.tenant, app.application, app.instance),
-        )
+        rows = self._rows(self._sql.active_session, **_unit(app))
         return int(rows[0][0]) if rows else None
 
     def session_counts(self) -> dict[tuple[str, str], int]:
         """(tenant, status) -> number of sessions, for the ``gitsync_sessions`` gauge."""
-        rows = self._read(
-            "SELECT tenant, status, COUNT(*) FROM sessions GROUP BY tenant, status", ()
-        )
+        rows = self._rows(self._sql.session_counts)
         return {(str(tenant), str(status)): int(count) for tenant, status, count in rows}
 
     def list_applications(self, tenant: str) -> list[AppRow]:
-        return self._app_rows("tenant = ?", (tenant,))
+        return self._app_rows(self._rows(self._sql.applications_of, tenant=tenant))
 
     def serve_apps_of_tenant(self, tenant: str, exclude: AppId) -> list[OtherUnitApp]:
-        rows = self._read(
-            "SELECT application, instance, name, route_prefix FROM serve_apps "
-            "WHERE tenant = ? AND NOT (application = ? AND instance = ?)",
-            (tenant, exclude.application, exclude.instance),
-        )
+        rows = self._rows(self._sql.other_serve_apps, **_unit(exclude))
         return [OtherUnitApp(AppId(tenant, a, i), n, rp) for a, i, n, rp in rows]
 
     def deployed_apps(self, app: AppId) -> list[DeployedApp]:
-        rows = self._read(
-            "SELECT name, route_prefix, config, last_deployed, generation FROM serve_apps "
-            "WHERE tenant = ? AND application = ? AND instance = ? ORDER BY name",
-            (app.tenant, app.application, app.instance),
-        )
+        rows = self._rows(self._sql.deployed_apps, **_unit(app))
         return [DeployedApp(n, rp, json.loads(cfg), t, g) for n, rp, cfg, t, g in rows]
 
     def activate(self, act: Activation) -> None:
-        """The activation transaction (durable): all of it or none of it."""
-        unit = (act.app.tenant, act.app.application, act.app.instance)
-        with self._tx(durable=True) as cur:
-            if act.previous_session is not None and act.previous_session != act.session_id:
-                cur.execute(
-                    "UPDATE sessions SET status = 'DEACTIVATED', changed = ? "
-                    "WHERE tenant = ? AND id = ?",
-                    (act.now, act.app.tenant, act.previous_session),
+        """The activation transaction (durable): all of it or none of it. StaleActivation
+        when the active session is no longer the one the engine checked against."""
+        sql, app, sid, now = self._sql, act.app, act.session_id, act.now
+        unit = _unit(app)
+        with self._tx(durable=True) as conn:
+            active = conn.execute(sql.active_session, _p(unit)).scalar()
+            if active != act.previous_session:
+                raise StaleActivation(f"the active session of {app.full_string()} changed")
+            if act.previous_session is not None and act.previous_session != sid:
+                conn.execute(
+                    sql.set_session_status,
+                    _p(
+                        dict(
+                            tenant=app.tenant,
+                            sid=act.previous_session,
+                            status="DEACTIVATED",
+                            now=now,
+                        )
+                    ),
                 )
-            cur.execute(
-                "UPDATE sessions SET status = 'ACTIVE', changed = ? WHERE tenant = ? AND id = ?",
-                (act.now, act.app.tenant, act.session_id),
+            conn.execute(
+                sql.set_session_status,
+                _p(dict(tenant=app.tenant, sid=sid, status="ACTIVE", now=now)),
             )
-            cur.execute(
-                "INSERT OR REPLACE INTO applications "
-                "SELECT ?, ?, ?, ?, ?, ?, config FROM sessions WHERE tenant = ? AND id = ?",
-                (*unit, act.session_id, act.checksum, act.now, act.app.tenant, act.session_id),
+            conn.execute(
+                sql.activate_application, _p(dict(unit, sid=sid, checksum=act.checksum, now=now))
             )
-            existing = dict(
-                cur.execute(
-                    "SELECT name, digest FROM serve_apps "
-                    "WHERE tenant = ? AND application = ? AND instance = ?",
-                    unit,
-                ).fetchall()
-            )
-            cur.executemany(
-                "DELETE FROM serve_apps "
-                "WHERE tenant = ? AND application = ? AND instance = ? AND name = ?",
-                [(*unit, name) for name in existing.keys() - act.digests.keys()],
-            )
+            existing = dict(conn.execute(sql.serve_digests, _p(unit)).all())
+            gone = sorted(existing.keys() - act.digests.keys())
+            if gone:
+                conn.execute(sql.drop_serve_app, _p([dict(unit, name=name) for name in gone]))
             changed = [name for name, digest in act.digests.items() if existing.get(name) != digest]
-            cur.executemany(
-                "INSERT OR REPLACE INTO serve_apps VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (
-                        *unit,
-                        name,
-                        act.route_prefixes.get(name),
-                        _dumps(act.app_configs[name]),
-                        act.digests[name],
-                        act.now,
-                        act.session_id,
+            if changed:
+                rows = [
+                    dict(
+                        unit,
+                        name=name,
+                        route_prefix=act.route_prefixes.get(name),
+                        config=_dumps(act.app_configs[name]),
+                        digest=act.digests[name],
+                        last_deployed=now,
+                        generation=sid,
                     )
                     for name in changed
-                ],
-            )
-            cur.execute(
-                "INSERT OR REPLACE INTO history (tenant, application, instance, generation, "
-                "session_id, time, kind, revision, meta, summary, rollback_of, health) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    *unit,
-                    act.session_id,
-                    act.session_id,
-                    act.now,
-                    act.kind,
-                    act.revision,
-                    _dumps(act.meta),
-                    _dumps(act.summary),
-                    act.rollback_of,
-                    act.health,
+                ]
+                conn.execute(sql.put_serve_app, rows)
+            conn.execute(
+                sql.put_history,
+                dict(
+                    unit,
+                    generation=sid,
+                    session_id=sid,
+                    time=now,
+                    kind=act.kind,
+                    revision=act.revision,
+                    meta=_dumps(act.meta),
+                    summary=_dumps(act.summary),
+                    rollback_of=act.rollback_of,
+                    health=act.health,
+                    health_message="",
                 ),
             )
             if act.health:
-                cur.execute(
-                    "UPDATE history SET health = 'superseded' WHERE tenant = ? AND "
-                    "application = ? AND instance = ? AND generation < ? AND health = 'pending'",
-                    (*unit, act.session_id),
-                )
-            cur.execute(
-                "INSERT OR REPLACE INTO history_files SELECT ?, ?, ?, ?, path, sha256 "
-                "FROM session_files WHERE tenant = ? AND session_id = ? AND kind = 'file' "
-                "AND status != 'deleted'",
-                (*unit, act.session_id, act.app.tenant, act.session_id),
-            )
+                conn.execute(sql.supersede_pending, _p(dict(unit, sid=sid)))
+            conn.execute(sql.keep_history_files, _p(dict(unit, sid=sid)))
 
     def delete_application(self, app: AppId, now: float) -> None:
-        unit = (app.tenant, app.application, app.instance)
-        with self._tx(durable=True) as cur:
-            cur.execute(
-                "UPDATE sessions SET status = 'DELETED', changed = ? WHERE tenant = ? AND id = "
-                "(SELECT session_id FROM applications "
-                "WHERE tenant = ? AND application = ? AND instance = ?)",
-                (now, app.tenant, *unit),
-            )
-            for table in ("applications", "serve_apps"):
-                cur.execute(
-                    f"DELETE FROM {table} WHERE tenant = ? AND application = ? AND instance = ?",
-                    unit,
-                )
+        unit = _unit(app)
+        with self._tx(durable=True) as conn:
+            conn.execute(self._sql.delete_active_session, _p(dict(unit, now=now)))
+            conn.execute(self._sql.drop_application, _p(unit))
+            conn.execute(self._sql.drop_serve_apps, _p(unit))
+
+    # -- leases and the runtime's progress ------------------------------------------------------
+
+    def claim_lease(
+        self, name: str, holder: str, info: str, now: float, ttl: float, epoch: int | None
+    ) -> int | None:
+        """Take ``name`` if it is free or expired, or renew it if ``holder`` holds it at
+        ``epoch``; the epoch held, None when someone else holds it."""
+        params = _p(
+            dict(name=name, holder=holder, info=info, now=now, expires=now + ttl, epoch=epoch)
+        )
+        with self._tx(bump=False) as conn:
+            taken = conn.execute(self._sql.claim_lease, params).scalar()
+            if taken is None:
+                taken = conn.execute(self._sql.add_lease, params).scalar()
+            return None if taken is None else int(taken)
+
+    def release_lease(self, name: str, holder: str, epoch: int) -> None:
+        """Let the lease go now (it keeps its epoch, so the next holder's is higher)."""
+        with self._tx(bump=False) as conn:
+            conn.execute(self._sql.release_lease, _p(dict(name=name, holder=holder, epoch=epoch)))
+
+    def leases(self, prefix: str) -> list[LeaseRow]:
+        escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        rows = self._rows(self._sql.leases_like, pattern=escaped + "%")
+        return [LeaseRow(n, h, i, float(e), int(ep)) for n, h, i, e, ep in rows]
+
+    def sent_generation(self, app: AppId) -> int:
+        """The newest generation of ``app`` handed to the runtime (0: none yet)."""
+        rows = self._rows(self._sql.sent_generation, **_unit(app))
+        return int(rows[0][0]) if rows else 0
+
+    def set_sent_generation(self, app: AppId, generation: int) -> None:
+        with self._tx(bump=False) as conn:
+            conn.execute(self._sql.put_sent_generation, dict(_unit(app), generation=generation))
 
     # -- history and expiry --------------------------------------------------------------------
 
     def history(self, app: AppId) -> list[HistoryEntry]:
-        rows = self._read(
-            "SELECT generation, session_id, time, kind, revision, meta, summary, rollback_of, "
-            "health, health_message FROM history "
-            "WHERE tenant = ? AND application = ? AND instance = ? ORDER BY generation DESC",
-            (app.tenant, app.application, app.instance),
-        )
+        rows = self._rows(self._sql.history, **_unit(app))
         return [
-            HistoryEntry(app, g, s, t, k, r, json.loads(m), json.loads(su), rb, h, hm)
-            for g, s, t, k, r, m, su, rb, h, hm in rows
+            HistoryEntry(app, g, s, t, k, r, json.loads(m), json.loads(su), rb, hh, hm)
+            for g, s, t, k, r, m, su, rb, hh, hm in rows
         ]
 
     def history_file_data(self, app: AppId, generation: int) -> dict[str, bytes]:
         """The package files a generation activated (kept after its session expires)."""
-        rows = self._read(
-            "SELECT h.path, b.data FROM history_files h JOIN blobs b ON b.sha256 = h.sha256 "
-            "WHERE h.tenant = ? AND h.application = ? AND h.instance = ? AND h.generation = ?",
-            (app.tenant, app.application, app.instance, generation),
-        )
+        rows = self._rows(self._sql.history_file_data, **_unit(app), generation=generation)
         return {path: bytes(data) for path, data in rows}
 
     def set_health(self, app: AppId, generation: int, health: str, message: str) -> None:
         """Record the health gate's verdict on one generation."""
-        with self._tx() as cur:
-            cur.execute(
-                "UPDATE history SET health = ?, health_message = ? WHERE tenant = ? AND "
-                "application = ? AND instance = ? AND generation = ?",
-                (health, message, app.tenant, app.application, app.instance, generation),
+        with self._tx() as conn:
+            conn.execute(
+                self._sql.set_health,
+                _p(dict(_unit(app), generation=generation, health=health, message=message)),
             )
 
     def expire(self, now: float, lifetime: float) -> list[tuple[str, int]]:
         """Delete sessions that are not active and outlived ``lifetime``; then drop blobs
         that no session and no history record refers to."""
-        with self._tx() as cur:
-            expired = cur.execute(
-                "SELECT tenant, id FROM sessions s WHERE MAX(created, changed) + ? < ? "
-                "AND NOT EXISTS (SELECT 1 FROM applications a "
-                "WHERE a.tenant = s.tenant AND a.session_id = s.id) ORDER BY tenant, id",
-                (lifetime, now),
-            ).fetchall()
+        sql = self._sql
+        with self._tx() as conn:
+            expired = conn.execute(sql.expired_sessions, _p(dict(now=now, lifetime=lifetime))).all()
             for tenant, session_id in expired:
-                cur.execute(
-                    "DELETE FROM sessions WHERE tenant = ? AND id = ?", (tenant, session_id)
-                )
-                cur.execute(
-                    "DELETE FROM session_files WHERE tenant = ? AND session_id = ?",
-                    (tenant, session_id),
-                )
-            cur.execute(
-                "DELETE FROM blobs WHERE NOT EXISTS "
-                "(SELECT 1 FROM session_files f WHERE f.sha256 = blobs.sha256) "
-                "AND NOT EXISTS (SELECT 1 FROM history_files h WHERE h.sha256 = blobs.sha256)"
-            )
-            return [(str(t), int(s)) for t, s in expired]
+                conn.execute(sql.delete_session, _p(dict(tenant=tenant, sid=session_id)))
+                conn.execute(sql.delete_session_files, _p(dict(tenant=tenant, sid=session_id)))
+            conn.execute(sql.drop_unused_blobs)
+            return [(str(t), int(i)) for t, i in expired]
+
+
+@dataclass(frozen=True, slots=True)
+class LeaseRow:
+    """A named lease: who holds it until when; ``epoch`` grows with each new holder."""
+
+    name: str
+    holder: str
+    info: str
+    expires: float
+    epoch: int
+
+
+def _p(params: Mapping[str, Any] | Sequence[Mapping[str, Any]]) -> Any:
+    """Values for the statements' bound parameters (named ``p_<name>``, see statements.py)."""
+    if isinstance(params, Mapping):
+        return {f"p_{key}": value for key, value in params.items()}
+    return [_p(one) for one in params]
+
+
+def _unit(app: AppId) -> dict[str, str]:
+    return dict(tenant=app.tenant, application=app.application, instance=app.instance)
+
+
+def _answers(conn: sa.Connection) -> bool:
+    try:
+        if conn.in_transaction():
+            conn.rollback()
+        conn.exec_driver_sql("SELECT 1")
+        if conn.in_transaction():
+            conn.rollback()
+    except sa.exc.SQLAlchemyError:
+        return False
+    return True
+
+
+def _pragma(conn: sa.Connection, setting: str) -> None:
+    """On the DBAPI connection itself: SQLAlchemy would begin a transaction first, and
+    SQLite refuses to change the safety level inside one."""
+    conn.connection.dbapi_connection.execute(f"PRAGMA {setting}")  # type: ignore[union-attr]
+
+
+def _first_line(exc: BaseException) -> str:
+    orig = getattr(exc, "orig", None)
+    text = str(orig if orig is not None else exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

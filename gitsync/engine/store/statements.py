@@ -1,0 +1,365 @@
+"""The store's statements, built once per dialect with bound parameters.
+
+Building a SQLAlchemy statement costs more than running it on SQLite; built once, each
+execution only binds values (and hits SQLAlchemy's compiled cache). Parameters are
+named after their columns (with a ``p_`` prefix); ``unit`` statements take ``tenant``, ``application`` and
+``instance``. The only difference between the dialects is the upsert's ``insert``.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from gitsync.engine.store.schema import (
+    applications,
+    blobs,
+    history,
+    history_files,
+    leases,
+    runtime_sent,
+    serve_apps,
+    session_files,
+    sessions,
+    state_version,
+    tenants,
+)
+
+
+def P(name: str, type_: Any = None) -> sa.BindParameter[Any]:
+    """A bound parameter: ``p_`` keeps its name apart from the columns, which
+    SQLAlchemy reserves in INSERT and UPDATE statements."""
+    return sa.bindparam(f"p_{name}", type_=type_)
+
+
+def unit_of(table: sa.Table) -> sa.ColumnElement[bool]:
+    return sa.and_(
+        table.c.tenant == P("tenant"),
+        table.c.application == P("application"),
+        table.c.instance == P("instance"),
+    )
+
+
+def _session_files_of() -> sa.ColumnElement[bool]:
+    return sa.and_(session_files.c.tenant == P("tenant"), session_files.c.session_id == P("sid"))
+
+
+def _session_row() -> sa.ColumnElement[bool]:
+    return sa.and_(sessions.c.tenant == P("tenant"), sessions.c.id == P("sid"))
+
+
+class Statements:
+    """Every statement the store runs, for one dialect."""
+
+    def __init__(self, shared: bool) -> None:
+        insert: Any = postgresql.insert if shared else sqlite.insert
+        s, f, a, sv, h = sessions.c, session_files.c, applications.c, serve_apps.c, history.c
+        self.bump = state_version.update().values(version=state_version.c.version + 1)
+        self.version = sa.select(state_version.c.version)
+        self.ping = sa.select(sa.literal(1))
+
+        # tenants
+        self.add_tenant = (
+            insert(tenants)
+            .values(name=P("name"), created=P("created"), last_session=1)
+            .on_conflict_do_nothing()
+            .returning(tenants.c.name)
+        )
+        self.tenant_names = sa.select(tenants.c.name).order_by(tenants.c.name)
+        self.tenant_exists = sa.select(sa.literal(1)).where(tenants.c.name == P("name"))
+        self.next_session_id = (
+            tenants.update()
+            .where(tenants.c.name == P("name"))
+            .values(last_session=tenants.c.last_session + 1)
+            .returning(tenants.c.last_session)
+        )
+
+        # sessions and their files
+        self.add_session = sessions.insert().values(
+            tenant=P("tenant"),
+            id=P("sid"),
+            status="NEW",
+            application=P("application"),
+            instance=P("instance"),
+            created=P("now"),
+            changed=P("now"),
+            previous_active=P("previous"),
+        )
+        self.add_blob = insert(blobs).on_conflict_do_nothing()
+        self.add_session_files = session_files.insert()
+        columns = [f.tenant, f.session_id, f.path, f.kind, f.sha256, f.status]
+        new_ids = (P("tenant", type_=sa.Text), P("sid", type_=sa.Integer))
+        self.copy_session_files = session_files.insert().from_select(
+            columns,
+            sa.select(*new_ids, f.path, f.kind, f.sha256, sa.literal("new")).where(
+                f.tenant == P("from_tenant"), f.session_id == P("from_sid"), f.status != "deleted"
+            ),
+        )
+        hf = history_files.c
+        self.copy_history_files = session_files.insert().from_select(
+            columns,
+            sa.select(*new_ids, hf.path, sa.literal("file"), hf.sha256, sa.literal("new")).where(
+                unit_of(history_files), hf.generation == P("generation")
+            ),
+        )
+        self.session = sa.select(
+            s.status, s.application, s.instance, s.created, s.changed, s.previous_active
+        ).where(_session_row())
+        self.session_files = (
+            sa.select(f.path, f.kind, f.sha256, sa.func.coalesce(blobs.c.md5, ""), f.status)
+            .select_from(session_files.outerjoin(blobs, blobs.c.sha256 == f.sha256))
+            .where(_session_files_of())
+            .order_by(f.path)
+        )
+        self.session_file_data = (
+            sa.select(f.path, blobs.c.data)
+            .select_from(session_files.join(blobs, blobs.c.sha256 == f.sha256))
+            .where(_session_files_of(), f.kind == "file", f.status != "deleted")
+        )
+        self.session_file_sizes = (
+            sa.select(f.path, blobs.c.size)
+            .select_from(session_files.join(blobs, blobs.c.sha256 == f.sha256))
+            .where(_session_files_of(), f.kind == "file", f.status != "deleted")
+        )
+        self.blob = sa.select(blobs.c.data).where(blobs.c.sha256 == P("sha"))
+        self.blob_count = sa.select(sa.func.count()).select_from(blobs)
+        upsert_file = insert(session_files)
+        self.put_session_file = upsert_file.on_conflict_do_update(
+            index_elements=["tenant", "session_id", "path"],
+            set_={k: upsert_file.excluded[k] for k in ("kind", "sha256", "status")},
+        )
+        self.delete_session_file = (
+            session_files.update()
+            .where(_session_files_of(), f.path == P("path"))
+            .values(sha256=None, status="deleted")
+        )
+        self.remove_session_file = session_files.delete().where(
+            _session_files_of(), f.path == P("path")
+        )
+        self.reset_session = (
+            sessions.update()
+            .where(_session_row())
+            .values(status="NEW", changed=P("now"), prepared=None, config=None)
+        )
+        self.save_prepared = (
+            sessions.update()
+            .where(_session_row())
+            .values(
+                status="PREPARED",
+                application=P("application"),
+                instance=P("instance"),
+                prepared=P("prepared"),
+                config=P("config"),
+                changed=P("now"),
+            )
+        )
+        self.prepared = sa.select(s.prepared, s.config).where(_session_row())
+        self.delete_session = sessions.delete().where(_session_row())
+        self.delete_session_files = session_files.delete().where(_session_files_of())
+        self.set_session_status = (
+            sessions.update().where(_session_row()).values(status=P("status"), changed=P("now"))
+        )
+
+        # applications and activation
+        app_columns = (a.tenant, a.application, a.instance, a.session_id, a.checksum)
+        self.application = sa.select(*app_columns, a.activated, a.config).where(
+            unit_of(applications)
+        )
+        self.applications_of = (
+            sa.select(*app_columns, a.activated, a.config)
+            .where(a.tenant == P("tenant"))
+            .order_by(a.application, a.instance)
+        )
+        self.active_session = sa.select(a.session_id).where(unit_of(applications))
+        self.session_counts = sa.select(s.tenant, s.status, sa.func.count()).group_by(
+            s.tenant, s.status
+        )
+        self.other_serve_apps = sa.select(
+            sv.application, sv.instance, sv.name, sv.route_prefix
+        ).where(
+            sv.tenant == P("tenant"),
+            sa.not_(sa.and_(sv.application == P("application"), sv.instance == P("instance"))),
+        )
+        self.deployed_apps = (
+            sa.select(sv.name, sv.route_prefix, sv.config, sv.last_deployed, sv.generation)
+            .where(unit_of(serve_apps))
+            .order_by(sv.name)
+        )
+        upsert_app = insert(applications).from_select(
+            [*app_columns, a.activated, a.config],
+            sa.select(
+                P("tenant", type_=sa.Text),
+                P("application", type_=sa.Text),
+                P("instance", type_=sa.Text),
+                P("sid", type_=sa.Integer),
+                P("checksum", type_=sa.Text),
+                P("now", type_=sa.Double),
+                s.config,
+            ).where(_session_row()),
+        )
+        self.activate_application = upsert_app.on_conflict_do_update(
+            index_elements=["tenant", "application", "instance"],
+            set_={
+                k: upsert_app.excluded[k] for k in ("session_id", "checksum", "activated", "config")
+            },
+        )
+        self.serve_digests = sa.select(sv.name, sv.digest).where(unit_of(serve_apps))
+        self.drop_serve_app = serve_apps.delete().where(unit_of(serve_apps), sv.name == P("name"))
+        upsert_serve = insert(serve_apps)
+        self.put_serve_app = upsert_serve.on_conflict_do_update(
+            index_elements=["tenant", "application", "instance", "name"],
+            set_={
+                k: upsert_serve.excluded[k]
+                for k in ("route_prefix", "config", "digest", "last_deployed", "generation")
+            },
+        )
+        upsert_history = insert(history)
+        self.put_history = upsert_history.on_conflict_do_update(
+            index_elements=["tenant", "application", "instance", "generation"],
+            set_={
+                k: upsert_history.excluded[k]
+                for k in (
+                    "session_id",
+                    "time",
+                    "kind",
+                    "revision",
+                    "meta",
+                    "summary",
+                    "rollback_of",
+                    "health",
+                    "health_message",
+                )
+            },
+        )
+        self.supersede_pending = (
+            history.update()
+            .where(unit_of(history), h.generation < P("sid"), h.health == "pending")
+            .values(health="superseded")
+        )
+        self.keep_history_files = (
+            insert(history_files)
+            .from_select(
+                [hf.tenant, hf.application, hf.instance, hf.generation, hf.path, hf.sha256],
+                sa.select(
+                    P("tenant", type_=sa.Text),
+                    P("application", type_=sa.Text),
+                    P("instance", type_=sa.Text),
+                    P("sid", type_=sa.Integer),
+                    f.path,
+                    f.sha256,
+                ).where(
+                    f.tenant == P("tenant"),
+                    f.session_id == P("sid"),
+                    f.kind == "file",
+                    f.status != "deleted",
+                ),
+            )
+            .on_conflict_do_nothing()
+        )
+        self.delete_active_session = (
+            sessions.update()
+            .where(
+                s.tenant == P("tenant"),
+                s.id == sa.select(a.session_id).where(unit_of(applications)).scalar_subquery(),
+            )
+            .values(status="DELETED", changed=P("now"))
+        )
+        self.drop_application = applications.delete().where(unit_of(applications))
+        self.drop_serve_apps = serve_apps.delete().where(unit_of(serve_apps))
+
+        # history and expiry
+        self.history = (
+            sa.select(
+                h.generation,
+                h.session_id,
+                h.time,
+                h.kind,
+                h.revision,
+                h.meta,
+                h.summary,
+                h.rollback_of,
+                h.health,
+                h.health_message,
+            )
+            .where(unit_of(history))
+            .order_by(h.generation.desc())
+        )
+        self.history_file_data = (
+            sa.select(hf.path, blobs.c.data)
+            .select_from(history_files.join(blobs, blobs.c.sha256 == hf.sha256))
+            .where(unit_of(history_files), hf.generation == P("generation"))
+        )
+        self.set_health = (
+            history.update()
+            .where(unit_of(history), h.generation == P("generation"))
+            .values(health=P("health"), health_message=P("message"))
+        )
+        last_touched = sa.case((s.created > s.changed, s.created), else_=s.changed)
+        self.expired_sessions = (
+            sa.select(s.tenant, s.id)
+            .where(
+                last_touched + P("lifetime", type_=sa.Double) < P("now", type_=sa.Double),
+                ~sa.exists().where(a.tenant == s.tenant, a.session_id == s.id),
+            )
+            .order_by(s.tenant, s.id)
+        )
+        self.drop_unused_blobs = blobs.delete().where(
+            ~sa.exists().where(f.sha256 == blobs.c.sha256),
+            ~sa.exists().where(hf.sha256 == blobs.c.sha256),
+        )
+
+        # leases and the runtime's progress
+        lc = leases.c
+        self.lease = sa.select(lc.holder, lc.info, lc.expires, lc.epoch).where(lc.name == P("name"))
+        self.leases_like = sa.select(lc.name, lc.holder, lc.info, lc.expires, lc.epoch).where(
+            lc.name.like(P("pattern"), escape="\\")
+        )
+        self.add_lease = (
+            insert(leases)
+            .values(
+                name=P("name"), holder=P("holder"), info=P("info"), expires=P("expires"), epoch=1
+            )
+            .on_conflict_do_nothing()
+            .returning(lc.epoch)
+        )
+        # Take over an expired lease, or renew one we hold (same holder and epoch).
+        self.claim_lease = (
+            leases.update()
+            .where(
+                lc.name == P("name"),
+                sa.or_(
+                    lc.expires < P("now", type_=sa.Double),
+                    sa.and_(lc.holder == P("holder"), lc.epoch == P("epoch")),
+                ),
+            )
+            .values(
+                holder=P("holder"),
+                info=P("info"),
+                expires=P("expires"),
+                epoch=sa.case(
+                    (sa.and_(lc.holder == P("holder"), lc.epoch == P("epoch")), lc.epoch),
+                    else_=lc.epoch + 1,
+                ),
+            )
+            .returning(lc.epoch)
+        )
+        self.release_lease = (
+            leases.update()
+            .where(lc.name == P("name"), lc.holder == P("holder"), lc.epoch == P("epoch"))
+            .values(expires=0.0)
+        )
+        rs = runtime_sent.c
+        self.sent_generation = sa.select(rs.generation).where(unit_of(runtime_sent))
+        upsert_sent = insert(runtime_sent)
+        self.put_sent_generation = upsert_sent.on_conflict_do_update(
+            index_elements=["tenant", "application", "instance"],
+            set_={"generation": upsert_sent.excluded.generation},
+        )
+
+
+@functools.cache
+def statements(shared: bool) -> Statements:
+    return Statements(shared)

@@ -1,0 +1,58 @@
+"""Engines in one process sharing one PostgreSQL database: the maintenance lease, the
+prepared-package cache across engines, and a stale activation checked again."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from gitsync.engine import Engine
+from gitsync.errors import ActivationConflict
+from tests.testing.configs import serve_yaml
+from tests.testing.postgres import PostgresServer
+
+
+@pytest.fixture
+def trio(tmp_path: Path, postgres: PostgresServer) -> Iterator[list[Engine]]:
+    url = postgres.create_database()
+    engines = [Engine(tmp_path / f"e{i}", store=url).open() for i in range(3)]
+    try:
+        yield engines
+    finally:
+        for engine in engines:
+            engine.close()
+
+
+def test_session_expiry_runs_on_one_engine_at_a_time(trio: list[Engine]) -> None:
+    ran = [engine.run_maintenance(f"holder-{i}", 30.0) for i, engine in enumerate(trio)]
+    assert ran == [True, False, False]
+    # The holder keeps it on its next pass; the others still wait.
+    assert trio[0].run_maintenance("holder-0", 30.0) is True
+    assert trio[2].run_maintenance("holder-2", 30.0) is False
+
+
+def test_a_session_re_prepared_elsewhere_activates_its_new_content(trio: list[Engine]) -> None:
+    first, second, _ = trio
+    info = first.create_session_from_files("default", {"serve.yaml": serve_yaml(("a", "/a"))})
+    first.prepare("default", info.session_id)  # cached in the first engine
+    changed = serve_yaml(("a", "/a"), ("b", "/b"), price=3)
+    second.put_content("default", info.session_id, "serve.yaml", changed)
+    second.prepare("default", info.session_id)
+    first.activate("default", info.session_id)
+    names = [app.name for app in first.live().applications]
+    assert names == ["a", "b"]
+
+
+def test_an_activation_that_lost_the_race_is_a_conflict(trio: list[Engine]) -> None:
+    first, second, _ = trio
+    files = {"serve.yaml": serve_yaml(("a", "/a"))}
+    base = first.deploy_files(files).generation
+    left = first.create_session_from_files("default", files).session_id
+    right = second.create_session_from_files("default", files).session_id
+    first.prepare("default", left)
+    second.prepare("default", right)
+    assert second.activate("default", right).generation == right
+    with pytest.raises(ActivationConflict, match=f"prepared when session {base} was active"):
+        first.activate("default", left)
