@@ -407,6 +407,22 @@ def agent(**opts: Any) -> None:
 
 
 @cli.group()
+def store() -> None:
+    """The engine's store: move an embedded state directory into PostgreSQL."""
+
+
+@store.command("migrate")
+@click.option("--from", "source", required=True, metavar="DIR", help="The state directory.")
+@click.option("--to", "target", required=True, metavar="URL", help="postgresql://… (empty).")
+def store_migrate(source: str, target: str) -> None:
+    """Copy the SQLite store in DIR into the empty PostgreSQL database at URL (stop the
+    engine or agent using DIR first). DIR is left as it was."""
+    from gitsync.commands.store import migrate
+
+    sys.exit(migrate(source, target))
+
+
+@cli.group()
 def hook() -> None:
     """Push to deploy: git pre-receive / post-receive hooks for a bare repository."""
 

@@ -52,7 +52,7 @@ from gitsync.engine.store.schema import (
     tenants,
 )
 from gitsync.engine.store.statements import statements
-from gitsync.errors import GitsyncError
+from gitsync.errors import BadRequest, GitsyncError
 
 _IDLE_CHECK_S = 1.0  # check a PostgreSQL connection unused for longer before use
 
@@ -583,6 +583,29 @@ class Store:
     def set_sent_generation(self, app: AppId, generation: int) -> None:
         with self._tx(bump=False) as conn:
             conn.execute(self._sql.put_sent_generation, dict(_unit(app), generation=generation))
+
+    # -- copying a whole store ------------------------------------------------------------------
+
+    def fill_from(self, source: Store) -> dict[str, int]:
+        """Copy ``source``'s rows into this store, which must hold no state yet (the
+        ``default`` tenant of a fresh store aside): one transaction, all or nothing."""
+        from gitsync.engine.store.transfer import COPIED, rows_of
+
+        if self.list_tenants() != ["default"] or self.session_counts():
+            raise BadRequest(
+                f"The target store '{self.location.describe()}' already holds state: "
+                "copy only into a new, empty one"
+            )
+        counts: dict[str, int] = {}
+        with self._tx() as conn, source._mutex, source._guard():
+            reader = source._reader_connection()
+            conn.execute(tenants.delete())
+            for table in COPIED:
+                counts[table.name] = 0
+                for batch in rows_of(reader, table):
+                    conn.execute(table.insert(), batch)
+                    counts[table.name] += len(batch)
+        return counts
 
     # -- history and expiry --------------------------------------------------------------------
 
