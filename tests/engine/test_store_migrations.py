@@ -94,11 +94,11 @@ def test_a_legacy_state_dir_upgrades_in_place_and_keeps_everything(
     # The upgraded schema matches the declared one, but for what SQLite cannot change in
     # place and does not matter: the type names the first schema used (REAL and BLOB,
     # the same affinity) and the nullability SQLite reports for a single TEXT primary key.
-    engine = sa.create_engine(f"sqlite:///{state / 'engine.sqlite3'}")
-    with engine.connect() as conn:
+    database = sa.create_engine(f"sqlite:///{state / 'engine.sqlite3'}")
+    with database.connect() as conn:
         context = MigrationContext.configure(conn, opts={"compare_type": False})
         diffs = compare_metadata(context, metadata)
-    engine.dispose()
+    database.dispose()
     primary = {(t.name, c.name) for t in metadata.tables.values() for c in t.primary_key}
     assert [
         diff

@@ -9,6 +9,7 @@ named after their columns (with a ``p_`` prefix); ``unit`` statements take ``ten
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterator
 from typing import Any
 
 import sqlalchemy as sa
@@ -358,6 +359,18 @@ class Statements:
             index_elements=["tenant", "application", "instance"],
             set_={"generation": upsert_sent.excluded.generation},
         )
+
+
+#: What a copy of a whole store carries (``gitsync store migrate``), parents first.
+COPIED = (tenants, blobs, sessions, session_files, applications, serve_apps, history, history_files)
+_BATCH = 500
+
+
+def rows_of(conn: sa.Connection, table: sa.Table) -> Iterator[list[dict[str, Any]]]:
+    """All rows of ``table`` in batches, in primary key order."""
+    result = conn.execute(sa.select(table).order_by(*table.primary_key.columns))
+    while batch := result.mappings().fetchmany(_BATCH):
+        yield [dict(row) for row in batch]
 
 
 @functools.cache

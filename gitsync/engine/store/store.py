@@ -51,7 +51,7 @@ from gitsync.engine.store.schema import (
     sessions,
     tenants,
 )
-from gitsync.engine.store.statements import statements
+from gitsync.engine.store.statements import COPIED, rows_of, statements
 from gitsync.errors import BadRequest, GitsyncError
 
 _IDLE_CHECK_S = 1.0  # check a PostgreSQL connection unused for longer before use
@@ -589,8 +589,6 @@ class Store:
     def fill_from(self, source: Store) -> dict[str, int]:
         """Copy ``source``'s rows into this store, which must hold no state yet (the
         ``default`` tenant of a fresh store aside): one transaction, all or nothing."""
-        from gitsync.engine.store.transfer import COPIED, rows_of
-
         if self.list_tenants() != ["default"] or self.session_counts():
             raise BadRequest(
                 f"The target store '{self.location.describe()}' already holds state: "

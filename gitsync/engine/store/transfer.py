@@ -8,27 +8,9 @@ processes of the old store.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
-
-import sqlalchemy as sa
-
 from gitsync.engine.store.connect import StoreLocation
-from gitsync.engine.store.schema import (
-    applications,
-    blobs,
-    history,
-    history_files,
-    serve_apps,
-    session_files,
-    sessions,
-    tenants,
-)
 from gitsync.engine.store.store import Store
 from gitsync.errors import BadRequest
-
-COPIED = (tenants, blobs, sessions, session_files, applications, serve_apps, history, history_files)
-_BATCH = 500
 
 
 def copy_store(source: StoreLocation, target: StoreLocation, now: float) -> dict[str, int]:
@@ -47,10 +29,3 @@ def copy_store(source: StoreLocation, target: StoreLocation, now: float) -> dict
             new.close()
     finally:
         old.close()
-
-
-def rows_of(conn: sa.Connection, table: sa.Table) -> Iterator[list[dict[str, Any]]]:
-    """All rows of ``table`` in batches, in primary key order."""
-    result = conn.execute(sa.select(table).order_by(*table.primary_key.columns))
-    while batch := result.mappings().fetchmany(_BATCH):
-        yield [dict(row) for row in batch]
