@@ -274,3 +274,13 @@ def test_active_code_digests(engine: Engine) -> None:
     from gitsync.config import package
 
     assert engine.active_code_digests(T) == {"fruit": package.tree_digest(files, "fruit")}
+
+
+def test_a_generation_keeps_the_plan_it_was_prepared_with(
+    engine: Engine, config_of: Callable[..., bytes]
+) -> None:
+    engine.deploy_files({"serve.yaml": config_of(("a", "/a"))})
+    second = engine.deploy_files({"serve.yaml": config_of(("a", "/a"), ("b", "/b"))})
+    plan = engine.generation_plan_text("default", "default", second.generation)
+    assert plan is not None and "b" in plan
+    assert engine.generation_plan_text("default", "default", 999) is None

@@ -432,11 +432,7 @@ class Store:
 
     def prepared_plan_text(self, tenant: str, session_id: int) -> str | None:
         """The plan text of a session's prepare record, without decoding the record."""
-        rows = self._read(
-            "SELECT json_extract(prepared, '$.plan_text') FROM sessions "
-            "WHERE tenant = ? AND id = ?",
-            (tenant, session_id),
-        )
+        rows = self._rows(self._sql.prepared_plan_text, tenant=tenant, sid=session_id)
         return str(rows[0][0]) if rows and rows[0][0] else None
 
     def delete_session(self, tenant: str, session_id: int) -> None:
