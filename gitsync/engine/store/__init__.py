@@ -4,6 +4,8 @@ directory, or PostgreSQL shared by several engines (``--store postgresql://…``
 from __future__ import annotations
 
 from gitsync.engine.store.connect import (
+    DB_NAME,
+    LOCK_NAME,
     STORE_ENV,
     StoreError,
     StoreLocation,
@@ -13,6 +15,8 @@ from gitsync.engine.store.connect import (
 from gitsync.engine.store.store import Activation, AppRow, LeaseRow, StaleActivation, Store
 
 __all__ = [
+    "DB_NAME",
+    "LOCK_NAME",
     "STORE_ENV",
     "Activation",
     "AppRow",

@@ -161,9 +161,7 @@ class Statements:
         # One field of the JSON text, read by the database (PostgreSQL must cast the
         # text to json; SQLite must not: its CAST would make a number of it).
         record = sa.cast(s.prepared, sa.JSON) if shared else sa.type_coerce(s.prepared, sa.JSON)
-        self.prepared_plan_text = sa.select(record["plan_text"].as_string()).where(
-            _session_row()
-        )
+        self.prepared_plan_text = sa.select(record["plan_text"].as_string()).where(_session_row())
         self.delete_session = sessions.delete().where(_session_row())
         self.delete_session_files = session_files.delete().where(_session_files_of())
         self.set_session_status = (
