@@ -72,9 +72,7 @@ class DirLock:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
         except OSError as exc:
-            raise StoreError(
-                f"Cannot open the state store in '{self.path.parent}': {exc}"
-            ) from exc
+            raise StoreError(f"Cannot open the state store in '{self.path.parent}': {exc}") from exc
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError as exc:

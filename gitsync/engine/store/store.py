@@ -343,16 +343,6 @@ class Store:
 
     def session_file_sizes(self, tenant: str, session_id: int) -> dict[str, int]:
         """Size of every live file of a session (deleted ones left out)."""
-        rows = self._read(
-            "SELECT f.path, b.size FROM session_files f JOIN blobs b ON b.sha256 = f.sha256 "
-            "WHERE f.tenant = ? AND f.session_id = ? AND f.kind = 'file' "
-            "AND f.status != 'deleted'",
-            (tenant, session_id),
-        )
-        return {path: int(size) for path, size in rows}
-
-    def session_file_sizes(self, tenant: str, session_id: int) -> dict[str, int]:
-        """Size of every live file of a session (deleted ones left out)."""
         rows = self._rows(self._sql.session_file_sizes, tenant=tenant, sid=session_id)
         return {path: int(size) for path, size in rows}
 
