@@ -9,7 +9,8 @@ order, before any route runs:
 2. **Clients**: without a token only loopback clients are served (403).
 3. **Token**: with a token, every route needs it (``Authorization: Bearer <t>``, or
    ``X-Ray-Authorization`` as Ray 2.60's clients may send it) except the open ones,
-   which carry no secret: ``/state/v1/health``, ``/status.html`` (Vespa's "OK")
+   which carry no secret: ``/state/v1/health``, ``/status.html`` (Vespa's "OK"),
+   ``/openapi.yaml``
    and ``/metrics``. Missing: 401; wrong:
    403. The web page (``/``, ``/ui/…``) checks the token or its cookie itself.
 4. **Browser guard** (Ray's rule): a browser may only GET, HEAD or OPTIONS (405).
@@ -30,7 +31,8 @@ from gitsync.api.common import DEFAULT_MAX_BODY, too_large_message
 from gitsync.errors import BadRequest, PayloadTooLarge
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-OPEN_PATHS = frozenset({"/state/v1/health", "/status.html", "/metrics"})  # no secret
+# Open without a token: none carries a secret (health, Vespa's "OK", metrics, the contract).
+OPEN_PATHS = frozenset({"/state/v1/health", "/status.html", "/metrics", "/openapi.yaml"})
 _BROWSER_HEADERS = (b"origin", b"referer")
 _TOKEN_HEADERS = (b"authorization", b"x-ray-authorization")
 _WILDCARD_BINDS = frozenset({"", "0.0.0.0", "::"})

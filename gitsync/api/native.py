@@ -69,7 +69,7 @@ def _source(request: Request) -> DeploySource:
         data: Any = parse_json(raw, SOURCE_HEADER)
         meta = {str(k): str(v) for k, v in dict(data.get("meta") or {}).items()}
         return DeploySource(revision=str(data.get("revision") or ""), meta=meta)
-    except (BadRequest, TypeError, AttributeError) as exc:
+    except (BadRequest, ValueError, TypeError, AttributeError) as exc:
         raise BadRequest(f"{SOURCE_HEADER} must be a JSON object with revision and meta") from exc
 
 

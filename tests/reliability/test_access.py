@@ -28,7 +28,7 @@ from tests.testing.wait import wait_until
 
 TOKEN = "s3cret-token-value"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
-OPEN = {"/state/v1/health", "/status.html", "/metrics"}
+OPEN = {"/state/v1/health", "/status.html", "/metrics", "/openapi.yaml"}
 
 
 @pytest.fixture
