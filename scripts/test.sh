@@ -3,11 +3,20 @@
 # This is the README's test command; .ci/run calls exactly this.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# runuser (to start PostgreSQL as its own user) lives in sbin, which minimal shells leave out.
+export PATH="$PATH:/usr/sbin:/sbin"
 
-# The tests start their own PostgreSQL server from Debian's package (tests/pgserver.py).
-if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null; then
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+# Debian packages the suite drives for real: PostgreSQL (tests/testing/postgres.py starts a
+# private server) and headless Chromium with its chromedriver (the web page's tests).
+missing=()
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || missing+=(postgresql)
+command -v chromium >/dev/null || missing+=(chromium)
+command -v chromedriver >/dev/null || missing+=(chromium-driver)
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo=""
+  if [ "$(id -u)" != 0 ]; then sudo="sudo"; fi
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
 python3 -m venv .venv
@@ -18,14 +27,6 @@ python3 -m venv .venv
 .venv/bin/ruff format --check gitsync tests bench
 .venv/bin/mypy --strict gitsync tests
 .venv/bin/lint-imports  # the rules of the house: [tool.importlinter] in pyproject.toml
-
-# The web page's tests drive Debian's headless Chromium through Debian's chromedriver.
-if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
-  sudo=""
-  if [ "$(id -u)" != 0 ]; then sudo="sudo"; fi
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium chromium-driver
-fi
 
 # pytest exits 5 when it collected no test: that is a failure here, as is any other non-zero.
 .venv/bin/python -m pytest -q -p no:cacheprovider "$@"

@@ -24,6 +24,14 @@ import pytest
 from tests.testing.wait import free_port
 
 
+def _runuser() -> str:
+    """runuser lives in /usr/sbin, which a minimal PATH (env -i, some CI shells) leaves out."""
+    for candidate in (shutil.which("runuser"), "/usr/sbin/runuser", "/sbin/runuser"):
+        if candidate and Path(candidate).exists():
+            return candidate
+    raise RuntimeError("runuser not found: PostgreSQL refuses to run as root without it")
+
+
 def bindir() -> Path:
     """Where initdb/postgres/pg_isready are: $GITSYNC_PG_BINDIR, PATH, pg_config, or
     Debian's versioned directory."""
@@ -54,7 +62,7 @@ class PostgresServer:
         self.data = self.root / "data"
         self.port = free_port()
         self.fsync = fsync
-        self._as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        self._as_user = [_runuser(), "-u", "postgres", "--"] if os.geteuid() == 0 else []
         self._process: subprocess.Popen[bytes] | None = None
         self._databases = 0
 
