@@ -11,14 +11,15 @@ the same time; the dialect's transactional DDL makes each upgrade all or nothing
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
-from alembic.util import CommandError
 
 from gitsync.engine.store.connect import StoreError, StoreLocation
 from gitsync.engine.store.schema import metadata, state_version
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 HEAD = "0003"  # the newest revision in migrations/versions (a test checks it)
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -31,6 +32,10 @@ _legacy_table = sa.table("schema_version", sa.column("version", sa.Integer))
 
 
 def alembic_config(conn: sa.Connection) -> Config:
+    # Alembic is imported only when a store needs upgrading: a store already at HEAD (every
+    # open but the first) answers with one read, and the push hook and CLI start faster.
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.attributes["connection"] = conn
@@ -60,6 +65,9 @@ def upgrade(conn: sa.Connection, location: StoreLocation) -> None:
         if revision is None:
             revision = _legacy_revision(conn, location, tables)
             _stamp(conn, revision)
+        from alembic import command
+        from alembic.util import CommandError
+
         try:
             command.upgrade(alembic_config(conn), "head")
         except CommandError as exc:
