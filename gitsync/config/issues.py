@@ -22,10 +22,11 @@ def format_path(path: JsonPath) -> str:
     for part in path:
         if isinstance(part, int):
             out.append(f"[{part}]")
-        elif _IDENTIFIER.fullmatch(part):
+        elif isinstance(part, str) and _IDENTIFIER.fullmatch(part):
             out.append(f".{part}" if out else part)
         else:
-            out.append(f"[{_quote(part)}]")
+            # A key the readers refuse (null, a number) can still reach a message: never raise.
+            out.append(f"[{_quote(str(part))}]")
     return "".join(out) or "$"
 
 
