@@ -1,6 +1,6 @@
 """Activations in a loop until killed: the subject of test_engine_crash.py.
 
-Usage: python crash_worker.py STATE_DIR SEED. Prints READY once the engine is open,
+Usage: ``python -m tests.engine.crash_worker STATE_DIR SEED``. Prints READY once the engine is open,
 then one line per activation (the test kills it at a random point after the first).
 """
 
@@ -11,21 +11,7 @@ import sys
 import time
 
 from gitsync.engine import DeploySource, Engine
-
-
-def config(rng: random.Random, unit: str) -> bytes:
-    lines = ["applications:"]
-    for index in range(rng.randint(1, 6)):
-        lines += [
-            f"  - name: {unit}-app{index}",
-            f"    route_prefix: /{unit}/app{index}",
-            "    import_path: mod:app",
-            "    deployments:",
-            "      - name: Model",
-            f"        num_replicas: {rng.randint(1, 3)}",
-            f"        user_config: {{price: {rng.randint(1, 1000)}}}",
-        ]
-    return ("\n".join(lines) + "\n").encode()
+from tests.testing.reliability import serve_config
 
 
 def main() -> None:
@@ -38,7 +24,10 @@ def main() -> None:
         while time.monotonic() < deadline:
             step += 1
             unit = rng.choice(["default", "second"])
-            files = {"serve.yaml": config(rng, unit), "code/data.txt": str(rng.random()).encode()}
+            files = {
+                "serve.yaml": serve_config(rng, unit),
+                "code/data.txt": str(rng.random()).encode(),
+            }
             if step % 7 == 0 and len(engine.history("default", unit)) > 1:
                 result = engine.rollback("default", unit)
             else:

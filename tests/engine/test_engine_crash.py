@@ -15,9 +15,10 @@ import time
 from pathlib import Path
 
 from gitsync.engine import Engine, SessionStatus
+from tests.testing.tools import python_env
 from tests.testing.wait import WAIT_S
 
-WORKER = Path(__file__).with_name("crash_worker.py")
+WORKER = "tests.engine.crash_worker"  # run with python -m
 ROUNDS = 20
 
 
@@ -86,7 +87,8 @@ def test_sigkill_during_activations_never_tears_state(tmp_path: Path) -> None:
     activations = 0
     for round_no in range(ROUNDS):
         worker = subprocess.Popen(
-            [sys.executable, str(WORKER), str(state), str(round_no)],
+            [sys.executable, "-m", WORKER, str(state), str(round_no)],
+            env=python_env(),
             stdout=subprocess.PIPE,
             text=True,
         )
