@@ -15,7 +15,7 @@ from gitsync.engine import health, sessions
 from gitsync.engine.activation import build_activation, dry_run_result, with_prepare
 from gitsync.engine.context import EngineContext
 from gitsync.engine.driver import RuntimeDriver
-from gitsync.engine.prepare import check_package, prepare_package
+from gitsync.engine.prepare import CheckedPackage, check_package, prepare_package
 from gitsync.engine.records import (
     ActivateResult,
     AppId,
@@ -119,22 +119,20 @@ class SessionLifecycle:
             self._ctx.require_tenant(tenant)
             return self._ctx.session(tenant, session_id)
 
-    def prepare(self, app: AppId, session_id: int) -> PrepareResult:
+    def prepare(
+        self, app: AppId, session_id: int, checked: CheckedPackage | None = None
+    ) -> PrepareResult:
         """Load and validate the package, check Serve names and route prefixes against
         the tenant's other units, compute the change actions against the active
-        generation. A failed prepare deletes the session (Vespa's rule)."""
+        generation. A failed prepare deletes the session (Vespa's rule).
+
+        The package is validated once, before the lock (``checked``, when the caller
+        already did it); under the lock prepare carries that result on if the stored
+        files are the ones validated (their digest), so a large valid package never
+        holds the lock while it is parsed."""
         tenant = app.tenant
-        with self._ctx.lock:
-            store = self._ctx.require_tenant(tenant)
-            sessions.check_can_prepare(self._ctx.session(tenant, session_id))
-            files = store.session_file_data(tenant, session_id)
-        try:
-            check_package(files, self._ctx.unknown_keys)  # outside the lock: reads go on meanwhile
-        except InvalidConfig:
-            with self._ctx.lock:
-                store.delete_session(tenant, session_id)
-                self._ctx.prepared.drop(tenant, session_id)
-            raise
+        if checked is None:
+            checked = self._check_stored(app, session_id)
         with self._ctx.lock:
             store = self._ctx.require_tenant(tenant)
             info = self._ctx.session(tenant, session_id)
@@ -145,7 +143,12 @@ class SessionLifecycle:
             others = store.serve_apps_of_tenant(tenant, exclude=app)
             try:
                 prepared = prepare_package(
-                    files, live_prepared, others, self._ctx.clock(), self._ctx.unknown_keys
+                    files,
+                    live_prepared,
+                    others,
+                    self._ctx.clock(),
+                    self._ctx.unknown_keys,
+                    checked,
                 )
             except Exception:  # any failed prepare deletes the session, as in Vespa
                 store.delete_session(tenant, session_id)
@@ -164,6 +167,22 @@ class SessionLifecycle:
                 log=prepared.log,
                 actions=prepared.actions,
             )
+
+    def _check_stored(self, app: AppId, session_id: int) -> CheckedPackage:
+        """Validate a session's stored files outside the lock; an invalid package
+        deletes the session (a failed prepare does, in Vespa)."""
+        tenant = app.tenant
+        with self._ctx.lock:
+            store = self._ctx.require_tenant(tenant)
+            sessions.check_can_prepare(self._ctx.session(tenant, session_id))
+            files = store.session_file_data(tenant, session_id)
+        try:
+            return check_package(files, self._ctx.unknown_keys)  # reads go on meanwhile
+        except InvalidConfig:
+            with self._ctx.lock:
+                store.delete_session(tenant, session_id)
+                self._ctx.prepared.drop(tenant, session_id)
+            raise
 
     def get_prepared(self, tenant: str, session_id: int) -> SessionInfo:
         """200 only when PREPARED; unknown: "Remote session N for 't' was not found"."""
@@ -254,12 +273,13 @@ class SessionLifecycle:
     ) -> ActivateResult:
         """Create + prepare (+ activate unless ``dry_run``) in one call, under the lock.
         A dry run reports ``activated`` False (we fix Vespa's quirk of saying True)."""
-        check_package(
-            files, self._ctx.unknown_keys
-        )  # outside the lock: an invalid package never holds it
+        clean = package.normalize_files(files)
+        # Validated once, outside the lock: neither an invalid nor a large valid
+        # package holds it while parsed; prepare carries the result on.
+        checked = check_package(clean, self._ctx.unknown_keys)
         with self._ctx.lock:
-            info = self.create_from_files(app, files)
-            prepared = self.prepare(app, info.session_id)
+            info = self.create_from_files(app, clean)
+            prepared = self.prepare(app, info.session_id, checked)
             if dry_run:
                 stored = self._ctx.prepared_package(app.tenant, info.session_id)
                 return dry_run_result(prepared, stored)

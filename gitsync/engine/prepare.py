@@ -94,15 +94,36 @@ def code_digests(files: Mapping[str, bytes], code_paths: Sequence[str]) -> dict[
     return {path: package.tree_digest(files, path) for path in code_paths}
 
 
-def check_package(files: Mapping[str, bytes], unknown_keys: UnknownKeys = "warn") -> None:
+@dataclass(frozen=True)
+class CheckedPackage:
+    """A package validated before the engine's lock was taken, keyed by the digest of
+    the exact files validated: prepare reuses the result only for those same bytes."""
+
+    revision: str
+    unknown_keys: UnknownKeys
+    result: loader.LoadResult
+
+    def matches(self, revision: str, unknown_keys: UnknownKeys) -> bool:
+        return self.revision == revision and self.unknown_keys == unknown_keys
+
+
+def check_package(files: Mapping[str, bytes], unknown_keys: UnknownKeys = "warn") -> CheckedPackage:
     """The package's own validation (no other unit, no live state), run before the
-    engine's lock is taken so that a huge or hostile invalid package never holds it.
-    Raises InvalidConfig with the issues ``prepare_package`` would raise."""
+    engine's lock is taken so that a huge or hostile package never holds it. Raises
+    InvalidConfig with the issues ``prepare_package`` would raise; else the result,
+    for ``prepare_package`` to carry on from without validating again."""
     revision = package.tree_digest(files)
+    return CheckedPackage(revision, unknown_keys, _load(files, revision, unknown_keys))
+
+
+def _load(
+    files: Mapping[str, bytes], revision: str, unknown_keys: UnknownKeys
+) -> loader.LoadResult:
     snapshot = Snapshot(revision=revision, files=files)
     result = loader.load_snapshot(snapshot, unknown_keys=unknown_keys)
     if not result.ok or result.config is None:
         raise InvalidConfig(result.issues)
+    return result
 
 
 def prepare_package(
@@ -111,17 +132,21 @@ def prepare_package(
     others: Sequence[OtherUnitApp],
     now: float,
     unknown_keys: UnknownKeys = "warn",
+    checked: CheckedPackage | None = None,
 ) -> PreparedPackage:
     """Validate ``files`` and diff them against ``live`` (the active session's prepared
     package, or None). Raises InvalidConfig (INVALID_APPLICATION_PACKAGE).
 
+    ``checked`` is ``check_package``'s result from before the lock: used when it was
+    made from these very files (same digest), else the files are validated here.
     Unknown keys Ray drops are warnings by default (Ray's contract, which the Serve REST
     API keeps); an engine run with ``--unknown-keys error`` refuses them."""
     revision = package.tree_digest(files)
-    snapshot = Snapshot(revision=revision, files=files)
-    result = loader.load_snapshot(snapshot, unknown_keys=unknown_keys)
-    if not result.ok or result.config is None:
-        raise InvalidConfig(result.issues)
+    if checked is not None and checked.matches(revision, unknown_keys):
+        result = checked.result
+    else:
+        result = _load(files, revision, unknown_keys)
+    assert result.config is not None  # _load raised otherwise
     digests = code_digests(files, result.code_paths)
     desired = model.from_config(result.config, digests)
     conflicts = _cross_unit_issues(result.config, desired, others)
