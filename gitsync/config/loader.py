@@ -118,7 +118,7 @@ class _Loader:
         self.mode = mode
         self.issues: list[Issue] = []
         self.origins: dict[JsonPath, _Origin] = {}
-        self.located: dict[str, yamlio.Document | None] = {}
+        self.located: dict[str, yamlio.Located | None] = {}
         self.missing: list[str] = []
 
     def run(
@@ -335,12 +335,8 @@ class _Loader:
 
     def _position(self, name: str, path: JsonPath, at_key: bool = False) -> tuple[int, int]:
         if name not in self.located:
-            try:
-                self.located[name] = yamlio.load_located(
-                    self.snapshot.files[name], name, self.limits
-                )
-            except (yamlio.YamlError, KeyError):
-                self.located[name] = None
+            data = self.snapshot.files.get(name)
+            self.located[name] = None if data is None else yamlio.Located(data, name, self.limits)
         doc = self.located[name]
         if doc is None:
             return (0, 0)

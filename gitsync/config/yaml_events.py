@@ -95,9 +95,16 @@ class Builder:
         self.documents = 0
 
     def run(self, text: str) -> None:
+        for _ in self.steps(text):
+            pass
+
+    def steps(self, text: str) -> Iterator[None]:
+        """The walk, one event per step: a reader that only wants positions near the
+        top of a large file stops early (``yamlio.Located``)."""
         try:
             for event in self._events(text):
                 self._on(event)
+                yield
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)

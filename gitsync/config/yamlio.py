@@ -31,7 +31,7 @@ from typing import Any
 import yaml_rs
 
 from gitsync.config import values
-from gitsync.config.issues import Issue
+from gitsync.config.issues import Issue, JsonPath
 from gitsync.config.yaml_events import Builder, Document
 from gitsync.errors import BadRequest, UnsafeInput
 
@@ -176,6 +176,42 @@ def load_text_located(text: str, file: str, limits: YamlLimits = DEFAULT_LIMITS)
     doc = Document(file)
     Builder(doc, limits, resolve_plain, _fail).run(text)
     return doc
+
+
+class Located:
+    """Positions of a file's nodes, the careful parse run only as far as a question
+    needs: locating the first hundred findings of a huge file stops near its top.
+    Answers are those of a whole parse (a node's position is final once seen)."""
+
+    def __init__(self, data: bytes, file: str, limits: YamlLimits = DEFAULT_LIMITS) -> None:
+        self.doc = Document(file)
+        self._steps: Iterator[None] | None = None
+        try:
+            text = decode(data, file, limits)
+        except YamlError:
+            return
+        self._steps = Builder(self.doc, limits, resolve_plain, _fail).steps(text)
+
+    def position(self, path: JsonPath) -> tuple[int, int]:
+        self._walk_to(self.doc.positions, tuple(path))
+        return self.doc.position(path) if self.doc.positions else (0, 0)
+
+    def key_position(self, path: JsonPath) -> tuple[int, int]:
+        self._walk_to(self.doc.key_positions, tuple(path))
+        self._walk_to(self.doc.positions, tuple(path))
+        return self.doc.key_position(path) if self.doc.positions else (0, 0)
+
+    def _walk_to(self, table: dict[JsonPath, tuple[int, int]], path: JsonPath) -> None:
+        steps = self._steps
+        if steps is None:
+            return
+        try:
+            while path not in table:
+                next(steps)
+        except StopIteration:
+            self._steps = None
+        except YamlError:  # positions before the error stay good; none after it
+            self._steps = None
 
 
 @contextlib.contextmanager

@@ -121,6 +121,26 @@ def test_positions_of_values_and_keys() -> None:
     assert doc.position(("applications", 0, "missing", "deeper")) == (2, 5)
 
 
+def test_positions_asked_lazily_are_those_of_a_whole_parse() -> None:
+    data = b"".join(
+        b"- name: app%d\n  deployments:\n  - {name: D, num_replicas: %d}\n" % (i, i)
+        for i in range(200)
+    )
+    whole = load_located(data, "f")
+    lazy = yamlio.Located(data, "f")
+    paths = sorted(whole.positions, key=lambda path: -len(path))[::7]  # deep first, mixed order
+    for path in [*paths, (5, "missing"), (150, "deployments", 0, "name")]:
+        assert lazy.position(path) == whole.position(path), path
+        assert lazy.key_position(path) == whole.key_position(path), path
+
+
+def test_lazy_positions_stop_near_the_top_of_a_huge_file() -> None:
+    data = b"applications:\n" + b"- 1\n" * 1_000_000
+    lazy = yamlio.Located(data, "f")
+    assert lazy.position(("applications", 3)) == (5, 3)
+    assert len(lazy.doc.positions) < 1000  # the other million nodes were never walked
+
+
 def test_bom_is_dropped() -> None:
     assert load("\ufeffa: 1\n".encode(), "f.yaml") == {"a": 1}
 
