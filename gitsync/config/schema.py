@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import jsonschema_rs
 
-from gitsync.config import rules, suggest
+from gitsync.config import rules, suggest, tally
 from gitsync.config.issues import Finding, Issue, JsonPath
 from gitsync.config.values import problems as non_json_values
 from gitsync.errors import GitsyncError
@@ -79,6 +79,22 @@ class SchemaSet:
         rs_registry = jsonschema_rs.Registry(list(strict.items()))
         self.fast = jsonschema_rs.Draft202012Validator(strict[self.root_uri], registry=rs_registry)
         self.keys = suggest.index(self.documents.values())
+        self._rs_registry = rs_registry
+
+    @functools.cached_property
+    def counters(self) -> tally.Validators:
+        """Compiled yes-or-no checks per part, to count what is not explained."""
+
+        def part(name: str) -> tally.IsValid:
+            ref = {"$ref": SCHEMA_BASE + name}
+            validator = jsonschema_rs.Draft202012Validator(ref, registry=self._rs_registry)
+            return validator.is_valid
+
+        return tally.Validators(
+            top=self.fast.is_valid,
+            application=part("application.schema.json"),
+            deployment=part("deployment.schema.json"),
+        )
 
     @functools.cached_property
     def explainer(self) -> jsonschema.Draft202012Validator:
@@ -124,13 +140,23 @@ def check(config: Any, unknown_keys: UnknownKeys = "error") -> list[Finding]:
         findings.extend(itertools.islice(rules.check(config), MAX_FINDINGS + 1))
     findings = _dedupe(findings)
     if len(findings) > MAX_FINDINGS:
-        more = Finding(
-            (),
-            f"and more: validation stops after {MAX_FINDINGS} findings; fix these first",
-            rule="limit",
-        )
-        findings = [*findings[:MAX_FINDINGS], more]
+        shown = findings[:MAX_FINDINGS]
+        findings = [*shown, Finding((), _more_message(schemas, config, shown), rule="limit")]
     return findings
+
+
+def _more_message(schemas: SchemaSet, config: Any, shown: list[Finding]) -> str:
+    """ "and 999,900 more …": the entries past the cap are counted, not explained."""
+    stop = f"only the first {MAX_FINDINGS} findings are explained; fix these first"
+    try:
+        counted = tally.count_failing(config, schemas.counters)
+    except ValueError:  # a value the compiled validator cannot take: no count
+        return f"and more: {stop}"
+    more = tally.not_shown(counted, (finding.path for finding in shown))
+    if not more:
+        return f"and more: {stop}"
+    bound = "" if counted.complete else "at least "
+    return f"and {bound}{more:,} more applications or deployments with errors: {stop}"
 
 
 def _dedupe(findings: list[Finding]) -> list[Finding]:

@@ -9,11 +9,14 @@ from pathlib import Path
 
 import httpx
 
-from gitsync.config.schema import MAX_FINDINGS, validate_config
+from gitsync.config import tally
+from gitsync.config.schema import MAX_FINDINGS, schema_set, validate_config
 from tests.testing.api import run_server
 
 # Generous: the GET normally takes milliseconds; before, it waited ~47 s for the lock.
 GET_BOUND_S = 3.0
+# Generous too: the whole answer takes a few seconds here; before, ~47 s.
+PUT_BOUND_S = 30.0
 
 
 def test_a_million_findings_are_cut_short() -> None:
@@ -21,7 +24,26 @@ def test_a_million_findings_are_cut_short() -> None:
     issues = validate_config({"applications": [1] * 1_000_000})
     assert time.process_time() - start < 20
     assert len(issues) == MAX_FINDINGS + 1
-    assert issues[-1].message.startswith(f"and more: validation stops after {MAX_FINDINGS}")
+    # counted, not explained: every item past the first 100 is one more failing entry
+    assert issues[-1].message.startswith("and 999,900 more applications or deployments")
+    assert f"only the first {MAX_FINDINGS} findings are explained" in issues[-1].message
+
+
+def test_the_count_past_the_cap_is_bounded_in_time() -> None:
+    config = {"applications": [1] * 1_000_000}
+    counted = tally.count_failing(config, schema_set().counters, budget_s=0.0)
+    assert not counted.complete
+    assert 0 < counted.failing < 1_000_000  # stopped early: a lower bound
+    whole = tally.count_failing(config, schema_set().counters)
+    assert whole == tally.Tally(1_000_000, True)
+
+
+def test_findings_inside_one_application_are_counted_too() -> None:
+    deployments = [{"name": 1}] * 5_000
+    issues = validate_config(
+        {"applications": [{"name": "a", "import_path": "m:a", "deployments": deployments}]}
+    )
+    assert issues[-1].message.startswith("and 4,900 more applications or deployments")
 
 
 def test_reads_answer_while_the_worst_write_is_validated(tmp_path: Path) -> None:
@@ -40,6 +62,7 @@ def test_reads_answer_while_the_worst_write_is_validated(tmp_path: Path) -> None
                 )
 
         writer = threading.Thread(target=write)
+        started = time.monotonic()
         writer.start()
         with server.client() as http:
             time.sleep(0.3)  # the write is being read and validated
@@ -50,8 +73,10 @@ def test_reads_answer_while_the_worst_write_is_validated(tmp_path: Path) -> None
                     latencies.append(time.perf_counter() - start)
                 time.sleep(0.05)
         writer.join()
+        took = time.monotonic() - started
         put = outcome["put"]
         assert put.status_code == 400
         assert len(put.content) < 64 * 1024
-        assert "and more" in put.text
+        assert "and 999,900 more applications or deployments with errors" in put.text
+        assert took < PUT_BOUND_S, took
         assert max(latencies) < GET_BOUND_S, sorted(latencies)[-5:]
