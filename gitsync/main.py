@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -11,6 +12,7 @@ import click
 from gitsync import __version__
 from gitsync.api.address import DEFAULT_LISTEN
 from gitsync.errors import GitsyncError
+from gitsync.output import echo
 
 if TYPE_CHECKING:
     from gitsync.sources.spec import SourceSpec
@@ -516,16 +518,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     except click.exceptions.Exit as exc:
         return int(exc.exit_code or 0)
     except click.ClickException as exc:
-        exc.show()
+        shown = io.StringIO()  # a usage error quotes the arguments: escaped like the rest
+        exc.show(file=shown)
+        echo(shown.getvalue().rstrip("\n"), sys.stderr)
         return EXIT_USAGE
     except click.exceptions.Abort:
-        click.echo("Aborted.", err=True)
+        echo("Aborted.", sys.stderr)
         return 130
     except GitsyncError as exc:
         if _OUTPUT["format"] == "json":
-            click.echo(_json_error(exc))  # stdout: where the JSON was asked for
+            echo(_json_error(exc))  # stdout: where the JSON was asked for
         else:
-            click.echo(f"gitsync: error: {exc.message}", err=True)
+            echo(f"gitsync: error: {exc.message}", sys.stderr)
         return exc.exit_code
     except SystemExit as exc:
         return int(exc.code or 0) if not isinstance(exc.code, str) else 1

@@ -15,6 +15,7 @@ from gitsync.api.server import build_server
 from gitsync.config.schema import UnknownKeys
 from gitsync.engine import served
 from gitsync.engine.runtime_options import RuntimeOptions, make_engine
+from gitsync.output import echo
 from gitsync.sync.spec import state_dir_of
 
 TOKEN_ENV = "GITSYNC_TOKEN"
@@ -50,10 +51,10 @@ def engine(
             server = build_server(settings, address, engine=the_engine, log_level=log_level)
             url = socket_url(sock, address)
             auth = "token required" if secret else "no token: loopback only"
-            print(
+            echo(
                 f"gitsync engine serving {url} (state {directory}; {auth}; "
                 f"{options.describe()}; unknown keys: {unknown_keys})",
-                file=sys.stderr,
+                sys.stderr,
             )
             served.publish(directory, url)
             server.run(sockets=[sock])

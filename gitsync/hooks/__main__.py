@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from gitsync.errors import GitsyncError
 from gitsync.hooks.options import UsageError, parse, usage
+from gitsync.output import echo
 
 # This process runs two HTTP calls at most, synchronously. httpx would otherwise import
 # its own CLI (click, rich) and httpcore both async backends (anyio, trio) when they are
@@ -22,10 +23,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         parsed = parse(sys.argv[1:] if argv is None else argv)
     except UsageError as exc:
-        print(f"{usage()}\n\nerror: {exc}", file=sys.stderr)
+        echo(f"{usage()}\n\nerror: {exc}", sys.stderr)
         return 2
     if parsed is None:
-        print(usage())
+        echo(usage())
         return 0
     name, settings = parsed
     from gitsync.hooks import receive
@@ -35,7 +36,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Hook output goes to the pusher ("remote: ..."): stdout and stderr both reach them.
         return run(settings, sys.stdin, sys.stdout)
     except GitsyncError as exc:
-        print(f"gitsync: {exc.message}", file=sys.stdout)
+        echo(f"gitsync: {exc.message}", sys.stdout)
         return 1
 
 

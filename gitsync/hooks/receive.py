@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from gitsync.errors import EngineUnavailable, GitsyncError
 from gitsync.hooks.options import HookSettings
+from gitsync.output import echo
 
 if TYPE_CHECKING:
     from gitsync.config.snapshot import Snapshot
@@ -69,10 +70,10 @@ def _agent_url(settings: HookSettings, out: TextIO | None = None) -> str | None:
         watched = f"{source.get('location', '?')}" + (
             f" at {source['ref']}" if source.get("ref") else ""
         )
-        print(
+        echo(
             f"gitsync: the agent at {url} watches {watched}, not this repository's "
             f"{settings.branch}: it is not asked",
-            file=out,
+            out,
         )
     return None
 
@@ -108,20 +109,20 @@ def _git() -> GitRunner:
 def pre_receive(settings: HookSettings, stdin: TextIO, out: TextIO) -> int:
     for _old, new in read_updates(stdin, settings.branch):
         if new == ZERO_SHA:
-            print(f"gitsync: refusing to delete the deploy branch '{settings.branch}'", file=out)
+            echo(f"gitsync: refusing to delete the deploy branch '{settings.branch}'", out)
             return 1
         ok, lines = _validate(settings, new)
         if not ok:
-            print(f"gitsync: push refused: {settings.branch} at {new[:12]} is invalid:", file=out)
+            echo(f"gitsync: push refused: {settings.branch} at {new[:12]} is invalid:", out)
             for line in lines:
-                print(f"  {line}", file=out)
+                echo(f"  {line}", out)
             return 1
         warnings = [line for line in lines if "warning: " in line]
         others = [line for line in lines if line not in warnings]
         suffix = f" ({others[-1]})" if others else ""
-        print(f"gitsync: {new[:12]} is valid{suffix}", file=out)
+        echo(f"gitsync: {new[:12]} is valid{suffix}", out)
         for line in warnings:  # unknown keys Ray drops, when the repository allows them
-            print(f"  {line}", file=out)
+            echo(f"  {line}", out)
     return 0
 
 
@@ -173,41 +174,41 @@ def post_receive(settings: HookSettings, stdin: TextIO, out: TextIO) -> int:
             try:
                 return _sync_through_agent(url, sha, out)
             except EngineUnavailable as exc:
-                print(f"gitsync: {exc.message}; applying {sha[:12]} here", file=out)
+                echo(f"gitsync: {exc.message}; applying {sha[:12]} here", out)
         return _sync_directly(settings, sha, out)
     except GitsyncError as exc:
-        print(f"gitsync: {sha[:12]} was not applied: {exc.message}", file=out)
+        echo(f"gitsync: {sha[:12]} was not applied: {exc.message}", out)
         return 1
 
 
 def _sync_through_agent(url: str, sha: str, out: TextIO) -> int:
     from gitsync.agent.client import AgentClient
 
-    print(f"gitsync: {sha[:12]} pushed; asking the agent at {url} to sync", file=out)
+    echo(f"gitsync: {sha[:12]} pushed; asking the agent at {url} to sync", out)
     with AgentClient(url) as agent:
         status = agent.refresh(wait_s=SYNC_TIMEOUT_S)
     last = status.get("lastSync") or {}
     result, revision = last.get("result"), str(last.get("revision") or "")
     if revision != sha:  # the agent synced something else (the branch moved on, or failed)
         shown = revision[:12] or "nothing"
-        print(
+        echo(
             f"gitsync: {sha[:12]} was not applied: the agent's last sync was {shown} "
             f"({result}): {last.get('error') or ''}".rstrip(": "),
-            file=out,
+            out,
         )
         return 1
     for line in last.get("warnings") or []:
-        print(f"gitsync: {line}", file=out)
+        echo(f"gitsync: {line}", out)
     _print_lines(out, str(last.get("plan") or last.get("summary") or "").splitlines())
     generation = last.get("generation")
     if result == "applied":
-        print(f"gitsync: {sha[:12]} applied as generation {generation}", file=out)
+        echo(f"gitsync: {sha[:12]} applied as generation {generation}", out)
         return 0
     if result == "in-sync":
-        print(f"gitsync: {sha[:12]} already live as generation {generation}", file=out)
+        echo(f"gitsync: {sha[:12]} already live as generation {generation}", out)
         return 0
     error = f": {last.get('error')}" if last.get("error") else ""
-    print(f"gitsync: {sha[:12]} was not applied: the agent reports '{result}'{error}", file=out)
+    echo(f"gitsync: {sha[:12]} was not applied: the agent reports '{result}'{error}", out)
     return 1
 
 
@@ -226,23 +227,23 @@ def _sync_directly(settings: HookSettings, sha: str, out: TextIO) -> int:
         _print_lines(out, [f"gitsync: {line}" for line in proposal.warnings])
         _print_lines(out, render_text(proposal.plan, color=False).splitlines())
         if proposal.in_sync:
-            print(f"gitsync: {sha[:12]} already live as generation {live.generation}", file=out)
+            echo(f"gitsync: {sha[:12]} already live as generation {live.generation}", out)
             return 0
         applied = reconcile.apply(proposal, target, tenant=tenant, application=application)
         now = target.live(tenant, application)
     finally:
         target.close()
     if now.generation == applied.generation and now.revision == sha:
-        print(f"gitsync: {sha[:12]} applied as generation {applied.generation}", file=out)
+        echo(f"gitsync: {sha[:12]} applied as generation {applied.generation}", out)
         return 0
-    print(
+    echo(
         f"gitsync: {sha[:12]} was deployed as generation {applied.generation}, but generation "
         f"{now.generation} (revision {str(now.revision)[:12]}) is active now",
-        file=out,
+        out,
     )
     return 1
 
 
 def _print_lines(out: TextIO, lines: Iterable[str]) -> None:
     for line in lines:
-        print(line, file=out)
+        echo(line, out)
