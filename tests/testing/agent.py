@@ -24,13 +24,16 @@ class AgentProcess:
     port, for the default unit; stopped or killed by its pid only."""
 
     def __init__(
-        self, args: list[str], state_dir: Path, log: Path, env: dict[str, str] | None = None
+        self,
+        args: list[str],
+        state_dir: Path,
+        log: Path,
+        env: dict[str, str] | None = None,
+        listen: str = "127.0.0.1:0",
     ) -> None:
         self.state_dir = state_dir
         self.log = log
-        command = gitsync_command(
-            "agent", *args, "--state-dir", str(state_dir), "--listen", "127.0.0.1:0"
-        )
+        command = gitsync_command("agent", *args, "--state-dir", str(state_dir), "--listen", listen)
         with log.open("ab") as out:  # the child keeps its own descriptor
             self.proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
         self.url = ""
@@ -102,10 +105,19 @@ class AgentProcess:
 def start_agent(tmp_path: Path) -> Iterator[Callable[..., AgentProcess]]:
     started: list[AgentProcess] = []
 
-    def start(*args: str, state_dir: Path | None = None, name: str = "agent") -> AgentProcess:
-        env = dict(os.environ)
+    def start(
+        *args: str,
+        state_dir: Path | None = None,
+        name: str = "agent",
+        listen: str = "127.0.0.1:0",
+        env: dict[str, str] | None = None,
+    ) -> AgentProcess:
         agent = AgentProcess(
-            list(args), state_dir or tmp_path / "state", tmp_path / f"{name}.log", env
+            list(args),
+            state_dir or tmp_path / "state",
+            tmp_path / f"{name}.log",
+            {**os.environ, **(env or {})},
+            listen,
         )
         started.append(agent)  # before waiting: a failed start is still cleaned up
         return agent.wait_started()
