@@ -21,7 +21,7 @@ from gitsync.engine.store.schema import metadata, state_version
 if TYPE_CHECKING:
     from alembic.config import Config
 
-HEAD = "0003"  # the newest revision in migrations/versions (a test checks it)
+HEAD = "0004"  # the newest revision in migrations/versions (a test checks it)
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 # schema_version of the stores made before Alembic -> the revision it equals.
 LEGACY_REVISIONS = {1: "0001", 2: "0002"}

@@ -152,11 +152,13 @@ leases = Table(
 )
 
 # Per unit, the newest generation handed to the runtime by whichever engine drives
-# it: a new driver resumes from here and never sends a generation twice.
+# it, and that engine's ``runtime`` lease epoch (written under the lease, before the
+# send): a new driver resumes from here and never sends a generation twice.
 runtime_sent = Table(
     "runtime_sent",
     metadata,
     *_unit(),
     Column("generation", Integer, nullable=False),
+    Column("epoch", BigInteger, nullable=False, server_default="0"),
     PrimaryKeyConstraint("tenant", "application", "instance"),
 )

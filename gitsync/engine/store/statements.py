@@ -356,12 +356,23 @@ class Statements:
             .where(lc.name == P("name"), lc.holder == P("holder"), lc.epoch == P("epoch"))
             .values(expires=0.0)
         )
+        # The runtime's driver: its lease row locked, so a takeover waits for a send
+        # being recorded (and then sees it), and a record waits for a takeover (and
+        # then fails its check).
+        self.lease_for_update = (
+            sa.select(lc.holder, lc.expires, lc.epoch).where(lc.name == P("name")).with_for_update()
+        )
         rs = runtime_sent.c
         self.sent_generation = sa.select(rs.generation).where(unit_of(runtime_sent))
+        self.sent_all = sa.select(rs.tenant, rs.application, rs.instance, rs.generation, rs.epoch)
+        self.active_all = sa.select(a.tenant, a.application, a.instance, a.session_id)
         upsert_sent = insert(runtime_sent)
         self.put_sent_generation = upsert_sent.on_conflict_do_update(
             index_elements=["tenant", "application", "instance"],
-            set_={"generation": upsert_sent.excluded.generation},
+            set_={
+                "generation": upsert_sent.excluded.generation,
+                "epoch": upsert_sent.excluded.epoch,
+            },
         )
 
 

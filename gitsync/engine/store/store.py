@@ -566,9 +566,32 @@ class Store:
         rows = self._rows(self._sql.sent_generation, **_unit(app))
         return int(rows[0][0]) if rows else 0
 
-    def set_sent_generation(self, app: AppId, generation: int) -> None:
+    def sent_generations(self) -> dict[AppId, tuple[int, int]]:
+        """Per unit: the generation last handed to the runtime (0: its removal) and the
+        ``runtime`` lease epoch it was handed over under."""
+        rows = self._rows(self._sql.sent_all)
+        return {AppId(t, a, i): (int(g), int(e)) for t, a, i, g, e in rows}
+
+    def active_generations(self) -> dict[AppId, int]:
+        """Every active unit of every tenant and its generation, in one read."""
+        return {AppId(t, a, i): int(g) for t, a, i, g in self._rows(self._sql.active_all)}
+
+    def record_sent(
+        self, app: AppId, generation: int, lease: str, holder: str, epoch: int, now: float
+    ) -> bool:
+        """Record that ``holder`` hands ``generation`` of ``app`` to the runtime, only
+        while it holds ``lease`` at ``epoch`` unexpired at ``now``. False when it does
+        not: it must not send. The lease row stays locked to the commit, so an engine
+        taking the lease over meanwhile waits, then sees this record."""
         with self._tx(bump=False) as conn:
-            conn.execute(self._sql.put_sent_generation, dict(_unit(app), generation=generation))
+            row = conn.execute(self._sql.lease_for_update, _p(dict(name=lease))).first()
+            if row is None or (row.holder, int(row.epoch)) != (holder, epoch) or row.expires <= now:
+                return False
+            conn.execute(
+                self._sql.put_sent_generation,
+                dict(_unit(app), generation=generation, epoch=epoch),
+            )
+            return True
 
     # -- copying a whole store ------------------------------------------------------------------
 
