@@ -9,6 +9,12 @@ is DEPLOY_FAILED/UNHEALTHY, or the timeout passes, the listener hears the verdic
 When the last unit goes, the thread sends Ray's own DELETE instead (``serve.shutdown``:
 the controller and proxies stop, so the next deploy's ports and gRPC options apply).
 Nothing here ever blocks the engine on Ray: failures are reported and retried.
+
+When several engines share a store, only the one holding the ``runtime`` lease drives
+Ray; the others keep a runtime that only reads (``set_driving(False)``): it learns the
+active configs by ``adopt`` and polls Ray's GET for live state and drift, but never
+PUTs, DELETEs or gates. A new driver adopts what the old one recorded as sent, gates
+it if its verdict is still due, and sends it only if Ray turns out not to run it.
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gitsync.engine import ray_code, ray_live
-from gitsync.engine.ray_client import RayClient
+from gitsync.engine.ray_client import Backoff, RayClient
 from gitsync.engine.records import AppId, AppLive, DeployedApp, JsonDict
 from gitsync.engine.runtime import GateListener, GateOutcome, UnitDeploy
 from gitsync.errors import RuntimeUnavailable
@@ -41,18 +47,6 @@ class _Gate:
     version: int  # the config version that carries this generation
     put_done: float | None = None  # monotonic time the PUT of that version returned
     deadline: float | None = None
-
-
-class _Backoff:
-    def __init__(self, first: float, limit: float) -> None:
-        self.first, self.limit, self.current = first, limit, first
-
-    def next(self) -> float:
-        delay, self.current = self.current, min(self.current * 2, self.limit)
-        return delay
-
-    def reset(self) -> None:
-        self.current = self.first
 
 
 class RayRuntime:
@@ -86,7 +80,10 @@ class RayRuntime:
         self._error: str | None = None
         self._listener: GateListener | None = None
         self._stop = False
-        self._backoff = _Backoff(0.2, max_backoff)
+        self._driving = True  # False: read Ray, never change it (another engine drives)
+        self._driving_since = 0.0
+        self._unverified: set[AppId] = set()  # adopted units Ray may not run yet
+        self._backoff = Backoff(0.2, max_backoff)
         self._thread = threading.Thread(target=self._run, name="gitsync-ray", daemon=True)
         self._thread.start()
 
@@ -112,12 +109,44 @@ class RayRuntime:
                     )
             self._cond.notify_all()
 
+    def adopt(self, unit: UnitDeploy) -> None:
+        """Know ``unit`` as already sent to Ray (by this engine or the driver before it):
+        no PUT for it; its gate, if any, watches Ray from now on. While driving, a
+        unit Ray turns out not to run is sent after all. ``config`` None forgets it."""
+        rewritten = None if unit.config is None else ray_code.for_ray(unit.config, unit.code)
+        with self._cond:
+            self._gates.pop(unit.app, None)
+            if rewritten is None:
+                self._units.pop(unit.app, None)
+                self._unverified.discard(unit.app)
+                return
+            self._units[unit.app] = rewritten
+            self._unverified.add(unit.app)
+            if unit.gate is not None:
+                gate = _Gate(unit.generation, unit.gate, rewritten.config, self._sent_version)
+                gate.put_done = time.monotonic()
+                gate.deadline = gate.put_done + self.health_timeout
+                self._gates[unit.app] = gate
+            self._cond.notify_all()
+
+    def set_driving(self, driving: bool) -> None:
+        """Drive Ray (send, gate) or only read it. Stepping down drops what was not
+        sent yet and the gates: the next driver resumes from the store."""
+        with self._cond:
+            self._driving = driving
+            self._driving_since = time.monotonic()
+            if not driving:
+                self._sent_version = self._version
+                self._shutdown_version = 0
+                self._gates.clear()
+            self._cond.notify_all()
+
     def shutdown(self) -> None:
         """Ask for Ray's own DELETE (``serve.shutdown``) when no unit is left, even if
         none was active here (``serve shutdown`` against gitsync must leave Ray as
         ``serve shutdown`` against Ray would)."""
         with self._cond:
-            if self._units:
+            if self._units or not self._driving:
                 return
             self._version += 1
             self._shutdown_version = self._version
@@ -152,13 +181,16 @@ class RayRuntime:
             fresh = self._ray_state_time > self._last_put_done
             if unit is None or self._ray_state is None or self._pending() or not fresh:
                 return []
-            others = [
-                name
-                for other, config in self._units.items()
-                if other != app
-                for name in ray_live.app_names(config.config)
-            ]
-            return ray_live.drift(unit.config, self._ray_state, others)
+            return ray_live.drift(unit.config, self._ray_state, self._other_names(app))
+
+    def _other_names(self, app: AppId) -> list[str]:
+        """The Serve applications of the other units (not ``app``'s drift)."""
+        return [
+            name
+            for other, config in self._units.items()
+            if other != app
+            for name in ray_live.app_names(config.config)
+        ]
 
     def error(self) -> str | None:
         with self._cond:
@@ -189,7 +221,7 @@ class RayRuntime:
                     return
                 work = None
                 shutdown = False
-                if self._pending():
+                if self._pending() and self._driving:
                     configs = {app: unit.config for app, unit in self._units.items()}
                     bundles = {n: d for u in self._units.values() for n, d in u.bundles.items()}
                     work = (self._version, ray_live.merge_units(configs), bundles)
@@ -203,10 +235,11 @@ class RayRuntime:
             except RuntimeUnavailable as exc:
                 self._failed(exc.message)
                 continue
+            self._verify_adopted()
             for outcome in self._decide():
                 self._notify(outcome)
             with self._cond:
-                if not self._stop and not self._pending():
+                if not self._stop and not (self._pending() and self._driving):
                     self._cond.wait(self.gate_poll_interval if self._gates else self.poll_interval)
 
     def _push(self, version: int, config: JsonDict, bundles: Mapping[str, bytes]) -> None:
@@ -249,6 +282,26 @@ class RayRuntime:
             self._error = message
             if not self._stop:
                 self._cond.wait(self._backoff.next())
+
+    def _verify_adopted(self) -> None:
+        """Once Ray answered after this engine began to drive: an adopted unit whose
+        config Ray does not run (its driver died between recording and sending it) is
+        sent now, its gate moved to that send."""
+        with self._cond:
+            if not self._driving or self._ray_state is None or not self._unverified:
+                return
+            if self._ray_state_time < self._driving_since:
+                return
+            state = self._ray_state
+            for app in sorted(self._unverified, key=lambda a: a.full_string()):
+                unit = self._units.get(app)
+                if unit is not None and ray_live.drift(unit.config, state, self._other_names(app)):
+                    self._version += 1
+                    gate = self._gates.get(app)
+                    if gate is not None:
+                        gate.version, gate.put_done, gate.deadline = self._version, None, None
+                    log.warning("Ray does not run %s as recorded: sending it", app.full_string())
+            self._unverified.clear()
 
     def _decide(self) -> list[GateOutcome]:
         outcomes: list[GateOutcome] = []

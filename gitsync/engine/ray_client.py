@@ -29,6 +29,20 @@ def _failure(what: str, response: httpx.Response) -> RuntimeUnavailable:
     return RuntimeUnavailable(f"Ray {what} failed with status {response.status_code}: {text}")
 
 
+class Backoff:
+    """Doubling delays between retries, from ``first`` up to ``limit``."""
+
+    def __init__(self, first: float, limit: float) -> None:
+        self.first, self.limit, self.current = first, limit, first
+
+    def next(self) -> float:
+        delay, self.current = self.current, min(self.current * 2, self.limit)
+        return delay
+
+    def reset(self) -> None:
+        self.current = self.first
+
+
 class RayClient:
     """A Ray dashboard at ``address`` (``http://127.0.0.1:8265``)."""
 

@@ -83,6 +83,15 @@ class ManagedRuntime(Runtime, Protocol):
         """Called (from the runtime's own thread) with each gate outcome."""
         ...
 
+    def adopt(self, unit: UnitDeploy) -> None:
+        """Know ``unit`` as already sent (by this engine or another): no send for it;
+        its gate, if any, watches from now on. ``config`` None forgets the unit."""
+        ...
+
+    def set_driving(self, driving: bool) -> None:
+        """Drive the runtime (the default), or only read it: another engine drives."""
+        ...
+
     def drift(self, app: AppId) -> list[str]:
         """How the runtime's config differs from what the engine last applied (empty
         when in sync or not yet known)."""
