@@ -161,11 +161,16 @@ async def application_status(request: Request) -> Response:
 async def health(request: Request) -> Response:
     """Up while the engine's store answers; "down" (503) while it does not, e.g. while
     a shared PostgreSQL restarts: a load balancer then sends requests elsewhere."""
+    engine = context(request).engine
     try:
-        await call(context(request).engine.check_store)
+        await call(engine.check_store)
+        driver = await call(engine.runtime_driver)
     except GitsyncError as exc:
         return json_response({"status": {"code": "down", "message": exc.message}}, 503)
-    return json_response({"status": {"code": "up"}})
+    body: dict[str, object] = {"status": {"code": "up"}}
+    if driver is not None:
+        body["runtimeDriver"] = driver  # which engine drives Ray (the runtime lease)
+    return json_response(body)
 
 
 async def version(request: Request) -> Response:

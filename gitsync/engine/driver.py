@@ -7,6 +7,10 @@ A plain runtime (``NoneRuntime``) only receives each activated config. A managed
 the generation became healthy; a failed one is marked failed in history and, with
 automatic rollback on, the generation active right before it is re-applied as a new
 one (``health.rollback_target``).
+
+When several engines share a store, a managed runtime is driven by one of them, the
+holder of the ``runtime`` lease (``runtime_leader.py``): the others hand it nothing
+and act on no verdict; their runtime only reads.
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ from gitsync.engine.context import EngineContext
 from gitsync.engine.prepare import PreparedPackage
 from gitsync.engine.records import ActivateResult, AppId, HistoryEntry, JsonDict, ServeState
 from gitsync.engine.runtime import GateOutcome, ManagedRuntime, Runtime, UnitDeploy
+from gitsync.engine.runtime_leader import RuntimeLeader
+from gitsync.engine.runtime_lease import RuntimeLease, engine_identity
 from gitsync.errors import GitsyncError
 
 log = logging.getLogger("gitsync.engine")
@@ -46,6 +52,7 @@ class RuntimeDriver:
         self.auto_rollback = auto_rollback
         self._rollback_to = rollback_to
         self._settled = threading.Condition(context.lock)  # notified on each gate verdict
+        self.leader: RuntimeLeader | None = None  # with a managed runtime on a shared store
 
     @property
     def gated(self) -> bool:
@@ -59,6 +66,11 @@ class RuntimeDriver:
             return
         self.runtime.set_listener(self._on_gate_outcome)
         store = self._ctx.store
+        if store.location.shared:
+            lease = RuntimeLease(store, engine_identity())
+            self.leader = RuntimeLeader(self._ctx, self.runtime, self, lease)
+            self.leader.start()  # it adopts or sends the active generations
+            return
         for tenant in store.list_tenants():
             for row in store.list_applications(tenant):
                 prepared = self._ctx.prepared_package(tenant, row.session_id)
@@ -66,7 +78,11 @@ class RuntimeDriver:
 
     def close(self) -> None:
         """Close the runtime; called outside the lock (its thread may wait for it)."""
-        self.runtime.close()
+        try:
+            if self.leader is not None:
+                self.leader.close()
+        finally:
+            self.runtime.close()
 
     def push(
         self,
@@ -80,6 +96,31 @@ class RuntimeDriver:
         if not isinstance(self.runtime, ManagedRuntime):
             self.runtime.apply(app, prepared.config)
             return
+        unit = self._unit(app, generation, prepared, gate)
+        if self.leader is not None:
+            self.leader.handle(unit)
+        else:
+            self.runtime.deploy(unit)
+
+    def unit_for(self, app: AppId, generation: int, gate: bool) -> UnitDeploy:
+        """For the runtime leader: ``generation`` of ``app`` with its code, gated (with
+        ``gate``) while its verdict is pending."""
+        prepared = self._ctx.prepared_package(app.tenant, generation)
+        gated: tuple[str, ...] | None = None
+        if gate:
+            entries = self._ctx.store.history(app)
+            entry = next((e for e in entries if e.generation == generation), None)
+            if entry is not None and entry.health == health.PENDING:
+                gated = health.gated_apps(prepared.actions)
+        return self._unit(app, generation, prepared, gated)
+
+    def _unit(
+        self,
+        app: AppId,
+        generation: int,
+        prepared: PreparedPackage,
+        gate: tuple[str, ...] | None,
+    ) -> UnitDeploy:
         code: dict[str, bytes] = {}
         if prepared.code_digests:
             roots = [p.strip("/").removeprefix("./") for p in prepared.code_digests]
@@ -89,11 +130,13 @@ class RuntimeDriver:
                 for name, data in files.items()
                 if any(root in (".", "") or name.startswith(root + "/") for root in roots)
             }
-        self.runtime.deploy(UnitDeploy(app, generation, prepared.config, code, gate))
+        return UnitDeploy(app, generation, prepared.config, code, gate)
 
     def remove(self, app: AppId) -> None:
         """The unit was deleted: the runtime drops its applications."""
-        if isinstance(self.runtime, ManagedRuntime):
+        if self.leader is not None:
+            self.leader.handle(UnitDeploy(app, 0, None))
+        elif isinstance(self.runtime, ManagedRuntime):
             self.runtime.deploy(UnitDeploy(app, 0, None))
         else:
             self.runtime.apply(app, None)
@@ -103,6 +146,8 @@ class RuntimeDriver:
         with self._ctx.lock:
             if not self._ctx.is_open:
                 return
+            if self.leader is not None and not self.leader.may_decide():
+                return  # no longer the driver: the engine that drives now gates it
             app = outcome.app
             verdict = health.HEALTHY if outcome.healthy else health.FAILED
             self._ctx.store.set_health(app, outcome.generation, verdict, outcome.message)
@@ -168,7 +213,8 @@ class RuntimeDriver:
                 left = deadline - time.monotonic()
                 if entry is None or entry.health != health.PENDING or left <= 0:
                     return entry
-                self._settled.wait(left)
+                # Another engine may drive the runtime: its verdict arrives by the store.
+                self._settled.wait(left if self.leader is None else min(left, 0.2))
 
     def live(self, app: AppId) -> ServeState:
         """The active config with the runtime's live state (asked outside the lock)."""
@@ -187,6 +233,14 @@ class RuntimeDriver:
             error = self.runtime.error()
             details = self.runtime.instance()
         return ServeState(app, generation, config, apps, self.runtime.name, drift, error, details)
+
+    def driver_status(self) -> JsonDict | None:
+        """Which engine drives a managed runtime (None: the runtime is not managed)."""
+        if not isinstance(self.runtime, ManagedRuntime):
+            return None
+        if self.leader is None:
+            return {"holder": "this engine (embedded store)", "thisEngine": True}
+        return self.leader.status()
 
     def drift(self, app: AppId) -> list[str]:
         """How the runtime's config differs from the active generation; empty when in

@@ -434,6 +434,10 @@ class Engine:
         answers now. Not under the engine's lock: a slow write must not fail the check."""
         self._ctx.open_store().ping()
 
+    def runtime_driver(self) -> dict[str, Any] | None:
+        """Which engine drives the Ray runtime (the ``runtime`` lease); None without one."""
+        return self._driver.driver_status()
+
     @property
     def shared_store(self) -> bool:
         """True when other engines may write the same store (PostgreSQL)."""
