@@ -32,7 +32,8 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for tests.testing
 
 from gitsync.engine import AppId, Engine
-from gitsync.engine.ray import SETTLE_S, RayRuntime
+from gitsync.engine.ray import RayRuntime
+from gitsync.engine.ray_gate import SETTLE_S
 from gitsync.engine.ray_live import gate_verdict
 from tests.testing.raycluster import start_cluster
 from tests.testing.tools import tool_path

@@ -23,30 +23,16 @@ import logging
 import threading
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
-from gitsync.engine import ray_code, ray_live
+from gitsync.engine import ray_code, ray_gate, ray_live
 from gitsync.engine.ray_client import Backoff, RayClient
+from gitsync.engine.ray_gate import SETTLE_S, Gate
 from gitsync.engine.records import AppId, AppLive, DeployedApp, JsonDict
 from gitsync.engine.runtime import GateListener, GateOutcome, UnitDeploy
 from gitsync.errors import RuntimeUnavailable
 
 log = logging.getLogger("gitsync.engine.ray")
-
-#: Ray's control loop runs every 0.1 s: a GET sent sooner after a PUT may still show
-#: the old status with the new config, so the gate ignores answers younger than this.
-SETTLE_S = 0.25
-
-
-@dataclass
-class _Gate:
-    generation: int
-    names: tuple[str, ...]
-    sent: JsonDict
-    version: int  # the config version that carries this generation
-    put_done: float | None = None  # monotonic time the PUT of that version returned
-    deadline: float | None = None
 
 
 class RayRuntime:
@@ -70,7 +56,7 @@ class RayRuntime:
         self.gate_poll_interval = gate_poll_interval
         self._cond = threading.Condition()
         self._units: dict[AppId, ray_code.RayConfig] = {}
-        self._gates: dict[AppId, _Gate] = {}
+        self._gates: dict[AppId, Gate] = {}
         self._version = 0
         self._sent_version = 0
         self._shutdown_version = 0  # a version at which Ray's DELETE was asked for
@@ -104,7 +90,7 @@ class RayRuntime:
             else:
                 self._units[unit.app] = rewritten
                 if unit.gate is not None:
-                    self._gates[unit.app] = _Gate(
+                    self._gates[unit.app] = Gate(
                         unit.generation, unit.gate, rewritten.config, self._version
                     )
             self._cond.notify_all()
@@ -123,7 +109,7 @@ class RayRuntime:
             self._units[unit.app] = rewritten
             self._unverified.add(unit.app)
             if unit.gate is not None:
-                gate = _Gate(unit.generation, unit.gate, rewritten.config, self._sent_version)
+                gate = Gate(unit.generation, unit.gate, rewritten.config, self._sent_version)
                 gate.put_done = time.monotonic()
                 gate.deadline = gate.put_done + self.health_timeout
                 self._gates[unit.app] = gate
@@ -304,41 +290,11 @@ class RayRuntime:
             self._unverified.clear()
 
     def _decide(self) -> list[GateOutcome]:
-        outcomes: list[GateOutcome] = []
-        now = time.monotonic()
         with self._cond:
-            state = self._ray_state
-            for app, gate in list(self._gates.items()):
-                if gate.put_done is None or gate.deadline is None or state is None:
-                    continue  # not sent yet: an unreachable Ray is not the config's fault
-                verdict = None
-                if self._ray_state_time >= gate.put_done + SETTLE_S:
-                    verdict = ray_live.gate_verdict(gate.names, gate.sent, state)
-                if verdict is None and now > gate.deadline:
-                    waiting = ray_live.waiting_on(gate.names, state)
-                    verdict = (
-                        False,
-                        f"not RUNNING after {self.health_timeout:g} s: {waiting}",
-                    )
-                if verdict is not None:
-                    del self._gates[app]
-                    outcomes.append(GateOutcome(app, gate.generation, *verdict))
-        return outcomes
+            answer = (self._ray_state, self._ray_state_time, time.monotonic())
+            return ray_gate.decide(self._gates, *answer, self.health_timeout)
 
     def _notify(self, outcome: GateOutcome) -> None:
         with self._cond:
             listener = self._listener
-        level = logging.INFO if outcome.healthy else logging.WARNING
-        log.log(
-            level,
-            "generation %d of %s %s: %s",
-            outcome.generation,
-            outcome.app.full_string(),
-            "is healthy" if outcome.healthy else "failed",
-            outcome.message,
-        )
-        if listener is not None:
-            try:
-                listener(outcome)
-            except Exception:  # the thread must live on; the engine logs its own errors
-                log.exception("the gate listener failed")
+        ray_gate.notify(listener, outcome)
