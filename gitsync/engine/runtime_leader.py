@@ -132,26 +132,29 @@ class RuntimeLeader:
         """Resume from the store: adopt what the last driver recorded as sent (gating
         it if its verdict is pending), send what it did not, remove deleted units."""
         store = self._ctx.store
-        self.driving, self._epoch = True, epoch
+        self._epoch = epoch  # a failed record during the take-over clears it
         try:
             self._seen = store.version()
             active = store.active_generations()
             sent = store.sent_generations()
+            for app in self._known.keys() - active.keys():  # deleted before it noticed
+                self._runtime.adopt(UnitDeploy(app, 0, None))
             self._known = {}
             for app, generation in sorted(active.items(), key=_order):
                 unit = self._units.unit_for(app, generation, True)
                 if sent.get(app, (0, 0))[0] == generation:
                     self._runtime.adopt(unit)
                     self._remember(unit)
-                elif self.driving:
+                elif self._epoch == epoch:
                     self._send(unit)
             for app, (generation, _) in sorted(sent.items(), key=_order):
-                if generation and app not in active and self.driving:
+                if generation and app not in active and self._epoch == epoch:
                     self._send(UnitDeploy(app, 0, None))
         except BaseException:
             self._step_down("taking over failed")
             raise
-        if self.driving:
+        if self._epoch == epoch:
+            self.driving = True
             self._runtime.set_driving(True)
             log.warning("this engine drives the runtime now (lease epoch %d)", epoch)
 
