@@ -167,3 +167,25 @@ def test_a_new_holder_finishes_what_a_dead_one_left(
         assert not dead.record_sent(UNIT, 99, RUNTIME_LEASE, "dead", epoch, time.time())
     finally:
         dead.close()
+
+
+def test_a_unit_deleted_while_nobody_drove_leaves_the_runtime_once(
+    url: str, tmp_path: Path, opened: list[Engine]
+) -> None:
+    engine, _ = open_engine(url, tmp_path / "a", opened)
+    wait_until(lambda: drives(engine), "the engine to drive")
+    deploy(engine, 1)
+    engine.close()
+    dead = Store(locate(tmp_path / "dead", url))
+    dead.open(time.time())
+    try:
+        assert dead.claim_lease(RUNTIME_LEASE, "dead", "", time.time(), LEASE_TTL_S, None) == 2
+    finally:
+        dead.close()
+    survivor, runtime = open_engine(url, tmp_path / "c", opened)
+    survivor.delete_application("default", "default")
+    wait_until(lambda: drives(survivor), "the survivor to take over", LEASE_TTL_S + 5)
+    assert runtime.deployed == [(UNIT, 0, False)]  # the removal, once
+    assert sent(url, tmp_path / "x") == {UNIT: (0, 3)}
+    time.sleep(0.5)  # later passes send nothing more
+    assert runtime.deployed == [(UNIT, 0, False)]
