@@ -110,7 +110,10 @@ class RuntimeLeader:
                 now = time.monotonic()
                 if now >= next_renew:
                     next_renew = now + self.lease.ttl / 3
-                    self._renewed(self.lease.renew())
+                    epoch = self.lease.renew()
+                    self._renewed(epoch)
+                    if epoch is None:  # try again as soon as the holder's claim runs out
+                        next_renew = min(next_renew, now + self.lease.free_in() + self.poll)
                 elif self.driving and not self.lease.held():
                     with self._ctx.lock:
                         self._step_down("its lease ran out before it could renew it")

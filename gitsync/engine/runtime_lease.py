@@ -70,6 +70,11 @@ class RuntimeLease:
         self._act_until = started + self.ttl * 2 / 3 if epoch is not None else 0.0
         return epoch
 
+    def free_in(self) -> float:
+        """Seconds until another holder's claim runs out (when to try again)."""
+        row = self.current()
+        return self.ttl if row is None else max(0.0, row.expires - time.time())
+
     def held(self) -> bool:
         return self.epoch is not None and time.monotonic() < self._act_until
 
