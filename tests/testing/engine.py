@@ -6,7 +6,7 @@ import contextlib
 import os
 import signal
 import subprocess
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 from tests.testing.tools import gitsync_command
@@ -23,6 +23,7 @@ class EngineProcess:
         *,
         token: str | None = None,
         extra: Sequence[str] = (),
+        env: Mapping[str, str] | None = None,
     ) -> None:
         self.state_dir = state_dir
         self.extra = list(extra)  # more options, e.g. --store URL
@@ -30,6 +31,7 @@ class EngineProcess:
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = log
         self.token = token
+        self.env = dict(env) if env is not None else None  # the whole environment; None: ours
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> EngineProcess:
@@ -38,7 +40,9 @@ class EngineProcess:
             args += ["--token", self.token]
         args += self.extra
         with self.log.open("ab") as out:
-            self.proc = subprocess.Popen(gitsync_command(*args), stdout=out, stderr=out)
+            self.proc = subprocess.Popen(
+                gitsync_command(*args), stdout=out, stderr=out, env=self.env
+            )
         wait_until(self._healthy, "the engine to answer")
         return self
 

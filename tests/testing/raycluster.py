@@ -12,6 +12,7 @@ import signal
 import subprocess
 import tempfile
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,7 +40,15 @@ class RayCluster:
         shutil.rmtree(self.temp_dir, ignore_errors=True)
 
 
-def start_cluster(num_cpus: int = 2, timeout: float = 90.0) -> RayCluster:
+def start_cluster(
+    num_cpus: int = 2,
+    timeout: float = 90.0,
+    *,
+    env: Mapping[str, str] | None = None,
+    token: str | None = None,
+) -> RayCluster:
+    """``env``: more variables for the cluster (``RAY_AUTH_MODE=token`` and its token);
+    ``token``: the bearer token the readiness probe sends to such a cluster."""
     temp_dir = Path(tempfile.mkdtemp(prefix="gsray", dir="/tmp"))
     dashboard_port = free_port()
     args = [
@@ -60,17 +69,24 @@ def start_cluster(num_cpus: int = 2, timeout: float = 90.0) -> RayCluster:
         # default): short, so the tests can see Ray's own words without waiting.
         "RAY_SERVE_SLOW_STARTUP_WARNING_S": "2",
         "RAY_SERVE_SLOW_STARTUP_WARNING_PERIOD_S": "2",
+        **(env or {}),
     }
     log = temp_dir / "ray-start.log"
     with log.open("wb") as out:
         process = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, env=env)
     cluster = RayCluster(process, f"http://127.0.0.1:{dashboard_port}", temp_dir, log)
+    probe = {"Authorization": f"Bearer {token}"} if token else {}
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"ray start exited: {log.read_text(errors='replace')[-2000:]}")
         try:
-            if httpx.get(cluster.dashboard + "/api/ray/version", timeout=2).status_code == 200:
+            if (
+                httpx.get(
+                    cluster.dashboard + "/api/ray/version", headers=probe, timeout=2
+                ).status_code
+                == 200
+            ):
                 return cluster
         except httpx.HTTPError:
             pass
