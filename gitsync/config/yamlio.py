@@ -23,7 +23,6 @@ import contextlib
 import functools
 import gc
 import re
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -32,6 +31,7 @@ import yaml_rs
 
 from gitsync.config import values
 from gitsync.config.issues import Issue, JsonPath
+from gitsync.config.stack_worker import StackWorker
 from gitsync.config.yaml_events import Builder, Document
 from gitsync.errors import BadRequest, UnsafeInput
 
@@ -96,7 +96,7 @@ def _needs_careful(text: str) -> bool:
 _FAST_MAX_LINE_BYTES = 16_000
 _FAST_MAX_LEVELS = 2 * (_FAST_MAX_LINE_BYTES + 2) + 256
 _FAST_STACK_BYTES = 64 * 1024 * 1024  # > 2.5 x _FAST_MAX_LEVELS * 750 bytes
-_stack_size_lock = threading.Lock()
+_FAST_WORKER = StackWorker(_FAST_STACK_BYTES, "gitsync-yaml")
 
 
 def _fits_fast_stack(text: str) -> bool:
@@ -110,25 +110,16 @@ def _fits_fast_stack(text: str) -> bool:
 
 
 def _fast_parse(text: str) -> tuple[bool, Any]:
-    """yaml_rs in a thread with a known, big stack: (True, value) or (False, None)."""
-    outcome: list[tuple[bool, Any]] = []
+    """yaml_rs on the thread with a known, big stack: (True, value) or (False, None)."""
 
-    def run() -> None:
+    def run() -> tuple[bool, Any]:
         try:
             with gc_paused():
-                outcome.append((True, yaml_rs.loads(text, parse_datetime=False)))
+                return True, yaml_rs.loads(text, parse_datetime=False)
         except Exception:  # any refusal sends the text the careful way
-            outcome.append((False, None))
+            return False, None
 
-    with _stack_size_lock:  # stack_size applies to threads started while it is set
-        previous = threading.stack_size(_FAST_STACK_BYTES)
-        try:
-            worker = threading.Thread(target=run, name="gitsync-yaml", daemon=True)
-            worker.start()
-        finally:
-            threading.stack_size(previous)
-    worker.join()
-    return outcome[0] if outcome else (False, None)
+    return _FAST_WORKER.run(run)
 
 
 def decode(data: bytes, file: str, limits: YamlLimits = DEFAULT_LIMITS) -> str:
