@@ -41,6 +41,7 @@ from gitsync.engine.store.connect import (
     create_engine,
     is_disconnect,
 )
+from gitsync.engine.store.runner import Bound, Runner
 from gitsync.engine.store.schema import (
     applications,
     history,
@@ -112,6 +113,7 @@ class Store:
         # One connection per engine process: its users take turns.
         self._mutex = threading.RLock()
         self._sql = statements(location.shared)
+        self._runner: Runner | None = None  # built with the engine (it needs the dialect)
         self._writes = 0  # committed write transactions of this process
         self._used: dict[bool, float] = {}  # when each connection was last handed out
 
@@ -122,6 +124,7 @@ class Store:
             self._dir_lock.acquire()
         try:
             self._engine = create_engine(self.location)
+            self._runner = Runner(self._engine.dialect, vars(self._sql).values())
             with self._mutex, self._guard("Cannot open the state store in"):
                 migrate.upgrade(self._connection(), self.location)
             with self._tx() as conn:
@@ -195,7 +198,7 @@ class Store:
             raise StoreError(f"{failure} '{where}': {_first_line(exc)}") from cause
 
     @contextlib.contextmanager
-    def _tx(self, durable: bool = False, bump: bool = True) -> Iterator[sa.Connection]:
+    def _tx(self, durable: bool = False, bump: bool = True) -> Iterator[Bound]:
         """One write transaction. ``bump`` first takes the state version's row lock
         (serialising writers); ``durable`` fsyncs SQLite's WAL on commit."""
         with self._mutex, self._guard():
@@ -203,11 +206,12 @@ class Store:
             sqlite_durable = durable and not self.location.shared
             if sqlite_durable:
                 _pragma(conn, "synchronous=FULL")
+            bound = Bound(conn, self._run())
             try:
                 with conn.begin():
                     if bump:
-                        conn.execute(self._sql.bump)
-                    yield conn
+                        bound.execute(self._sql.bump)
+                    yield bound
                 if bump:
                     self._writes += 1
             finally:
@@ -218,7 +222,12 @@ class Store:
         """One read in autocommit mode: no BEGIN/COMMIT round trips, and it sees every
         write committed before it (by this engine or another)."""
         with self._mutex, self._guard():
-            return list(self._reader_connection().execute(statement, _p(params)).all())
+            return list(self._run().execute(self._reader_connection(), statement, _p(params)).all())
+
+    def _run(self) -> Runner:
+        if self._runner is None:
+            raise StoreError("The state store is not open")
+        return self._runner
 
     def version(self) -> int:
         """The state version: equal versions mean equal state, in every engine. SQLite
@@ -314,7 +323,7 @@ class Store:
                 )
             return session_id
 
-    def _put_blob(self, conn: sa.Connection, data: bytes) -> str:
+    def _put_blob(self, conn: Bound, data: bytes) -> str:
         sha = package.sha256_hex(data)
         conn.execute(
             self._sql.add_blob,

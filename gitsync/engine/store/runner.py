@@ -1,0 +1,207 @@
+"""The store's prebuilt statements, compiled once and run on the DBAPI cursor.
+
+SQLAlchemy's ``Connection.execute`` costs 20-40 µs of Python per statement (the
+execution context, events, the result object) even when its compiled cache hits, two
+to five times what SQLite takes to run one; an activation runs about fifteen. The
+store's statements are built once (statements.py), so each is compiled here once per
+set of parameter names, and runs as the driver's own ``execute`` with SQLAlchemy's
+parameter defaults and bind processors applied. A statement whose result needs
+SQLAlchemy's processing (a type outside the plain ones below), or that is not one of
+the prebuilt statements, goes through ``Connection.execute`` as before. Driver errors
+are raised as SQLAlchemy raises them (a lost connection invalidates the connection).
+"""
+
+from __future__ import annotations
+
+from collections import namedtuple
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+
+# Result types the drivers return as the store wants them (no result processor).
+_PLAIN_RESULTS = (sa.Integer, sa.String, sa.LargeBinary, sa.Float)
+
+Params = Mapping[str, Any] | Sequence[Mapping[str, Any]] | None
+
+
+class Rows:
+    """The rows of one statement: the part of SQLAlchemy's result the store uses."""
+
+    __slots__ = ("_rows", "rowcount")
+
+    def __init__(self, rows: list[Any], rowcount: int) -> None:
+        self._rows = rows
+        self.rowcount = rowcount
+
+    def all(self) -> list[Any]:
+        return self._rows
+
+    def fetchall(self) -> list[Any]:
+        return self._rows
+
+    def first(self) -> Any:
+        return self._rows[0] if self._rows else None
+
+    def one(self) -> Any:
+        if not self._rows:
+            raise sa.exc.NoResultFound("expected one row, got none")
+        if len(self._rows) > 1:
+            raise sa.exc.MultipleResultsFound("expected one row, got several")
+        return self._rows[0]
+
+    def scalar(self) -> Any:
+        return self._rows[0][0] if self._rows else None
+
+    def scalar_one(self) -> Any:
+        return self.one()[0]
+
+    def scalar_one_or_none(self) -> Any:
+        if len(self._rows) > 1:
+            raise sa.exc.MultipleResultsFound("expected at most one row")
+        return self.scalar()
+
+    def scalars(self) -> Rows:
+        return Rows([row[0] for row in self._rows], self.rowcount)
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._rows)
+
+
+class _Plan:
+    """One statement compiled for one dialect and one set of parameter names."""
+
+    def __init__(self, compiled: sa.engine.Compiled, dialect: sa.Dialect, row: Any) -> None:
+        assert isinstance(compiled, sa.sql.compiler.SQLCompiler)
+        self.compiled = compiled
+        self.sql = str(compiled)
+        self.order = tuple(compiled.positiontup or ()) if compiled.positional else None
+        processors = {
+            name: bind.type.dialect_impl(dialect).bind_processor(dialect)
+            for bind, name in compiled.bind_names.items()
+        }
+        self.processors: dict[str, Callable[[Any], Any]] = {
+            name: proc for name, proc in processors.items() if proc is not None
+        }
+        self.row = row  # a namedtuple class, or None when the statement returns nothing
+
+    def arguments(self, params: Mapping[str, Any]) -> Any:
+        values = self.compiled.construct_params(params, escape_names=False)
+        for name, process in self.processors.items():
+            if values.get(name) is not None:
+                values[name] = process(values[name])
+        if self.order is None:
+            return values
+        return tuple(values[name] for name in self.order)
+
+
+class Bound:
+    """A connection whose ``execute`` goes through the runner (what ``Store._tx`` yields)."""
+
+    __slots__ = ("connection", "_runner")
+
+    def __init__(self, connection: sa.Connection, runner: Runner) -> None:
+        self.connection = connection
+        self._runner = runner
+
+    def execute(self, statement: Any, params: Params = None) -> Any:
+        return self._runner.execute(self.connection, statement, params)
+
+
+class Runner:
+    """Runs ``statements`` (the store's prebuilt ones) on a connection's DBAPI cursor."""
+
+    def __init__(self, dialect: sa.Dialect, statements: Iterable[Any]) -> None:
+        self._dialect = dialect
+        self._prebuilt = {id(stmt): stmt for stmt in statements if isinstance(stmt, sa.Executable)}
+        self._plans: dict[tuple[int, tuple[str, ...], bool], _Plan | None] = {}
+
+    def execute(self, conn: sa.Connection, statement: Any, params: Params = None) -> Any:
+        """Rows, or SQLAlchemy's own result for a statement this runner does not take."""
+        many = isinstance(params, Sequence) and len(params) > 1
+        batch: Sequence[Mapping[str, Any]]
+        if params is None:
+            batch = [{}]
+        elif isinstance(params, Mapping):
+            batch = [params]
+        else:
+            batch = params
+        if not batch:
+            return conn.execute(statement, params)
+        plan = self._plan(statement, batch[0], many)
+        if plan is None:
+            return conn.execute(statement, params)
+        dbapi_conn = conn.connection.dbapi_connection
+        assert dbapi_conn is not None
+        cursor = dbapi_conn.cursor()
+        arguments: Any = None
+        try:
+            if many:
+                arguments = [plan.arguments(one) for one in batch]
+                cursor.executemany(plan.sql, arguments)
+            else:
+                arguments = plan.arguments(batch[0])
+                cursor.execute(plan.sql, arguments)
+            rows = list(cursor.fetchall()) if cursor.description is not None else []
+            rowcount = cursor.rowcount
+        except self._dialect.loaded_dbapi.Error as exc:
+            raise self._wrap(conn, exc, plan.sql, arguments, dbapi_conn, cursor) from exc
+        finally:
+            cursor.close()
+        if plan.row is not None:
+            rows = [plan.row._make(row) for row in rows]
+        return Rows(rows, rowcount)
+
+    def _plan(self, statement: Any, params: Mapping[str, Any], many: bool) -> _Plan | None:
+        if self._prebuilt.get(id(statement)) is not statement:
+            return None  # built for this call only: SQLAlchemy's cache is the right one
+        key = (id(statement), tuple(sorted(params)), many)
+        try:
+            return self._plans[key]
+        except KeyError:
+            plan = self._plans[key] = self._compile(statement, key[1], many)
+            return plan
+
+    def _compile(self, statement: Any, keys: tuple[str, ...], many: bool) -> _Plan | None:
+        compiled = statement.compile(
+            dialect=self._dialect, column_keys=list(keys), for_executemany=many
+        )
+        if compiled.escaped_bind_names or compiled.literal_execute_params:
+            return None  # parameters SQLAlchemy rewrites at execution time
+        if compiled.post_compile_params:
+            return None
+        columns = list(getattr(statement, "exported_columns", ()))
+        if not all(_plain(column.type) for column in columns):
+            return None
+        names = [str(column.key) if column.key else f"c{i}" for i, column in enumerate(columns)]
+        row = namedtuple("Row", names, rename=True) if columns else None
+        return _Plan(compiled, self._dialect, row)
+
+    def _wrap(
+        self,
+        conn: sa.Connection,
+        exc: Any,
+        sql: str,
+        arguments: Any,
+        dbapi_conn: Any,
+        cursor: Any,
+    ) -> sa.exc.StatementError:
+        dialect = self._dialect
+        lost = dialect.is_disconnect(exc, dbapi_conn, cursor)
+        wrapped: sa.exc.StatementError = sa.exc.DBAPIError.instance(
+            sql,
+            arguments,
+            exc,
+            dialect.loaded_dbapi.Error,
+            connection_invalidated=lost,
+            dialect=dialect,
+        )
+        if lost:  # as SQLAlchemy does: the connection is dropped, not rolled back
+            conn.invalidate(exc)
+        return wrapped
+
+
+def _plain(type_: sa.types.TypeEngine[Any]) -> bool:
+    if isinstance(type_, sa.Float) and type_.asdecimal:
+        return False
+    return isinstance(type_, _PLAIN_RESULTS)
