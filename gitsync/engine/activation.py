@@ -41,12 +41,14 @@ class PreparedCache:
         for key in [key for key in self._items if key[0] == tenant]:
             del self._items[key]
 
-    def get(self, store: Store, tenant: str, session_id: int) -> PreparedPackage:
+    def get(
+        self, store: Store, tenant: str, session_id: int, *, read: SessionInfo | None = None
+    ) -> PreparedPackage:
         key = (tenant, session_id)
         cached = self._items.get(key)
         stamp = 0.0
         if self._shared:
-            info = store.get_session(tenant, session_id)
+            info = read if read is not None else store.get_session(tenant, session_id)
             stamp = info.changed if info is not None else -1.0
             if cached is not None and self._stamps.get(key) != stamp:
                 cached = None

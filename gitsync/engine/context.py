@@ -65,6 +65,10 @@ class EngineContext:
             raise NotFound(f"Local session {session_id} for '{tenant}' was not found")
         return info
 
-    def prepared_package(self, tenant: str, session_id: int) -> PreparedPackage:
-        """A prepared session's package, from the cache or decoded from the store."""
-        return self.prepared.get(self.store, tenant, session_id)
+    def prepared_package(
+        self, tenant: str, session_id: int, *, read: SessionInfo | None = None
+    ) -> PreparedPackage:
+        """A prepared session's package, from the cache or decoded from the store.
+        ``read``: the session as the caller just read it under the lock (its stamp
+        tells whether the cached package is current without reading it again)."""
+        return self.prepared.get(self.store, tenant, session_id, read=read)

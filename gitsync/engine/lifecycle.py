@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from dataclasses import replace
 
 from gitsync.config import package
 from gitsync.engine import health, sessions
@@ -231,24 +232,18 @@ class SessionLifecycle:
             info = self._ctx.session(tenant, session_id)
             active = store.active_session_id(info.app)
             log = sessions.check_activation(info, active, force, self._ctx.clock())
-            prepared = self._ctx.prepared_package(tenant, session_id)
+            prepared = self._ctx.prepared_package(tenant, session_id, read=info)
             changed = info.status is not SessionStatus.ACTIVE
             if changed:
                 pending = health.PENDING if self._driver.gated else ""
-                store.activate(
-                    build_activation(
-                        info,
-                        active,
-                        self._ctx.clock(),
-                        prepared,
-                        kind,
-                        source,
-                        rollback_of,
-                        pending,
-                    )
+                activation = build_activation(
+                    info, active, self._ctx.clock(), prepared, kind, source, rollback_of, pending
                 )
+                store.activate(activation)
+                # What the transaction wrote: no need to read the session back.
+                info = replace(info, status=SessionStatus.ACTIVE, changed=activation.now)
             result = ActivateResult(
-                session=self._ctx.session(tenant, session_id),
+                session=info,
                 app=info.app,
                 generation=session_id,
                 previous_active_generation=info.previous_active_generation,

@@ -164,8 +164,15 @@ class Statements:
         self.prepared_plan_text = sa.select(record["plan_text"].as_string()).where(_session_row())
         self.delete_session = sessions.delete().where(_session_row())
         self.delete_session_files = session_files.delete().where(_session_files_of())
-        self.set_session_status = (
-            sessions.update().where(_session_row()).values(status=P("status"), changed=P("now"))
+        # An activation's two status changes in one statement: this session ACTIVE, the
+        # previous one (if any, and if another) DEACTIVATED.
+        self.swap_active_session = (
+            sessions.update()
+            .where(s.tenant == P("tenant"), s.id.in_([P("sid"), P("previous")]))
+            .values(
+                status=sa.case((s.id == P("sid"), "ACTIVE"), else_="DEACTIVATED"),
+                changed=P("now"),
+            )
         )
 
         # applications and activation

@@ -479,21 +479,9 @@ class Store:
             active = conn.execute(sql.active_session, _p(unit)).scalar()
             if active != act.previous_session:
                 raise StaleActivation(f"the active session of {app.full_string()} changed")
-            if act.previous_session is not None and act.previous_session != sid:
-                conn.execute(
-                    sql.set_session_status,
-                    _p(
-                        dict(
-                            tenant=app.tenant,
-                            sid=act.previous_session,
-                            status="DEACTIVATED",
-                            now=now,
-                        )
-                    ),
-                )
             conn.execute(
-                sql.set_session_status,
-                _p(dict(tenant=app.tenant, sid=sid, status="ACTIVE", now=now)),
+                sql.swap_active_session,
+                _p(dict(tenant=app.tenant, sid=sid, previous=act.previous_session, now=now)),
             )
             conn.execute(
                 sql.activate_application, _p(dict(unit, sid=sid, checksum=act.checksum, now=now))
