@@ -228,9 +228,8 @@ class SessionLifecycle:
         rollback_of: int | None,
     ) -> ActivateResult:
         with self._ctx.lock:
-            store = self._ctx.require_tenant(tenant)
-            info = self._ctx.session(tenant, session_id)
-            active = store.active_session_id(info.app)
+            store = self._ctx.open_store()
+            info, active = self._ctx.session_and_active(tenant, session_id)
             log = sessions.check_activation(info, active, force, self._ctx.clock())
             prepared = self._ctx.prepared_package(tenant, session_id, read=info)
             changed = info.status is not SessionStatus.ACTIVE

@@ -71,3 +71,28 @@ def test_the_runtime_sees_each_activation_and_delete(
         assert engine.live().runtime == "recording"
     unit = AppId("default")
     assert runtime.applied == [(unit, ["a"]), (unit, ["a", "b"]), (unit, None)]
+
+
+def test_an_activation_whose_active_session_moved_writes_nothing(engine: Engine) -> None:
+    """The store checks, in the activation's own transaction, that the unit's active
+    session is still the one the engine checked against (another engine on the same
+    database may have activated since)."""
+    from gitsync.engine.activation import build_activation
+    from gitsync.engine.store import StaleActivation
+
+    app = AppId("default", "default", "default")
+    files = {"serve.yaml": b"applications:\n  - name: a\n    import_path: m:app\n"}
+    active = engine.deploy_files(files).generation
+    waiting = engine.create_session_from_files("default", files).session_id
+    engine.prepare("default", waiting)
+    store, ctx = engine._store, engine._ctx
+    info = ctx.session("default", waiting)
+    prepared = ctx.prepared_package("default", waiting)
+    for stale in (None, active + 100):
+        with pytest.raises(StaleActivation):
+            store.activate(build_activation(info, stale, 1.0, prepared, "deploy", None, None))
+        assert store.active_session_id(app) == active
+        assert ctx.session("default", waiting).status.value == "PREPARED"
+        assert [entry.generation for entry in store.history(app)] == [active]
+    assert engine.activate("default", waiting).generation == waiting
+    assert store.active_session_id(app) == waiting

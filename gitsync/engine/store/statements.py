@@ -109,6 +109,21 @@ class Statements:
         self.session = sa.select(
             s.status, s.application, s.instance, s.created, s.changed, s.previous_active
         ).where(_session_row())
+        # The session and its unit's active session, in one read (what activation checks).
+        active_of_session = (
+            sa.select(a.session_id)
+            .where(a.tenant == s.tenant, a.application == s.application, a.instance == s.instance)
+            .scalar_subquery()
+        )
+        self.session_and_active = sa.select(
+            s.status,
+            s.application,
+            s.instance,
+            s.created,
+            s.changed,
+            s.previous_active,
+            active_of_session,
+        ).where(_session_row())
         self.session_files = (
             sa.select(f.path, f.kind, f.sha256, sa.func.coalesce(blobs.c.md5, ""), f.status)
             .select_from(session_files.outerjoin(blobs, blobs.c.sha256 == f.sha256))
@@ -210,13 +225,25 @@ class Statements:
                 P("checksum", type_=sa.Text),
                 P("now", type_=sa.Double),
                 s.config,
-            ).where(_session_row()),
+            ).where(
+                _session_row(),
+                sa.or_(
+                    P("previous", type_=sa.Integer).is_(None),
+                    sa.exists().where(
+                        unit_of(applications), a.session_id == P("previous", type_=sa.Integer)
+                    ),
+                ),
+            ),
         )
+        # Writes one row only while the unit's active session is still ``previous`` (or
+        # it has none and ``previous`` is None): zero rows means another engine
+        # activated or deleted it since the engine checked.
         self.activate_application = upsert_app.on_conflict_do_update(
             index_elements=["tenant", "application", "instance"],
             set_={
                 k: upsert_app.excluded[k] for k in ("session_id", "checksum", "activated", "config")
             },
+            where=a.session_id == P("previous", type_=sa.Integer),
         )
         self.serve_digests = sa.select(sv.name, sv.digest).where(unit_of(serve_apps))
         self.drop_serve_app = serve_apps.delete().where(unit_of(serve_apps), sv.name == P("name"))

@@ -333,17 +333,18 @@ class Store:
 
     def get_session(self, tenant: str, session_id: int) -> SessionInfo | None:
         rows = self._rows(self._sql.session, tenant=tenant, sid=session_id)
+        return _session_info(tenant, session_id, rows[0]) if rows else None
+
+    def session_and_active(
+        self, tenant: str, session_id: int
+    ) -> tuple[SessionInfo | None, int | None]:
+        """A session and its unit's active session id, in one read."""
+        rows = self._rows(self._sql.session_and_active, tenant=tenant, sid=session_id)
         if not rows:
-            return None
-        status, application, instance, created, changed, previous = rows[0]
-        return SessionInfo(
-            tenant,
-            session_id,
-            SessionStatus(status),
-            AppId(tenant, application, instance),
-            created,
-            changed,
-            previous,
+            return None, None
+        active = rows[0][-1]
+        return _session_info(tenant, session_id, rows[0][:-1]), None if active is None else int(
+            active
         )
 
     def session_files(self, tenant: str, session_id: int) -> list[FileRow]:
@@ -475,16 +476,17 @@ class Store:
         when the active session is no longer the one the engine checked against."""
         sql, app, sid, now = self._sql, act.app, act.session_id, act.now
         unit = _unit(app)
+        previous = act.previous_session
         with self._tx(durable=True) as conn:
-            active = conn.execute(sql.active_session, _p(unit)).scalar()
-            if active != act.previous_session:
+            written = conn.execute(
+                sql.activate_application,
+                _p(dict(unit, sid=sid, checksum=act.checksum, now=now, previous=previous)),
+            ).rowcount
+            if written != 1:
                 raise StaleActivation(f"the active session of {app.full_string()} changed")
             conn.execute(
                 sql.swap_active_session,
-                _p(dict(tenant=app.tenant, sid=sid, previous=act.previous_session, now=now)),
-            )
-            conn.execute(
-                sql.activate_application, _p(dict(unit, sid=sid, checksum=act.checksum, now=now))
+                _p(dict(tenant=app.tenant, sid=sid, previous=previous, now=now)),
             )
             existing = dict(conn.execute(sql.serve_digests, _p(unit)).all())
             gone = sorted(existing.keys() - act.digests.keys())
@@ -662,6 +664,12 @@ def _p(params: Mapping[str, Any] | Sequence[Mapping[str, Any]]) -> Any:
     if isinstance(params, Mapping):
         return {f"p_{key}": value for key, value in params.items()}
     return [_p(one) for one in params]
+
+
+def _session_info(tenant: str, session_id: int, row: Sequence[Any]) -> SessionInfo:
+    status, application, instance, created, changed, previous = row
+    app = AppId(tenant, application, instance)
+    return SessionInfo(tenant, session_id, SessionStatus(status), app, created, changed, previous)
 
 
 def _unit(app: AppId) -> dict[str, str]:
