@@ -2,7 +2,10 @@
 
 Transport failures and answers that are not the agent's JSON become
 EngineUnavailable (the hook then does the work itself); an error the agent answers
-becomes a GitsyncError with the agent's message.
+becomes a GitsyncError with the agent's message. A request may name the repository it
+is about (``about``): an agent watching anything else then does nothing and answers
+NOT_WATCHED with its source, which is returned as the answer (the hook does the work
+itself), so a hook needs no status request first.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ STATUS_PATH = "/api/gitsync/status"
 REFRESH_PATH = "/api/gitsync/refresh"
 VALIDATE_PATH = "/api/gitsync/validate"
 TOKEN_ENV = "GITSYNC_TOKEN"
+NOT_WATCHED = "NOT_WATCHED"  # the error code of an agent asked about what it does not watch
 
 
 class AgentClient:
@@ -34,13 +38,20 @@ class AgentClient:
             base_url=self.url, headers=headers, trust_env=False, verify=verify
         )
 
-    def validate(self, archive: bytes, revision: str, *, timeout_s: float) -> dict[str, Any]:
+    def validate(
+        self,
+        archive: bytes,
+        revision: str,
+        *,
+        timeout_s: float,
+        about: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
         """Validate a ``git archive --format=tar.gz`` as the agent would deploy it."""
         return self._post(
             VALIDATE_PATH,
             timeout_s,
             content=archive,
-            params={"revision": revision},
+            params={"revision": revision, **(about or {})},
             headers={"Content-Type": "application/gzip"},
         )
 
@@ -55,11 +66,10 @@ class AgentClient:
             raise EngineUnavailable(f"{self.url}{STATUS_PATH} answered {response.status_code}")
         return data
 
-    def refresh(self, *, wait_s: float) -> dict[str, Any]:
+    def refresh(self, *, wait_s: float, about: dict[str, str] | None = None) -> dict[str, Any]:
         """Ask for a reconcile and wait up to ``wait_s`` for it; the status after it."""
-        return self._post(
-            REFRESH_PATH, wait_s + 5, params={"wait": "true", "timeout": f"{wait_s:g}"}
-        )
+        params = {"wait": "true", "timeout": f"{wait_s:g}", **(about or {})}
+        return self._post(REFRESH_PATH, wait_s + 5, params=params)
 
     def close(self) -> None:
         self._http.close()
@@ -80,6 +90,8 @@ class AgentClient:
                 f"{self.url}{path} answered {response.status_code} with something that is "
                 f"not the agent's JSON: {response.text[:200]!r}"
             )
+        if response.status_code == 409 and data.get("error-code") == NOT_WATCHED:
+            return data
         if response.status_code >= 300:
             message = str(data.get("message") or "")
             raise GitsyncError(f"{self.url}{path} answered {response.status_code}: {message}")

@@ -7,6 +7,10 @@
 - ``POST /api/gitsync/validate?revision=SHA``: validate a ``tar.gz`` of a commit (``git
   archive``) as the agent would deploy it, prune rules included; the pre-receive hook
   asks this so that it needs no validator of its own.
+
+Both take ``repository=PATH&branch=B&path=SUBPATH`` (the git hooks send them): an agent
+that does not watch that repository's branch and subpath does nothing and answers 409
+``NOT_WATCHED`` with its source.
 - ``POST /api/gitsync/webhook`` (``gitsync.agent.webhook``).
 
 ``gitsync.agent.server`` mounts them on the engine's app, or on a small app of their own
@@ -22,8 +26,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from gitsync.agent.client import REFRESH_PATH, STATUS_PATH, VALIDATE_PATH
+from gitsync.agent.client import NOT_WATCHED, REFRESH_PATH, STATUS_PATH, VALIDATE_PATH
 from gitsync.agent.loop import Agent
+from gitsync.agent.source import watches
 from gitsync.config import package
 from gitsync.config.loader import load_snapshot
 from gitsync.config.snapshot import Snapshot
@@ -79,6 +84,25 @@ def _summary(proposal: reconcile.Proposal) -> str:
     return summary_line(proposal.plan)
 
 
+def _not_watched(agent: Agent, request: Request) -> JSONResponse | None:
+    """409 NOT_WATCHED when the request names a repository this agent does not watch."""
+    params = request.query_params
+    repository = params.get("repository")
+    if repository is None:
+        return None
+    source = agent.source.describe()
+    if watches(source, repository, params.get("branch", ""), params.get("path", "")):
+        return None
+    return JSONResponse(
+        {
+            "error-code": NOT_WATCHED,
+            "message": f"this agent watches {source.get('location', '?')}, not {repository}",
+            "source": source,
+        },
+        status_code=409,
+    )
+
+
 def _agent(request: Request) -> Agent:
     agent: Agent = request.app.state.agent
     return agent
@@ -93,6 +117,9 @@ def agent_routes() -> list[BaseRoute]:
 
     async def refresh(request: Request) -> Response:
         agent = _agent(request)
+        refused = _not_watched(agent, request)
+        if refused is not None:
+            return refused
         reason = request.query_params.get("reason", "hook")
         if reason not in ("hook", "manual"):
             return _bad_request("reason must be 'hook' or 'manual'")
@@ -109,6 +136,9 @@ def agent_routes() -> list[BaseRoute]:
 
     async def validate(request: Request) -> JSONResponse:
         agent = _agent(request)
+        refused = _not_watched(agent, request)
+        if refused is not None:
+            return refused
         revision = request.query_params.get("revision", "pushed")
         body = await request.body()
         content_type = request.headers.get("content-type", "application/gzip")

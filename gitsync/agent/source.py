@@ -9,7 +9,7 @@ digest, so reading it *is* the check; the snapshot read for it is kept.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Protocol, TypeVar
 
@@ -133,3 +133,18 @@ def open_source(
     if spec.is_git:
         return GitAgentSource(spec, metrics, cache_dir=cache_dir)
     return DirectoryAgentSource(spec)
+
+
+def watches(source: Mapping[str, str], repository: str, branch: str, subpath: str) -> bool:
+    """True when ``source`` (as :meth:`AgentSource.describe` gives it) is the git
+    repository at the local path ``repository``, at ``branch``, below ``subpath``."""
+    if source.get("kind") != "git":
+        return False
+    location = str(source.get("location") or "").removeprefix("file://")
+    try:
+        same_repo = Path(location).resolve() == Path(repository).resolve()
+    except (OSError, ValueError):
+        return False
+    ref = str(source.get("ref") or "").removeprefix("refs/heads/")
+    wanted = str(source.get("subpath") or "").strip("/")
+    return same_repo and ref == branch and wanted == subpath.strip("/")

@@ -7,12 +7,12 @@ syncs the new commit and prints the plan and the new generation, which git relay
 the pusher as ``remote: …`` lines.
 
 When a running agent is known (``--agent URL``, or the agent holding the lock under
-``--state-dir``) and it watches this very repository and branch, both hooks ask it over
-HTTP: the hook process then imports nothing heavy, and the agent's warm validator
-answers in milliseconds. An agent that watches anything else is not asked (its sync
-would not be this push's); the hooks then do the work themselves against ``--engine
-URL`` or the engine in ``--state-dir`` (through the API of whoever holds it), and say
-so. What post-receive prints is about the pushed commit only: ``applied`` means the
+``--state-dir``), each hook asks it in one request that names this repository, branch
+and subpath: the hook process then imports nothing heavy, and the agent's warm
+validator answers in milliseconds. An agent that watches anything else does nothing
+and says so (its sync would not be this push's); the hooks then do the work themselves
+against ``--engine URL`` or the engine in ``--state-dir`` (through the API of whoever
+holds it), and say so. What post-receive prints is about the pushed commit only: ``applied`` means the
 active generation carries that revision. Every module beyond this one is imported only
 on the path that needs it.
 """
@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from gitsync.errors import EngineUnavailable, GitsyncError
 from gitsync.hooks.options import HookSettings
@@ -47,48 +47,37 @@ def read_updates(stream: TextIO, branch: str) -> list[tuple[str, str]]:
     return updates
 
 
-def _agent_url(settings: HookSettings, out: TextIO | None = None) -> str | None:
-    """The agent to ask: one that watches this repository's deploy branch, else None
-    (and, given ``out``, a line saying why a running agent is not asked)."""
-    url = settings.agent_url.rstrip("/") if settings.agent_url else None
-    if url is None and settings.state_dir and not settings.engine_url:
+def _agent_url(settings: HookSettings) -> str | None:
+    """The agent to ask, if any: ``--agent URL``, else the one holding the lock under
+    ``--state-dir`` (read from its lock file: no request)."""
+    if settings.agent_url:
+        return settings.agent_url.rstrip("/")
+    if settings.state_dir and not settings.engine_url:
         from gitsync.agent.lock import running_agent_url
 
-        url = running_agent_url(Path(settings.state_dir), settings.tenant, settings.application)
-    if url is None:
-        return None
-    from gitsync.agent.client import AgentClient
-
-    try:
-        with AgentClient(url) as agent:
-            source = agent.status().get("source") or {}
-    except GitsyncError:
-        return None  # gone: the hook does the work itself
-    if _watches_this_repository(source, settings):
-        return url
-    if out is not None:
-        watched = f"{source.get('location', '?')}" + (
-            f" at {source['ref']}" if source.get("ref") else ""
-        )
-        echo(
-            f"gitsync: the agent at {url} watches {watched}, not this repository's "
-            f"{settings.branch}: it is not asked",
-            out,
-        )
+        return running_agent_url(Path(settings.state_dir), settings.tenant, settings.application)
     return None
 
 
-def _watches_this_repository(source: dict[str, str], settings: HookSettings) -> bool:
-    if source.get("kind") != "git":
-        return False
-    location = str(source.get("location") or "").removeprefix("file://")
-    try:
-        same_repo = Path(location).resolve() == Path.cwd().resolve()
-    except OSError:
-        return False
-    ref = str(source.get("ref") or "").removeprefix("refs/heads/")
-    subpath = str(source.get("subpath") or "").strip("/")
-    return same_repo and ref == settings.branch and subpath == settings.subpath.strip("/")
+def _about(settings: HookSettings) -> dict[str, str]:
+    """What both hooks ask about: an agent that watches anything else does nothing and
+    says so (NOT_WATCHED), in the answer to the hook's one request."""
+    return {
+        "repository": str(Path.cwd().resolve()),
+        "branch": settings.branch,
+        "path": settings.subpath,
+    }
+
+
+def _not_asked(url: str, answer: dict[str, Any], settings: HookSettings) -> str:
+    source = answer.get("source") or {}
+    watched = f"{source.get('location', '?')}" + (
+        f" at {source['ref']}" if source.get("ref") else ""
+    )
+    return (
+        f"gitsync: the agent at {url} watches {watched}, not this repository's "
+        f"{settings.branch}: it is not asked"
+    )
 
 
 def _git() -> GitRunner:
@@ -127,16 +116,20 @@ def pre_receive(settings: HookSettings, stdin: TextIO, out: TextIO) -> int:
 
 
 def _validate(settings: HookSettings, sha: str) -> tuple[bool, list[str]]:
-    url = _agent_url(settings)  # an agent watching something else would judge by its rules
+    url = _agent_url(settings)
     if url is not None:
-        from gitsync.agent.client import AgentClient
+        from gitsync.agent.client import NOT_WATCHED, AgentClient
 
         archive = _git().run_bytes(["archive", "--format=tar.gz", sha], what="git archive")
         try:
             with AgentClient(url) as agent:
-                answer = agent.validate(archive, sha, timeout_s=SYNC_TIMEOUT_S)
+                answer = agent.validate(
+                    archive, sha, timeout_s=SYNC_TIMEOUT_S, about=_about(settings)
+                )
         except EngineUnavailable:
             answer = None  # the agent is gone: validate here instead
+        if answer is not None and answer.get("error-code") == NOT_WATCHED:
+            answer = None  # it would judge by the rules of what it watches: validate here
         if answer is not None:
             lines = [str(line) for line in answer.get("issues") or []]
             if not answer.get("ok"):
@@ -168,11 +161,13 @@ def post_receive(settings: HookSettings, stdin: TextIO, out: TextIO) -> int:
     if not updates:
         return 0
     sha = updates[-1][1]
-    url = _agent_url(settings, out)
+    url = _agent_url(settings)
     try:
         if url is not None:
             try:
-                return _sync_through_agent(url, sha, out)
+                done = _sync_through_agent(url, sha, settings, out)
+                if done is not None:
+                    return done
             except EngineUnavailable as exc:
                 echo(f"gitsync: {exc.message}; applying {sha[:12]} here", out)
         return _sync_directly(settings, sha, out)
@@ -181,12 +176,16 @@ def post_receive(settings: HookSettings, stdin: TextIO, out: TextIO) -> int:
         return 1
 
 
-def _sync_through_agent(url: str, sha: str, out: TextIO) -> int:
-    from gitsync.agent.client import AgentClient
+def _sync_through_agent(url: str, sha: str, settings: HookSettings, out: TextIO) -> int | None:
+    """The exit code, or None when the agent does not watch this repository."""
+    from gitsync.agent.client import NOT_WATCHED, AgentClient
 
     echo(f"gitsync: {sha[:12]} pushed; asking the agent at {url} to sync", out)
     with AgentClient(url) as agent:
-        status = agent.refresh(wait_s=SYNC_TIMEOUT_S)
+        status = agent.refresh(wait_s=SYNC_TIMEOUT_S, about=_about(settings))
+    if status.get("error-code") == NOT_WATCHED:  # its sync would not be this push's
+        echo(_not_asked(url, status, settings), out)
+        return None
     last = status.get("lastSync") or {}
     result, revision = last.get("result"), str(last.get("revision") or "")
     if revision != sha:  # the agent synced something else (the branch moved on, or failed)
