@@ -149,6 +149,8 @@ class RayRuntime:
             # Read-your-writes: until Ray answers after the PUT that carries the unit's
             # config (and its control loop had time to act), Ray's answer is not news.
             fresh = not self._pending() and (self._ray_state_time >= self._last_put_done + SETTLE_S)
+            if not self._driving and unit is not None and state is not None:  # until it runs
+                fresh = not ray_live.drift(unit.config, state, self._other_names(app))
         if state is None and error is None:
             error = "Waiting for Ray's first answer."
         sent = unit.config if unit else None
@@ -170,13 +172,7 @@ class RayRuntime:
             return ray_live.drift(unit.config, self._ray_state, self._other_names(app))
 
     def _other_names(self, app: AppId) -> list[str]:
-        """The Serve applications of the other units (not ``app``'s drift)."""
-        return [
-            name
-            for other, config in self._units.items()
-            if other != app
-            for name in ray_live.app_names(config.config)
-        ]
+        return ray_live.other_names({a: u.config for a, u in self._units.items()}, app)
 
     def error(self) -> str | None:
         with self._cond:

@@ -41,6 +41,11 @@ def app_names(config: Mapping[str, Any] | None) -> list[str]:
     return [str(a.get("name", "default")) for a in (config or {}).get("applications") or []]
 
 
+def other_names(units: Mapping[AppId, Mapping[str, Any]], app: AppId) -> list[str]:
+    """The Serve applications of the units other than ``app`` (not its drift)."""
+    return [name for other, config in units.items() if other != app for name in app_names(config)]
+
+
 def comparable(ray_app_config: Mapping[str, Any], global_logging: Any) -> JsonDict:
     """Ray's ``deployed_app_config`` without the global ``logging_config`` it copies in,
     so it compares equal to what was sent."""

@@ -94,6 +94,12 @@ def health_of(node: EngineProcess, generation: int) -> str:
     return str(next(e["health"] for e in entries if e["generation"] == generation))
 
 
+def ours(node: EngineProcess) -> Any:
+    """The user_config the engine's Serve GET shows for the application."""
+    app = httpx.get(node.url + APPS, timeout=30).json()["applications"]["failover"]
+    return app["deployed_app_config"]["deployments"][0].get("user_config")
+
+
 class Sent:
     """The store's runtime_sent, read as another process would."""
 
@@ -155,6 +161,7 @@ def test_the_other_engine_takes_over_ray_without_sending_twice(
     # its gate is still under way.
     put = httpx.put(second.url + APPS, json=config("two", port), timeout=60)
     assert put.status_code == 200, put.text
+    assert ours(second) == {"word": "two"}  # read-your-writes on an engine that does not drive
     g2 = g1 + 1
     wait("the driver to send it", lambda: sent() == (g2, epoch_a), 30)
     first.kill()
