@@ -140,11 +140,25 @@ def main() -> int:
         ("YAML paths agree (differential fuzz), deep forms", "../config/test_yaml_paths.py"),
         ("linear scans: 1 MB worst input each", "test_linear_text.py"),
         ("reads need the token, Host allow-list, serve CLI", "test_access.py"),
-        ("bounded work: findings cap, GETs during the worst write", "test_bounded_work.py"),
+        (
+            "bounded work: findings cap and count, GETs during the worst write",
+            "test_bounded_work.py",
+        ),
+        (
+            "validated once, outside the lock (large valid packages)",
+            "../engine/test_validate_once.py",
+        ),
         ("secrets: one redaction, a surface each", "test_secrets.py"),
         ("connections: deadlines and cap under 1,024 fds", "test_connections.py"),
         ("caps: NUL zip names, names, 1e999", "test_caps.py"),
         ("git protocols, terminal escapes", "test_git_protocols.py"),
+        ("terminal escapes: every command's and both hooks' output", "test_terminal_output.py"),
+        ("agent API guard over HTTP: token, Host, loopback", "../agent/test_agent_guard.py"),
+        ("symlinks: real pushes with and without an agent", "../hooks/test_symlink_parity.py"),
+        (
+            "Ray 2.60 token auth: the runtime against a token cluster",
+            "../ray/test_ray_token_auth.py",
+        ),
         ("webhook replay", "test_webhook_replay.py"),
     ]
     hardening_rows = []
