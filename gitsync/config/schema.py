@@ -179,7 +179,7 @@ def _dedupe(findings: list[Finding]) -> list[Finding]:
 
 
 def _explain(schemas: SchemaSet, config: Any, unknown_keys: UnknownKeys) -> Iterator[Finding]:
-    bad = list(non_json_values(config))
+    bad = list(itertools.islice(non_json_values(config), MAX_FINDINGS + 1))  # bounded too
     for path, message in bad:
         yield Finding(path, message, rule="yaml")
     if bad:

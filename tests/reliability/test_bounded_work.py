@@ -38,6 +38,15 @@ def test_the_count_past_the_cap_is_bounded_in_time() -> None:
     assert whole == tally.Tally(1_000_000, True)
 
 
+def test_a_million_values_json_cannot_hold_are_cut_short_too() -> None:
+    args = {f"k{i}": float("inf") for i in range(300_000)}
+    start = time.process_time()
+    issues = validate_config({"applications": [{"name": 5, "import_path": "m:a", "args": args}]})
+    assert time.process_time() - start < 20
+    assert len(issues) == MAX_FINDINGS + 1, len(issues)
+    assert "cannot be represented in JSON" in issues[0].message
+
+
 def test_findings_inside_one_application_are_counted_too() -> None:
     deployments = [{"name": 1}] * 5_000
     issues = validate_config(
