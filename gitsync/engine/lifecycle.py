@@ -282,7 +282,17 @@ class SessionLifecycle:
 
     def rollback(self, app: AppId, generation: int | None) -> ActivateResult:
         """A new session from ``generation``'s package (default: the one before the
-        active), prepared and activated as a new generation, recorded as a rollback."""
+        active), prepared and activated as a new generation, recorded as a rollback.
+
+        The target's files are validated before the lock; under it the target is picked
+        again (a deploy may have come meanwhile) and prepare carries the result on only
+        if it is still the same package."""
+        with self._ctx.lock:
+            store = self._ctx.require_tenant(app.tenant)
+            active = store.active_session_id(app)
+            target = sessions.pick_rollback_target(app, store.history(app), active, generation)
+            files = store.history_file_data(app, target.generation)
+        checked = check_package(files, self._ctx.unknown_keys)
         with self._ctx.lock:
             store = self._ctx.require_tenant(app.tenant)
             entries = store.history(app)
@@ -291,7 +301,7 @@ class SessionLifecycle:
             session_id = store.create_session(
                 app, self._ctx.clock(), active or 0, copy_from_history=target.generation
             )
-            prepared = self.prepare(app, session_id)
+            prepared = self.prepare(app, session_id, checked)
             result = self.activate(
                 app.tenant,
                 session_id,

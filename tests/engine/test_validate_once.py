@@ -79,6 +79,15 @@ def test_create_then_prepare_validates_once_outside_the_lock(
     engine.activate("default", info.session_id)
 
 
+def test_a_rollback_validates_once_outside_the_lock(engine: Engine, spy: ValidationSpy) -> None:
+    first = engine.deploy_files({"serve.yaml": _many_apps(300)})
+    engine.deploy_files({"serve.yaml": _many_apps(301)})
+    spy.lock_free.clear()
+    result = engine.rollback("default")
+    assert result.generation > first.generation
+    assert spy.lock_free == [True]  # before: once, under the lock
+
+
 def test_a_package_changed_while_validated_is_validated_again(
     engine: Engine, spy: ValidationSpy
 ) -> None:
