@@ -157,7 +157,8 @@ class _Loader:
         findings = schema.check(merged, self.mode)
         code_paths = sorted(set(self._code_paths(apps, findings)))
         self.issues.extend(self._locate(finding) for finding in findings)
-        self.issues.sort(key=lambda i: (i.file, i.line, i.column))
+        # in file order; the note on findings past the cap (no path) comes last
+        self.issues.sort(key=lambda i: (i.rule == "limit" and not i.path, i.file, i.line, i.column))
         if self.mode == "warn":
             _drop_ignored_keys(merged, findings)
         result = LoadResult(merged, self.issues, code_paths, list(names), self.mode)
