@@ -1,0 +1,80 @@
+"""What a push hook process loads: each hook is a fresh process, so every import is part
+of a push's latency. Without an agent, post-receive opens the embedded engine, and loads
+neither PostgreSQL's dialect and driver, nor Alembic (no upgrade to run), nor an HTTP
+client; with an agent, neither hook loads the engine or its SQL toolkit."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from tests.testing.agent import AgentProcess
+from tests.testing.configs import app_yaml
+from tests.testing.git import WorkRepo, git
+
+SCRIPT = """
+import io, json, sys
+from gitsync.hooks.__main__ import main
+sys.stdin = io.StringIO(sys.argv[2])
+code = main(sys.argv[3:])
+with open(sys.argv[1], "w") as out:
+    json.dump({"code": code, "modules": sorted(n for n, m in sys.modules.items() if m)}, out)
+"""
+
+
+def run_hook(bare: Path, tmp_path: Path, update: str, *argv: str) -> tuple[int, set[str], str]:
+    report = tmp_path / "modules.json"
+    done = subprocess.run(
+        [sys.executable, "-c", SCRIPT, str(report), update, *argv],
+        cwd=bare,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    data = json.loads(report.read_text())
+    return int(data["code"]), set(data["modules"]), done.stdout + done.stderr
+
+
+def loaded(modules: set[str], *names: str) -> list[str]:
+    return sorted(m for m in modules if any(m == n or m.startswith(n + ".") for n in names))
+
+
+def pushed(tmp_path: Path, repo: WorkRepo, price: int = 1) -> tuple[Path, str]:
+    """A bare repository holding a pushed commit (no hooks yet), and git's update line."""
+    bare = tmp_path / "deploy.git"
+    if not bare.exists():
+        git(tmp_path, "init", "--quiet", "--bare", "--initial-branch=main", str(bare))
+    sha = repo.commit(f"price {price}", {"apps/a.yaml": app_yaml("a", price=price)})
+    assert repo.push(bare.as_uri()).returncode == 0
+    return bare, f"{'0' * 40} {sha} refs/heads/main\n"
+
+
+def test_the_hooks_without_an_agent_load_only_what_the_embedded_engine_needs(
+    tmp_path: Path, repo: WorkRepo
+) -> None:
+    bare, update = pushed(tmp_path, repo)
+    state = str(tmp_path / "state")
+    for hook in ("pre-receive", "post-receive"):
+        code, modules, out = run_hook(bare, tmp_path, update, hook, "--state-dir", state)
+        assert code == 0, out
+        assert loaded(modules, "sqlalchemy.dialects.postgresql", "psycopg", "alembic") == []
+        assert loaded(modules, "httpx", "httpcore", "starlette", "uvicorn", "click") == []
+    assert "applied as generation" in out
+
+
+def test_the_hooks_asking_an_agent_load_no_engine(
+    tmp_path: Path, repo: WorkRepo, start_agent: Callable[..., AgentProcess]
+) -> None:
+    bare, _ = pushed(tmp_path, repo)
+    agent = start_agent(str(bare), "--ref", "main", "--interval", "3600")
+    agent.wait_status(lambda s: s["lastSync"] and s["lastSync"]["result"] == "applied", "sync")
+    bare, update = pushed(tmp_path, repo, price=2)
+    for hook in ("pre-receive", "post-receive"):
+        code, modules, out = run_hook(bare, tmp_path, update, hook, "--agent", agent.url)
+        assert code == 0, out
+        assert loaded(modules, "sqlalchemy", "gitsync.engine", "yaml", "yaml_rs") == [], hook
+    assert "applied as generation" in out
+    assert agent.stop() == 0
