@@ -13,12 +13,19 @@
 Targets: push → active p50 ≤ 300 ms (both paths), write → active p50 ≤ 500 ms, no-op ≤ 50 ms.
 Anchors: Argo CD polls every 3 minutes, Flux every minute.
 
+Each hook is a fresh Python process, so loading modules is part of a push. An installed
+gitsync has its bytecode compiled (pip does it at install), so the bench compiles the
+package it runs first; ``--no-compile`` measures the tree as found (with
+PYTHONDONTWRITEBYTECODE set and no ``__pycache__``, every hook compiles every module).
+Every wait has a deadline.
+
 Run: python bench/latency.py [--pushes 20] [--writes 20] [--noop-runs 50] (0 skips one)
 """
 
 from __future__ import annotations
 
 import argparse
+import compileall
 import json
 import os
 import signal
@@ -32,14 +39,15 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for tests.testing
+
+from tests.testing.git import GIT_ENV, WorkRepo, git
+from tests.testing.tools import tool_path
+from tests.testing.wait import wait_until
+
 PYTHON = sys.executable
-GIT_ENV = {
-    "GIT_AUTHOR_NAME": "Bench",
-    "GIT_AUTHOR_EMAIL": "bench@example.com",
-    "GIT_COMMITTER_NAME": "Bench",
-    "GIT_COMMITTER_EMAIL": "bench@example.com",
-    "GIT_CONFIG_NOSYSTEM": "1",
-}
+PUSH_TIMEOUT_S = 180.0  # one push, both hooks included
+WAIT_S = 60.0
 
 
 def app_yaml(name: str, price: int) -> str:
@@ -47,11 +55,6 @@ def app_yaml(name: str, price: int) -> str:
         f"name: {name}\nroute_prefix: /{name}\nimport_path: shop:app\n"
         f"deployments:\n  - name: Stand\n    num_replicas: 1\n    user_config: {{price: {price}}}\n"
     )
-
-
-def git(cwd: Path, *args: str) -> str:
-    done = subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True)
-    return done.stdout.strip()
 
 
 def percentiles(samples: list[float]) -> str:
@@ -72,92 +75,109 @@ def status(url: str) -> dict[str, Any]:
 class Agent:
     def __init__(self, source: Path, state: Path, *extra: str) -> None:
         self.state = state
-        log = (state.parent / "agent.log").open("w")
-        self.proc = subprocess.Popen(
-            [
-                PYTHON,
-                "-m",
-                "gitsync.main",
-                "agent",
-                str(source),
-                "--state-dir",
-                str(state),
-                "--listen",
-                "127.0.0.1:0",
-                "--interval",
-                "3600",
-                *extra,
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+        self.log = state.parent / f"agent-{state.name}.log"
+        with self.log.open("w") as log:
+            self.proc = subprocess.Popen(
+                [
+                    PYTHON,
+                    "-m",
+                    "gitsync.main",
+                    "agent",
+                    str(source),
+                    "--state-dir",
+                    str(state),
+                    "--listen",
+                    "127.0.0.1:0",
+                    "--interval",
+                    "3600",
+                    *extra,
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         lock = state / "agents" / "default.default.lock"
-        deadline = time.monotonic() + 60
-        self.url = ""
-        while time.monotonic() < deadline and not self.url:
+
+        def published() -> str | None:
             try:
                 info = json.loads(lock.read_text() or "{}")
-                self.url = info.get("url") or "" if info.get("pid") == self.proc.pid else ""
             except (OSError, ValueError):
-                pass
-            time.sleep(0.02)
-        if not self.url:
-            raise SystemExit("the agent did not start")
-        while (status(self.url).get("lastSync") or {}).get("result") not in ("applied", "in-sync"):
-            time.sleep(0.02)
+                return None
+            return str(info.get("url") or "") if info.get("pid") == self.proc.pid else None
+
+        self.url = wait_until(published, "the agent's API", WAIT_S, self.tail, interval_s=0.02)
+        wait_until(
+            lambda: (
+                (status(self.url).get("lastSync") or {}).get("result") in ("applied", "in-sync")
+            ),
+            "the agent's first sync",
+            WAIT_S,
+            self.tail,
+            interval_s=0.02,
+        )
+
+    def tail(self) -> str:
+        return self.log.read_text()[-2000:]
 
     def stop(self) -> None:
         self.proc.send_signal(signal.SIGTERM)
-        self.proc.wait(timeout=60)
+        self.proc.wait(timeout=WAIT_S)
+
+
+def timed_push(work: WorkRepo, bare: Path) -> tuple[float, float]:
+    """Wall and CPU seconds of one ``git push`` (git and both hooks), killed past its
+    deadline."""
+    started = time.perf_counter()
+    push = subprocess.Popen(
+        [tool_path("git"), "push", "--quiet", bare.as_uri(), "main"],
+        cwd=work.path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,  # its hooks too, if the deadline kills it
+    )
+    deadline = threading.Timer(PUSH_TIMEOUT_S, os.killpg, (push.pid, signal.SIGKILL))
+    deadline.start()
+    try:
+        assert push.stderr is not None
+        err = push.stderr.read()
+        # wait4's usage covers git and every hook process it waited for.
+        _, code, usage = os.wait4(push.pid, 0)
+    finally:
+        deadline.cancel()
+    elapsed = time.perf_counter() - started  # post-receive returns once it is active
+    push.returncode = os.waitstatus_to_exitcode(code)
+    if push.returncode != 0:
+        raise SystemExit(f"push failed ({push.returncode}): {err.decode(errors='replace')}")
+    return elapsed, usage.ru_utime + usage.ru_stime
 
 
 def bench_push(root: Path, pushes: int, *, with_agent: bool) -> tuple[list[float], list[float]]:
     """Wall and CPU seconds of each push, until the new generation is active."""
     name = "agent" if with_agent else "direct"
-    work, bare, state = root / f"work-{name}", root / f"deploy-{name}.git", root / f"state-{name}"
-    work.mkdir()
-    git(work, "init", "--quiet", "--initial-branch=main")
-    (work / "apps").mkdir()
-    (work / "apps" / "a.yaml").write_text(app_yaml("a", 0))
-    git(work, "add", "-A")
-    git(work, "commit", "--quiet", "-m", "first")
-    git(root, "clone", "--quiet", "--bare", str(work), str(bare))
+    bare, state = root / f"deploy-{name}.git", root / f"state-{name}"
+    work = WorkRepo(root / f"work-{name}")
+    work.commit("first", {"apps/a.yaml": app_yaml("a", 0)})
+    git(root, "clone", "--quiet", "--bare", str(work.path), str(bare))
     agent = Agent(bare, state, "--ref", "main") if with_agent else None
     subprocess.run(
         [PYTHON, "-m", "gitsync.main", "hook", "install", str(bare), "--state-dir", str(state)],
         check=True,
         capture_output=True,
+        timeout=WAIT_S,
     )
     walls, cpus = [], []
     try:
         for i in range(1, pushes + 1):
-            (work / "apps" / "a.yaml").write_text(app_yaml("a", i))
-            git(work, "commit", "--quiet", "-am", f"price {i}")
-            sha = git(work, "rev-parse", "HEAD")
-            started = time.perf_counter()
-            push = subprocess.Popen(
-                ["git", "push", "--quiet", bare.as_uri(), "main"],
-                cwd=work,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.PIPE,
-            )
-            assert push.stderr is not None
-            err = push.stderr.read()
-            # wait4's usage covers git and every hook process it waited for.
-            _, code, usage = os.wait4(push.pid, 0)
-            push.returncode = os.waitstatus_to_exitcode(code)
-            elapsed = time.perf_counter() - started  # post-receive returns once it is active
-            if push.returncode != 0:
-                raise SystemExit(f"push {i} failed: {err.decode(errors='replace')}")
+            sha = work.commit(f"price {i}", {"apps/a.yaml": app_yaml("a", i)})
+            wall, cpu = timed_push(work, bare)
             applied = (
                 status(agent.url)["revisions"]["applied"]
                 if agent is not None
                 else live_revision(state)
             )
             if applied != sha:
-                raise SystemExit(f"push {i}: {sha} is not the applied revision")
-            walls.append(elapsed)
-            cpus.append(usage.ru_utime + usage.ru_stime)
+                raise SystemExit(f"push {i}: {sha} is not the applied revision ({applied})")
+            walls.append(wall)
+            cpus.append(cpu)
     finally:
         if agent is not None:
             agent.stop()
@@ -165,10 +185,17 @@ def bench_push(root: Path, pushes: int, *, with_agent: bool) -> tuple[list[float
 
 
 def live_revision(state: Path) -> str | None:
-    from gitsync.sync.target import EmbeddedTarget
-
-    with EmbeddedTarget(state) as target:
-        return target.live("default", "default").revision
+    """The active generation's revision, as ``gitsync history`` reports it."""
+    done = subprocess.run(
+        [PYTHON, "-m", "gitsync.main", "history", "--state-dir", str(state)]
+        + ["-o", "json", "--limit", "1"],
+        capture_output=True,
+        text=True,
+        timeout=WAIT_S,
+        check=True,
+    )
+    entries = json.loads(done.stdout)
+    return str(entries[0]["revision"]) if entries else None
 
 
 def bench_write(root: Path, writes: int) -> list[float]:
@@ -183,8 +210,13 @@ def bench_write(root: Path, writes: int) -> list[float]:
             generation = status(agent.url)["generation"]
             started = time.perf_counter()
             target.write_text(app_yaml("a", i))
-            while status(agent.url)["generation"] == generation:
-                time.sleep(0.002)
+            wait_until(
+                lambda before=generation: status(agent.url)["generation"] != before,
+                f"the generation of write {i}",
+                WAIT_S,
+                agent.tail,
+                interval_s=0.002,
+            )
             samples.append(time.perf_counter() - started)
             time.sleep(0.05)  # let the watcher's burst window close between writes
     finally:
@@ -201,13 +233,12 @@ def bench_noop(root: Path, runs: int, apps: int) -> list[float]:
     from gitsync.sync.reconcile import PrunePolicy
     from gitsync.sync.target import EmbeddedTarget
 
-    repo = root / "big"
-    (repo / "apps").mkdir(parents=True)
-    for i in range(apps):
-        (repo / "apps" / f"app{i:04d}.yaml").write_text(app_yaml(f"app{i:04d}", i))
-    git(repo, "init", "--quiet", "--initial-branch=main")
-    git(repo, "add", "-A")
-    git(repo, "commit", "--quiet", "-m", f"{apps} applications")
+    big = WorkRepo(root / "big")
+    big.commit(
+        f"{apps} applications",
+        {f"apps/app{i:04d}.yaml": app_yaml(f"app{i:04d}", i) for i in range(apps)},
+    )
+    repo = big.path
     metrics = AgentMetrics()
     with EmbeddedTarget(root / "noop-state") as target:
         agent = LoopAgent(
@@ -233,11 +264,22 @@ def main() -> None:
     parser.add_argument("--writes", type=int, default=20)
     parser.add_argument("--noop-runs", type=int, default=50)
     parser.add_argument("--apps", type=int, default=1000)
+    parser.add_argument(
+        "--no-compile",
+        action="store_true",
+        help="do not compile the package's bytecode first (measure the tree as found)",
+    )
     args = parser.parse_args()
     os.environ.update(GIT_ENV)
+    import gitsync
+
+    package = Path(gitsync.__file__).parent
+    if not args.no_compile:
+        compileall.compile_dir(package, quiet=1)
+    print(f"gitsync from {package} ({'as found' if args.no_compile else 'bytecode compiled'})")
     with tempfile.TemporaryDirectory(prefix="gitsync-latency-") as tmp:
         root = Path(tmp)
-        for with_agent in (True, False):
+        for with_agent in (True, False) if args.pushes else ():
             walls, cpus = bench_push(root, args.pushes, with_agent=with_agent)
             label = "with agent" if with_agent else "no agent  "
             print(f"(a) git push → active, {label} {percentiles(walls)}")

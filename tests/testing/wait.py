@@ -19,17 +19,19 @@ def wait_until(
     what: str,
     timeout_s: float = WAIT_S,
     show: Callable[[], object] | None = None,
+    interval_s: float = 0.05,
 ) -> T:
-    """Poll ``check`` until it returns something truthy and return that; raise
-    ``TimeoutError`` naming ``what``, the last value seen and ``show()`` (what else would
-    explain the wait) when time runs out."""
+    """Poll ``check`` every ``interval_s`` until it returns something truthy and return
+    that; raise ``TimeoutError`` naming ``what``, the last value seen and ``show()``
+    (what else would explain the wait) when time runs out. Benches that time the wait
+    poll more often."""
     deadline = time.monotonic() + timeout_s
     last: T | None = None
     while time.monotonic() < deadline:
         last = check()
         if last:
             return last
-        time.sleep(0.05)
+        time.sleep(interval_s)
     shown = f"; {show()}" if show is not None else ""
     raise TimeoutError(
         f"timed out after {timeout_s:g} s waiting for {what} (last: {last!r}{shown})"
