@@ -19,7 +19,10 @@ package it runs first; ``--no-compile`` measures the tree as found (with
 PYTHONDONTWRITEBYTECODE set and no ``__pycache__``, every hook compiles every module).
 Every wait has a deadline.
 
-Run: python bench/latency.py [--pushes 20] [--writes 20] [--noop-runs 50] (0 skips one)
+Run: python bench/latency.py [--pushes 20] [--writes 20] [--noop-runs 50] (0 skips one).
+Another tree's gitsync (before/after figures): PYTHONPATH=OTHER_TREE:THIS_TREE python
+bench/latency.py --noop-runs 0 (the processes it starts run OTHER_TREE's gitsync; (c)
+runs in this process and needs this tree's).
 """
 
 from __future__ import annotations
@@ -39,7 +42,9 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for tests.testing
+# tests.testing, after PYTHONPATH: the gitsync measured is the one PYTHONPATH names (an
+# older tree's, to compare), as in the hooks and agents the bench starts.
+sys.path.append(str(Path(__file__).resolve().parents[1]))
 
 from tests.testing.git import GIT_ENV, WorkRepo, git
 from tests.testing.tools import tool_path
@@ -271,14 +276,17 @@ def main() -> None:
     )
     args = parser.parse_args()
     os.environ.update(GIT_ENV)
-    import gitsync
-
-    package = Path(gitsync.__file__).parent
-    if not args.no_compile:
-        compileall.compile_dir(package, quiet=1)
-    print(f"gitsync from {package} ({'as found' if args.no_compile else 'bytecode compiled'})")
     with tempfile.TemporaryDirectory(prefix="gitsync-latency-") as tmp:
         root = Path(tmp)
+        # Every process the bench starts runs here: ``python -m``/``-c`` put the working
+        # directory first on sys.path, and a checkout's gitsync there would win.
+        os.chdir(root)
+        where = [PYTHON, "-c", "import gitsync; print(gitsync.__file__)"]
+        found = subprocess.run(where, capture_output=True, text=True, check=True).stdout
+        package = Path(found.strip()).parent
+        if not args.no_compile:
+            compileall.compile_dir(package, quiet=1)
+        print(f"gitsync from {package} ({'as found' if args.no_compile else 'bytecode compiled'})")
         for with_agent in (True, False) if args.pushes else ():
             walls, cpus = bench_push(root, args.pushes, with_agent=with_agent)
             label = "with agent" if with_agent else "no agent  "
