@@ -76,5 +76,6 @@ def test_the_hooks_asking_an_agent_load_no_engine(
         code, modules, out = run_hook(bare, tmp_path, update, hook, "--agent", agent.url)
         assert code == 0, out
         assert loaded(modules, "sqlalchemy", "gitsync.engine", "yaml", "yaml_rs") == [], hook
+        assert loaded(modules, "httpx", "httpcore") == [], hook  # a loopback agent: no TLS
     assert "applied as generation" in out
     assert agent.stop() == 0
