@@ -183,6 +183,22 @@ def failover_round(
     return took - killed, reached - killed
 
 
+def to_ray(nodes: list[EngineProcess], dashboard: str, port: int, step: int) -> tuple[float, float]:
+    """Seconds from a Serve REST PUT until Ray holds its config: through the driving
+    engine, then through one that is not (its deploy waits for the driver's poll)."""
+    leader = next(node for node in nodes if driving(node))
+    other = next(node for node in nodes if node is not leader)
+    return put_until_ray(leader, dashboard, port, step), put_until_ray(
+        other, dashboard, port, step + 1
+    )
+
+
+def put_until_ray(node: EngineProcess, dashboard: str, port: int, step: int) -> float:
+    started = time.monotonic()
+    httpx.put(node.url + SERVE_APPS, json=ray_config(port, step), timeout=30).raise_for_status()
+    return poll(lambda: ray_step(dashboard) == step) - started
+
+
 def ray_failover(server: PostgresServer, root: Path, engines: int, rounds: int) -> None:
     cluster = start_cluster(num_cpus=2)
     url = server.create_database("failover")
@@ -197,6 +213,18 @@ def ray_failover(server: PostgresServer, root: Path, engines: int, rounds: int) 
             node.start()
         httpx.put(nodes[0].url + SERVE_APPS, json=ray_config(port, 0)).raise_for_status()
         poll(lambda: ray_step(cluster.dashboard) == 0)
+        direct: list[float] = []
+        relayed: list[float] = []
+        for step in range(1000, 1020, 2):
+            through_driver, through_other = to_ray(nodes, cluster.dashboard, port, step)
+            direct.append(through_driver)
+            relayed.append(through_other)
+        print(
+            f"PUT -> Ray holds the config, p50 of {len(direct)}: through the driving engine "
+            f"{statistics.median(direct) * 1000:.0f} ms, through another engine "
+            f"{statistics.median(relayed) * 1000:.0f} ms",
+            flush=True,
+        )
         lease_s: list[float] = []
         ray_s: list[float] = []
         for step in range(1, rounds + 1):
