@@ -105,6 +105,7 @@ class RuntimeLeader:
 
     def _run(self) -> None:
         next_renew = 0.0
+        failure = ""  # the last failure logged: an outage is logged once, not per poll
         while not self._stop.is_set():
             try:
                 now = time.monotonic()
@@ -118,8 +119,11 @@ class RuntimeLeader:
                     with self._ctx.lock:
                         self._step_down("its lease ran out before it could renew it")
                 self._follow()
+                failure = ""
             except GitsyncError as exc:
-                log.warning("runtime lease: %s", exc.message)
+                if exc.message != failure:
+                    log.warning("runtime lease: %s", exc.message)
+                failure = exc.message
             except Exception:  # the thread must live on: the next pass tries again
                 log.exception("runtime lease: unexpected failure")
             self._stop.wait(self.poll)

@@ -54,6 +54,7 @@ class RuntimeLease:
         self.name = name
         self.epoch: int | None = None
         self._act_until = 0.0  # monotonic: stop acting here unless renewed
+        self._failure = ""  # the last renewal failure logged (an outage logs once)
 
     def renew(self) -> int | None:
         """Claim the lease, or renew it; the epoch held, None when another engine holds
@@ -64,8 +65,11 @@ class RuntimeLease:
                 self.name, self.holder, "", time.time(), self.ttl, self.epoch
             )
         except StoreError as exc:
-            log.warning("cannot renew the %s lease: %s", self.name, exc.message)
+            if exc.message != self._failure:
+                log.warning("cannot renew the %s lease: %s", self.name, exc.message)
+            self._failure = exc.message
             return self.epoch if self.held() else None
+        self._failure = ""
         self.epoch = epoch
         self._act_until = started + self.ttl * 2 / 3 if epoch is not None else 0.0
         return epoch

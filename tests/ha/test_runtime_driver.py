@@ -189,3 +189,29 @@ def test_a_unit_deleted_while_nobody_drove_leaves_the_runtime_once(
     assert sent(url, tmp_path / "x") == {UNIT: (0, 3)}
     time.sleep(0.5)  # later passes send nothing more
     assert runtime.deployed == [(UNIT, 0, False)]
+
+
+def test_the_driver_steps_down_while_the_store_is_away_and_drives_again(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    server = PostgresServer().start()
+    engines: list[Engine] = []
+    try:
+        url = server.create_database()
+        engine, runtime = open_engine(url, tmp_path / "a", engines)
+        wait_until(lambda: drives(engine), "the engine to drive")
+        server.stop()
+        # It cannot renew: it stops acting on its own clock, before the lease can end.
+        wait_until(lambda: runtime.driving[-1] is False, "the driver to step down", 10)
+        time.sleep(2.0)
+        server.start()
+        wait_until(lambda: runtime.driving[-1] is True and drives(engine), "it to drive again")
+        generation = deploy(engine, 1)
+        assert runtime.deployed[-1] == (UNIT, generation, True)
+        # The outage is in the log a few times, not once per poll.
+        failures = [r for r in caplog.records if "runtime lease" in r.getMessage()]
+        assert 0 < len(failures) < 10, [r.getMessage() for r in failures]
+    finally:
+        for engine in engines:
+            engine.close()
+        server.remove()
