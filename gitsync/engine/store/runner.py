@@ -14,7 +14,7 @@ are raised as SQLAlchemy raises them (a lost connection invalidates the connecti
 from __future__ import annotations
 
 from collections import namedtuple
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -71,28 +71,66 @@ class Rows:
 class _Plan:
     """One statement compiled for one dialect and one set of parameter names."""
 
-    def __init__(self, compiled: sa.engine.Compiled, dialect: sa.Dialect, row: Any) -> None:
+    def __init__(
+        self,
+        compiled: sa.engine.Compiled,
+        dialect: sa.Dialect,
+        row: Any,
+    ) -> None:
         assert isinstance(compiled, sa.sql.compiler.SQLCompiler)
         self.compiled = compiled
         self.sql = str(compiled)
-        self.order = tuple(compiled.positiontup or ()) if compiled.positional else None
-        processors = {
-            name: bind.type.dialect_impl(dialect).bind_processor(dialect)
-            for bind, name in compiled.bind_names.items()
-        }
-        self.processors: dict[str, Callable[[Any], Any]] = {
-            name: proc for name, proc in processors.items() if proc is not None
-        }
         self.row = row  # a namedtuple class, or None when the statement returns nothing
+        self.positional = compiled.positional
+        by_name = {name: bind for bind, name in compiled.bind_names.items()}
+        names = list(compiled.positiontup or ()) if self.positional else list(by_name)
+        # What construct_params does, unrolled: per bound parameter, the caller's value
+        # (by key, then by compiled name) or the statement's own, then the type's bind
+        # processor. A parameter whose value is computed at execution leaves it to
+        # construct_params.
+        self.exact = all(bind.callable is None for bind in by_name.values())
+        self.slots = [
+            (
+                name,
+                by_name[name].key,
+                by_name[name].value,
+                by_name[name].required,
+                by_name[name].type.dialect_impl(dialect).bind_processor(dialect),
+            )
+            for name in names
+        ]
 
     def arguments(self, params: Mapping[str, Any]) -> Any:
+        if not self.exact:
+            return self._constructed(params)
+        values = []
+        for name, key, default, required, process in self.slots:
+            value = params.get(key, _MISSING)
+            if value is _MISSING:
+                value = params.get(name, _MISSING)
+                if value is _MISSING:
+                    if required:
+                        return self._constructed(params)  # raises SQLAlchemy's own error
+                    value = default
+            if process is not None and value is not None:
+                value = process(value)
+            values.append(value)
+        if self.positional:
+            return tuple(values)
+        return {slot[0]: value for slot, value in zip(self.slots, values, strict=True)}
+
+    def _constructed(self, params: Mapping[str, Any]) -> Any:
         values = self.compiled.construct_params(params, escape_names=False)
-        for name, process in self.processors.items():
-            if values.get(name) is not None:
+        for name, _key, _default, _required, process in self.slots:
+            if process is not None and values.get(name) is not None:
                 values[name] = process(values[name])
-        if self.order is None:
+        if not self.positional:
             return values
-        return tuple(values[name] for name in self.order)
+        return tuple(values[slot[0]] for slot in self.slots)
+
+
+_MISSING = object()
+_Known = tuple[frozenset[str], bool, _Plan | None]  # parameter names, executemany, plan
 
 
 class Bound:
@@ -113,22 +151,27 @@ class Runner:
 
     def __init__(self, dialect: sa.Dialect, statements: Iterable[Any]) -> None:
         self._dialect = dialect
-        self._prebuilt = {id(stmt): stmt for stmt in statements if isinstance(stmt, sa.Executable)}
-        self._plans: dict[tuple[int, tuple[str, ...], bool], _Plan | None] = {}
+        # Per prebuilt statement (by id: they live as long as the runner), its plans.
+        self._plans: dict[int, tuple[Any, list[_Known]]] = {
+            id(stmt): (stmt, []) for stmt in statements if isinstance(stmt, sa.Executable)
+        }
 
     def execute(self, conn: sa.Connection, statement: Any, params: Params = None) -> Any:
         """Rows, or SQLAlchemy's own result for a statement this runner does not take."""
-        many = isinstance(params, Sequence) and len(params) > 1
+        known = self._plans.get(id(statement))
+        if known is None or known[0] is not statement:
+            return conn.execute(statement, params)  # built for this call: SQLAlchemy's cache
         batch: Sequence[Mapping[str, Any]]
         if params is None:
-            batch = [{}]
-        elif isinstance(params, Mapping):
-            batch = [params]
+            batch = (_NO_PARAMS,)
+        elif type(params) is dict or isinstance(params, Mapping):
+            batch = (params,)
         else:
             batch = params
         if not batch:
             return conn.execute(statement, params)
-        plan = self._plan(statement, batch[0], many)
+        many = len(batch) > 1
+        plan = self._plan(statement, known[1], batch[0], many)
         if plan is None:
             return conn.execute(statement, params)
         dbapi_conn = conn.connection.dbapi_connection
@@ -152,15 +195,15 @@ class Runner:
             rows = [plan.row._make(row) for row in rows]
         return Rows(rows, rowcount)
 
-    def _plan(self, statement: Any, params: Mapping[str, Any], many: bool) -> _Plan | None:
-        if self._prebuilt.get(id(statement)) is not statement:
-            return None  # built for this call only: SQLAlchemy's cache is the right one
-        key = (id(statement), tuple(sorted(params)), many)
-        try:
-            return self._plans[key]
-        except KeyError:
-            plan = self._plans[key] = self._compile(statement, key[1], many)
-            return plan
+    def _plan(
+        self, statement: Any, plans: list[_Known], params: Mapping[str, Any], many: bool
+    ) -> _Plan | None:
+        for keys, for_many, plan in plans:
+            if for_many == many and params.keys() == keys:
+                return plan
+        found = self._compile(statement, tuple(sorted(params)), many)
+        plans.append((frozenset(params), many, found))  # None: left to SQLAlchemy
+        return found
 
     def _compile(self, statement: Any, keys: tuple[str, ...], many: bool) -> _Plan | None:
         compiled = statement.compile(
@@ -199,6 +242,9 @@ class Runner:
         if lost:  # as SQLAlchemy does: the connection is dropped, not rolled back
             conn.invalidate(exc)
         return wrapped
+
+
+_NO_PARAMS: Mapping[str, Any] = {}
 
 
 def _plain(type_: sa.types.TypeEngine[Any]) -> bool:
