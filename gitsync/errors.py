@@ -20,6 +20,7 @@ The hierarchy::
     ├── RequestTimeout              (408)
     ├── ActivationConflict          a stale or out-of-order activation (409)
     ├── LockHeld                    the state directory or an agent lock is taken (409)
+    │   └── LeaseHeld               another agent holds the unit's lease, or ours is lost
     ├── PruneRefused                a plan removes too much (412, exit 4)
     ├── InvalidConfig               validation issues; nothing applied (400, exit 3)
     │   └── YamlError               one file is not usable YAML (its ``issue`` says where)
@@ -127,6 +128,17 @@ class LockHeld(GitsyncError):
 
     error_code = "APPLICATION_LOCK_FAILURE"
     http_status = 409
+
+
+class LeaseHeld(LockHeld):
+    """Another agent holds the (tenant, application) lease, or the lease a request was
+    fenced with is no longer the caller's. ``lease``: the holder's lease as JSON, when known."""
+
+    error_code = "LEASE_HELD"
+
+    def __init__(self, message: str, lease: dict[str, object] | None = None) -> None:
+        super().__init__(message)
+        self.lease = lease
 
 
 class StoreError(GitsyncError):

@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from gitsync.api import leases
 from gitsync.api.common import parse_json
 from gitsync.config import package
 from gitsync.engine import Engine
@@ -83,6 +84,7 @@ async def deploy(request: Request) -> JSONResponse:
 
     def run() -> dict[str, Any]:
         files = package.read_package(body, content_type, engine.limits)
+        leases.fence(request, engine, tenant, application)
         result = engine.deploy_files(
             files, tenant=tenant, application=application, source=source, force=force
         )
@@ -104,8 +106,13 @@ async def rollback(request: Request) -> JSONResponse:
 
 async def reapply(request: Request) -> JSONResponse:
     tenant, application = _unit(request)
-    generation = await run_in_threadpool(_engine(request).reapply, tenant, application)
-    return JSONResponse({"generation": generation})
+    engine = _engine(request)
+
+    def run() -> int:
+        leases.fence(request, engine, tenant, application)
+        return engine.reapply(tenant, application)
+
+    return JSONResponse({"generation": await run_in_threadpool(run)})
 
 
 routes = [
@@ -114,4 +121,5 @@ routes = [
     Route(PREFIX + "/deploy", deploy, methods=["POST"]),
     Route(PREFIX + "/rollback", rollback, methods=["POST"]),
     Route(PREFIX + "/reapply", reapply, methods=["POST"]),
+    *leases.routes(PREFIX),
 ]

@@ -40,6 +40,7 @@ from gitsync.engine.records import (
 from gitsync.engine.runtime import NoneRuntime, Runtime
 from gitsync.engine.sessions import app_id
 from gitsync.engine.store import Store, locate
+from gitsync.engine.unit_leases import UnitLeases
 from gitsync.errors import NotFound
 
 #: The lease whose holder runs session expiry when several engines share a store.
@@ -87,6 +88,7 @@ class Engine:
         self._sessions = SessionLifecycle(self._ctx, self._driver)
         self._files = SessionFiles(self._ctx, self.limits)
         self._apps = Applications(self._ctx, self._driver)
+        self.unit_leases = UnitLeases(self._ctx)  # one agent per unit (no Vespa endpoint)
 
     @property
     def runtime(self) -> Runtime:

@@ -19,14 +19,16 @@ import httpx
 from gitsync import errors
 from gitsync.config import package
 from gitsync.engine.records import DeploySource, HistoryEntry
+from gitsync.engine.unit_leases import UnitLease
 from gitsync.sync import wire
-from gitsync.sync.target import Applied, LiveView
+from gitsync.sync.target import Applied, LeaseToken, LiveView
 
 _ERRORS_BY_CODE: dict[str, type[errors.GitsyncError]] = {
     "BAD_REQUEST": errors.BadRequest,
     "NOT_FOUND": errors.NotFound,
     "ACTIVATION_CONFLICT": errors.ActivationConflict,
     "APPLICATION_LOCK_FAILURE": errors.LockHeld,
+    "LEASE_HELD": errors.LeaseHeld,
     "PRECONDITION_FAILED": errors.PruneRefused,
     "UNAUTHORIZED": errors.Unauthorized,
     "FORBIDDEN": errors.Forbidden,
@@ -34,6 +36,7 @@ _ERRORS_BY_CODE: dict[str, type[errors.GitsyncError]] = {
     "REQUEST_TIMEOUT": errors.RequestTimeout,
 }
 SOURCE_HEADER = "X-Gitsync-Source"
+LEASE_HEADER = "X-Gitsync-Lease"
 T = TypeVar("T")
 
 
@@ -93,6 +96,7 @@ class RemoteEngine:
         application: str,
         source: DeploySource,
         force: bool = False,
+        lease: LeaseToken | None = None,
     ) -> Applied:
         body = package.build_zip(dict(files))
         header = json.dumps({"revision": source.revision, "meta": dict(source.meta)})
@@ -102,7 +106,7 @@ class RemoteEngine:
             _applied,
             content=body,
             params={"force": "true"} if force else {},
-            headers={"Content-Type": "application/zip", SOURCE_HEADER: header},
+            headers={"Content-Type": "application/zip", SOURCE_HEADER: header, **_fence(lease)},
         )
 
     def history(self, tenant: str, application: str) -> list[HistoryEntry]:
@@ -113,9 +117,39 @@ class RemoteEngine:
         path = self._unit(tenant, application) + "/rollback"
         return self._read("POST", path, _applied, params=params)
 
-    def reapply(self, tenant: str, application: str) -> int:
+    def reapply(self, tenant: str, application: str, lease: LeaseToken | None = None) -> int:
         path = self._unit(tenant, application) + "/reapply"
-        return self._read("POST", path, lambda data: int(data["generation"]))
+        parse = lambda data: int(data["generation"])  # noqa: E731
+        return self._read("POST", path, parse, headers=_fence(lease))
+
+    def lease(self, tenant: str, application: str) -> UnitLease | None:
+        path = self._unit(tenant, application) + "/lease"
+        return self._read("GET", path, lambda data: _lease(data["lease"]))
+
+    def claim_lease(
+        self,
+        tenant: str,
+        application: str,
+        *,
+        holder: str,
+        ttl_s: float,
+        epoch: int | None = None,
+        info: Mapping[str, Any] | None = None,
+    ) -> UnitLease:
+        body = {"holder": holder, "ttlSeconds": ttl_s, "epoch": epoch, "info": dict(info or {})}
+        path = self._unit(tenant, application) + "/lease"
+        return self._read("POST", path, UnitLease.from_json, json=body)
+
+    def release_lease(self, tenant: str, application: str, *, holder: str, epoch: int) -> None:
+        path = self._unit(tenant, application) + "/lease"
+        try:
+            response = self._http.delete(path, params={"holder": holder, "epoch": str(epoch)})
+        except httpx.HTTPError as exc:
+            raise errors.EngineUnavailable(
+                f"cannot reach the engine at {self.base_url} ({type(exc).__name__})"
+            ) from exc
+        if response.status_code != 204:
+            raise _error_from(response)
 
     def close(self) -> None:
         self._http.close()
@@ -125,6 +159,16 @@ def _applied(data: Any) -> Applied:
     return Applied(
         int(data["generation"]), int(data["previousActiveGeneration"]), bool(data["activated"])
     )
+
+
+def _fence(lease: LeaseToken | None) -> dict[str, str]:
+    if lease is None:
+        return {}
+    return {LEASE_HEADER: json.dumps({"holder": lease.holder, "epoch": lease.epoch})}
+
+
+def _lease(data: Any) -> UnitLease | None:
+    return None if data is None else UnitLease.from_json(data)
 
 
 def _history(data: Any) -> list[HistoryEntry]:
@@ -140,5 +184,8 @@ def _error_from(response: httpx.Response) -> errors.GitsyncError:
         return errors.EngineUnavailable(f"engine answered {response.status_code}: {text}")
     if code == "INVALID_APPLICATION_PACKAGE":
         return errors.InvalidConfig([], message)
+    if code == "LEASE_HELD":
+        lease = body.get("lease")
+        return errors.LeaseHeld(message, lease if isinstance(lease, dict) else None)
     error = _ERRORS_BY_CODE.get(code, errors.EngineUnavailable)(message)
     return error

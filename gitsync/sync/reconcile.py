@@ -20,7 +20,7 @@ from gitsync.config.snapshot import Snapshot
 from gitsync.engine.records import DeploySource
 from gitsync.errors import InvalidConfig, PruneRefused
 from gitsync.plan import diff as plan
-from gitsync.sync.target import Applied, LiveView, Target
+from gitsync.sync.target import Applied, LeaseToken, LiveView, Target
 
 SETTINGS_FILE = settings.SETTINGS_FILE
 #: Applications kept alive by ``--no-prune`` travel in the package as this file.
@@ -186,6 +186,7 @@ def apply(
     application: str = "default",
     force: bool = False,
     via: str | None = None,
+    lease: LeaseToken | None = None,
 ) -> Applied:
     """Deploy the proposal's package as one session (prune rules checked first);
     ``via`` (e.g. ``push``) is recorded in history as what deployed it."""
@@ -199,4 +200,5 @@ def apply(
         application=application,
         source=source,
         force=force,
+        lease=lease,
     )

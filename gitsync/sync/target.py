@@ -14,6 +14,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol
 
 from gitsync.engine.records import ActivateResult, AppLive, DeploySource, HistoryEntry
+from gitsync.engine.unit_leases import UnitLease
 
 if TYPE_CHECKING:
     from gitsync.engine import Engine
@@ -55,6 +56,14 @@ class LiveView:
         return self.history[0].revision if self.history else None
 
 
+@dataclass(frozen=True)
+class LeaseToken:
+    """The agent lease a deploy is fenced with: refused unless it still holds the unit."""
+
+    holder: str
+    epoch: int
+
+
 class Target(Protocol):
     """An engine to read the live state of a deployment unit from and deploy to."""
 
@@ -68,13 +77,30 @@ class Target(Protocol):
         application: str,
         source: DeploySource,
         force: bool = False,
+        lease: LeaseToken | None = None,
     ) -> Applied: ...
 
     def history(self, tenant: str, application: str) -> list[HistoryEntry]: ...
 
     def rollback(self, tenant: str, application: str, generation: int | None) -> Applied: ...
 
-    def reapply(self, tenant: str, application: str) -> int: ...
+    def reapply(self, tenant: str, application: str, lease: LeaseToken | None = None) -> int: ...
+
+    # One agent per unit: the lease on (tenant, application) (gitsync.engine.unit_leases).
+    def lease(self, tenant: str, application: str) -> UnitLease | None: ...
+
+    def claim_lease(
+        self,
+        tenant: str,
+        application: str,
+        *,
+        holder: str,
+        ttl_s: float,
+        epoch: int | None = None,
+        info: Mapping[str, Any] | None = None,
+    ) -> UnitLease: ...
+
+    def release_lease(self, tenant: str, application: str, *, holder: str, epoch: int) -> None: ...
 
     def close(self) -> None: ...
 
@@ -114,7 +140,9 @@ class EmbeddedTarget:
         application: str,
         source: DeploySource,
         force: bool = False,
+        lease: LeaseToken | None = None,
     ) -> Applied:
+        self._fence(tenant, application, lease)
         result = self.engine.deploy_files(
             files, tenant=tenant, application=application, source=source, force=force
         )
@@ -126,9 +154,36 @@ class EmbeddedTarget:
     def rollback(self, tenant: str, application: str, generation: int | None) -> Applied:
         return Applied.of(self.engine.rollback(tenant, application, generation))
 
-    def reapply(self, tenant: str, application: str) -> int:
+    def reapply(self, tenant: str, application: str, lease: LeaseToken | None = None) -> int:
         """Send the active generation to the runtime again (self-heal of runtime drift)."""
+        self._fence(tenant, application, lease)
         return self.engine.reapply(tenant, application)
+
+    def lease(self, tenant: str, application: str) -> UnitLease | None:
+        return self.engine.unit_leases.current(tenant, application)
+
+    def claim_lease(
+        self,
+        tenant: str,
+        application: str,
+        *,
+        holder: str,
+        ttl_s: float,
+        epoch: int | None = None,
+        info: Mapping[str, Any] | None = None,
+    ) -> UnitLease:
+        return self.engine.unit_leases.claim(
+            tenant, application, holder=holder, ttl_s=ttl_s, epoch=epoch, info=info
+        )
+
+    def release_lease(self, tenant: str, application: str, *, holder: str, epoch: int) -> None:
+        self.engine.unit_leases.release(tenant, application, holder=holder, epoch=epoch)
+
+    def _fence(self, tenant: str, application: str, lease: LeaseToken | None) -> None:
+        if lease is not None:
+            self.engine.unit_leases.check(
+                tenant, application, holder=lease.holder, epoch=lease.epoch
+            )
 
     def close(self) -> None:
         self.engine.close()
