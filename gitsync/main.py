@@ -370,6 +370,13 @@ def engine(
     help="Seconds between polls (plus up to 20 % jitter).",
 )
 @click.option("--self-heal", is_flag=True, help="Revert drift made through the API.")
+@click.option(
+    "--lease-ttl",
+    type=click.FloatRange(min=1.0, max=600.0),
+    default=10.0,
+    show_default=True,
+    help="Seconds the unit's lease lasts unrenewed: a standby agent takes over within it.",
+)
 @_public_url_option
 @_prune_options
 @click.option(
@@ -404,6 +411,7 @@ def agent(**opts: Any) -> None:
         log_format=opts["log_format"],
         runtime=_runtime(opts),
         unknown_keys=opts["unknown_keys"],
+        lease_ttl_s=opts["lease_ttl"],
     )
     sys.exit(run_agent(options))
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from gitsync.agent.lease import LeaseKeeper
 from gitsync.agent.metrics import AgentMetrics
 from gitsync.agent.plan_cache import PlanCache
 from gitsync.agent.source import AgentSource
@@ -32,12 +33,13 @@ from gitsync.errors import (
     EngineUnavailable,
     GitsyncError,
     InvalidConfig,
+    LeaseHeld,
     PruneRefused,
     SourceError,
 )
 from gitsync.plan.render import render_text, summary_line
 from gitsync.sync import reconcile
-from gitsync.sync.target import LiveView, Target
+from gitsync.sync.target import LeaseToken, LiveView, Target
 
 log = logging.getLogger("gitsync.agent")
 
@@ -89,6 +91,7 @@ class Agent:
         self._plans = PlanCache(config.policy, config.unknown_keys)
         self._warned: str | None = None  # the revision whose warnings were logged last
         self._changed_at: float | None = None  # first directory change not yet applied
+        self.lease: LeaseKeeper | None = None  # one agent per unit; None: no lease kept
 
     # -- triggers ------------------------------------------------------------------
 
@@ -123,7 +126,10 @@ class Agent:
     def status(self) -> AgentStatus:
         with self._cond:
             status = self._status
-        return status.with_(next_poll=self.poll.next_run(), backoff=self.backoff.to_json())
+        lease = self.lease.to_json() if self.lease is not None else None
+        return status.with_(
+            next_poll=self.poll.next_run(), backoff=self.backoff.to_json(), lease=lease
+        )
 
     def pending(self) -> tuple[str, int, reconcile.Proposal] | None:
         """The newest plan: (source revision, live generation, proposal), or None."""
@@ -212,6 +218,9 @@ class Agent:
         )
 
     def _reconcile(self, reasons: tuple[str, ...], started: float) -> SyncResult:
+        if self.lease is not None and self.lease.token is None:
+            summary = f"unit held by {self.lease.held_by()}"
+            return self._result("standby", None, started, reasons, summary=summary)
         try:
             revision = self.source.revision()
             if self.backoff.remaining(revision) > 0:
@@ -235,6 +244,10 @@ class Agent:
             return self._failed("invalid", exc, revision, started, reasons)
         except PruneRefused as exc:
             return self._failed("prune-refused", exc, revision, started, reasons)
+        except LeaseHeld as exc:  # our lease ran out, or the engine says it is not ours
+            if self.lease is not None:
+                self.lease.lost(exc)
+            return self._result("standby", revision, started, reasons, error=exc.message)
         except ActivationConflict as exc:
             return self._failed("conflict", exc, revision, started, reasons)
         except GitsyncError as exc:
@@ -302,6 +315,7 @@ class Agent:
             tenant=self.config.tenant,
             application=self.config.application,
             via="push" if "hook" in reasons else None,  # the post-receive hook asked
+            lease=self._fence(),
         )
         healed = previous.healed + 1 if drifted else previous.healed
         if drifted:
@@ -328,7 +342,9 @@ class Agent:
             live.runtime_drift[:3]
         )
         if self.config.self_heal or "sync" in reasons:
-            generation = self.target.reapply(self.config.tenant, self.config.application)
+            generation = self.target.reapply(
+                self.config.tenant, self.config.application, self._fence()
+            )
             log.warning(
                 "runtime drift reverted (--self-heal): generation %s re-applied", generation
             )
@@ -391,6 +407,17 @@ class Agent:
                 "generation %s failed its health gate: %s", latest.generation, latest.health_message
             )
         self._set(runtime=runtime)
+
+    def _fence(self) -> LeaseToken | None:
+        """What an apply is fenced with: our lease now (LeaseHeld if it ran out)."""
+        if self.lease is None:
+            return None
+        token = self.lease.token
+        if token is None:
+            raise LeaseHeld(
+                f"the lease ran out before applying; unit held by {self.lease.held_by()}"
+            )
+        return token
 
     # -- recording -----------------------------------------------------------------
 

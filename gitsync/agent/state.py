@@ -29,7 +29,8 @@ class SyncResult:
 
     ``result`` is one of ``applied``, ``in-sync``, ``drift`` (reported, not reverted),
     ``invalid``, ``prune-refused``, ``conflict``, ``failed``, ``source-unavailable``,
-    ``engine-unavailable``, ``backoff`` (a failing revision, not retried yet).
+    ``engine-unavailable``, ``backoff`` (a failing revision, not retried yet),
+    ``standby`` (another agent holds the unit's lease: nothing was read or applied).
     """
 
     result: str
@@ -45,7 +46,7 @@ class SyncResult:
 
     @property
     def ok(self) -> bool:
-        return self.result in ("applied", "in-sync", "drift")
+        return self.result in ("applied", "in-sync", "drift", "standby")
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -108,6 +109,8 @@ class AgentStatus:
     # The runtime's view: its last error, the health verdict of the active generation
     # (with Ray's failure message) and the applications that are not RUNNING.
     runtime: dict[str, Any] | None = None
+    # The unit's lease: this agent's role (active or standby) and who holds it.
+    lease: dict[str, Any] | None = None
 
     def with_(self, **changes: Any) -> AgentStatus:
         return replace(self, **changes)
@@ -133,6 +136,7 @@ class AgentStatus:
             "backoff": self.backoff,
             "reconciles": self.reconciles,
             "runtime": self.runtime,
+            "lease": self.lease,
         }
 
 

@@ -31,6 +31,7 @@ def status(
     engine = target.open(read_only=True)
     try:
         live = engine.live(tenant, application)
+        lease = engine.lease(tenant, application)
     finally:
         engine.close()
     drift = _drift(source, live, unknown_keys) if source is not None else None
@@ -51,6 +52,8 @@ def status(
             for app in live.applications
         ],
         "warnings": live.warnings,
+        # The agent acting on the unit: its lease (one agent per unit, others stand by).
+        "agent": lease.to_json() if lease is not None else None,
     }
     if drift is not None:
         report["source"] = drift
@@ -78,6 +81,16 @@ def _drift(source: SourceSpec, live: LiveView, unknown_keys: UnknownKeys | None)
     }
 
 
+def _agent_line(lease: dict[str, Any] | None) -> str:
+    if lease is None:
+        return "agent: none has held this unit"
+    url = lease["info"].get("url")
+    who = f"{lease['holder']} ({url})" if url else lease["holder"]
+    if not lease["held"]:
+        return f"agent: none (the lease of {who} expired at {lease['expiresAt']})"
+    return f"agent: {who}, lease epoch {lease['epoch']}, expires in {lease['expiresInSeconds']:g} s"
+
+
 def _print(report: dict[str, Any]) -> None:
     color = use_color(sys.stdout)
     unit = f"{report['tenant']}.{report['application']}"
@@ -88,6 +101,7 @@ def _print(report: dict[str, Any]) -> None:
         echo(
             f"{unit}: generation {report['generation']}, revision {revision[:12]}, runtime {report['runtime']}"
         )
+    echo(f"  {_agent_line(report['agent'])}")
     for app in report["applications"]:
         state = paint(app["status"], "green" if app["status"] in _GOOD else "red", color)
         echo(f"  {app['name']:24} {state:10} {app['route_prefix'] or '-'}")

@@ -1,4 +1,4 @@
-"""``gitsync agent`` as a real process: triggers, the lock, signals, logs, metrics, drift
+"""``gitsync agent`` as a real process: triggers, signals, logs, metrics, drift
 through the HTTP API, and a remote engine that restarts under the agent."""
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from tests.testing.agent import AgentProcess
 from tests.testing.configs import app_yaml
 from tests.testing.engine import EngineProcess
 from tests.testing.git import WorkRepo
-from tests.testing.tools import run_gitsync
 
 Start = Callable[..., AgentProcess]
 
@@ -43,22 +42,6 @@ def test_a_file_write_in_a_watched_directory_is_applied(src: Path, start_agent: 
     assert after["lastSync"]["reasons"] == ["watch"]
     assert "user_config.price 1 → 2" in after["lastSync"]["plan"]
     assert agent.stop() == 0
-
-
-def test_a_second_agent_for_the_same_unit_gets_a_clear_error(
-    src: Path, tmp_path: Path, start_agent: Start
-) -> None:
-    agent = start_agent(str(src), "--interval", "3600")
-    agent.wait_status(applied_ok, "the first sync")
-    second = run_gitsync(
-        "agent", str(src), "--state-dir", str(tmp_path / "state"), "--listen", "127.0.0.1:0"
-    )
-    lock = tmp_path / "state" / "agents" / "default.default.lock"
-    assert second.returncode == 2
-    assert second.stderr.strip() == (
-        f"gitsync: error: another gitsync agent (pid {agent.proc.pid}) already manages tenant "
-        f"'default', application 'default' (lock file '{lock}' is held)"
-    )
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])

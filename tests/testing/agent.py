@@ -60,6 +60,21 @@ class AgentProcess:
     def output(self) -> str:
         return self.log.read_text(errors="replace")
 
+    def wait_output(self, text: str) -> None:
+        """Until ``text`` appears in the agent's output (e.g. its standby line)."""
+
+        def seen() -> bool:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"agent exited with {self.proc.returncode}:\n{self.output()}")
+            return text in self.output()
+
+        wait_until(seen, f"{text!r} in the agent's output", show=self.output)
+
+    def lease(self) -> dict[str, Any]:
+        """The status's ``lease``: this agent's role and who holds the unit."""
+        lease: dict[str, Any] = self.status()["lease"]
+        return lease
+
     def status(self) -> dict[str, Any]:
         if not self.url:
             self.wait_started()
@@ -111,7 +126,10 @@ def start_agent(tmp_path: Path) -> Iterator[Callable[..., AgentProcess]]:
         name: str = "agent",
         listen: str = "127.0.0.1:0",
         env: dict[str, str] | None = None,
+        wait: bool = True,
     ) -> AgentProcess:
+        """``wait=False``: do not wait for the API (a standby on a held state directory
+        serves none until it takes over)."""
         agent = AgentProcess(
             list(args),
             state_dir or tmp_path / "state",
@@ -120,7 +138,7 @@ def start_agent(tmp_path: Path) -> Iterator[Callable[..., AgentProcess]]:
             listen,
         )
         started.append(agent)  # before waiting: a failed start is still cleaned up
-        return agent.wait_started()
+        return agent.wait_started() if wait else agent
 
     yield start
     for agent in started:
