@@ -1,5 +1,5 @@
 """Several engines on one PostgreSQL: python bench/ha.py [--engines 3] [--clients 6]
-[--seconds 20] [--ray-failover ROUNDS].
+[--seconds 20] [--ray-failover ROUNDS] [--agent-failover ROUNDS [--lease-ttl 10]].
 
 Starts a private PostgreSQL server (fsync on) and N ``gitsync engine --store`` processes,
 then clients deploy small packages through the engines in turn (each client its own
@@ -11,6 +11,10 @@ With ``--ray-failover ROUNDS``: instead, a private Ray cluster and N engines wit
 another at once, and times "driver killed -> another engine holds the runtime lease"
 and "driver killed -> Ray runs the config of that deploy"; the killed engine comes
 back as a standby for the next round.
+
+With ``--agent-failover ROUNDS``: instead, two agents on one unit beside three engines;
+each round SIGKILLs the agent that holds the unit and times "agent killed -> the standby
+applied the next commit" (bench/ha_agents.py).
 """
 
 from __future__ import annotations
@@ -256,10 +260,17 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=6)
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--ray-failover", type=int, default=0, metavar="ROUNDS")
+    parser.add_argument("--agent-failover", type=int, default=0, metavar="ROUNDS")
+    parser.add_argument("--lease-ttl", type=float, default=10.0, help="the agents' lease TTL")
     args = parser.parse_args()
     server = PostgresServer(fsync=True).start()
     try:
         with tempfile.TemporaryDirectory() as tmp:
+            if args.agent_failover:
+                from bench.ha_agents import agent_failover
+
+                agent_failover(server, Path(tmp), args.agent_failover, args.lease_ttl)
+                return
             if args.ray_failover:
                 ray_failover(server, Path(tmp), max(2, args.engines), args.ray_failover)
                 return

@@ -6,7 +6,7 @@
 - ``DELETE ?holder=H&epoch=N``: let it go (204; a no-op unless H holds it at N).
 
 A deploy or reapply that carries ``X-Gitsync-Lease: {"holder", "epoch"}`` is refused
-(409 ``LEASE_HELD``) unless that pair still holds the unit's lease.
+(409 ``LEASE_HELD``, as JSON) unless that pair still holds the unit's lease.
 """
 
 from __future__ import annotations
@@ -54,7 +54,8 @@ async def claim_lease(request: Request) -> JSONResponse:
     data = parse_json(await read_body(request))
     if not isinstance(data, dict):
         raise BadRequest("the body must be a JSON object with holder and ttlSeconds")
-    holder, ttl, info = data.get("holder"), data.get("ttlSeconds"), data.get("info") or {}
+    holder, ttl, info = data.get("holder"), data.get("ttlSeconds"), data.get("info")
+    info = {} if info is None else info
     if not isinstance(holder, str):
         raise BadRequest("holder must be a string")
     if isinstance(ttl, bool) or not isinstance(ttl, int | float):
@@ -70,9 +71,15 @@ async def claim_lease(request: Request) -> JSONResponse:
             )
         )
     except LeaseHeld as exc:
-        body: dict[str, Any] = {**error_body(exc.error_code, exc.message), "lease": exc.lease}
-        return JSONResponse(body, status_code=exc.http_status)
+        return refused(exc)
     return JSONResponse(lease.to_json())
+
+
+def refused(exc: LeaseHeld) -> JSONResponse:
+    """409 as JSON with the holder's lease (other errors of ``/api/`` routes are text,
+    as Ray's are; the agent must tell this one apart)."""
+    body: dict[str, Any] = {**error_body(exc.error_code, exc.message), "lease": exc.lease}
+    return JSONResponse(body, status_code=exc.http_status)
 
 
 async def release_lease(request: Request) -> Response:

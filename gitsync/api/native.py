@@ -18,7 +18,7 @@ from gitsync.api.common import parse_json
 from gitsync.config import package
 from gitsync.engine import Engine
 from gitsync.engine.records import DeploySource
-from gitsync.errors import BadRequest
+from gitsync.errors import BadRequest, LeaseHeld
 from gitsync.sync import wire
 from gitsync.sync.target import LiveView
 
@@ -90,7 +90,10 @@ async def deploy(request: Request) -> JSONResponse:
         )
         return wire.activation_to_json(result)
 
-    return JSONResponse(await run_in_threadpool(run))
+    try:
+        return JSONResponse(await run_in_threadpool(run))
+    except LeaseHeld as exc:
+        return leases.refused(exc)
 
 
 async def rollback(request: Request) -> JSONResponse:
@@ -112,7 +115,10 @@ async def reapply(request: Request) -> JSONResponse:
         leases.fence(request, engine, tenant, application)
         return engine.reapply(tenant, application)
 
-    return JSONResponse({"generation": await run_in_threadpool(run)})
+    try:
+        return JSONResponse({"generation": await run_in_threadpool(run)})
+    except LeaseHeld as exc:
+        return leases.refused(exc)
 
 
 routes = [

@@ -4,7 +4,6 @@ git repositories (local paths and file:// remotes)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,12 +23,6 @@ BAD_ROUTE_ISSUE = (
     "apps/a.yaml:2:15: error: route_prefix: route_prefix must start with '/', must not end "
     "with '/' (unless it is exactly '/') and must not contain '{' or '}'; got 'nope'"
 )
-
-
-@pytest.fixture
-def target(tmp_path: Path) -> Iterator[EmbeddedTarget]:
-    with EmbeddedTarget(tmp_path / "state") as opened:
-        yield opened
 
 
 def make_agent(spec: SourceSpec, target: EmbeddedTarget, tmp_path: Path, **config: Any) -> Agent:

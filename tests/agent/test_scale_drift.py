@@ -3,7 +3,6 @@ watching git reports it as drift, and with --self-heal reverts it."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,12 +25,6 @@ deployments:
   - name: Stand
     num_replicas: 1
 """
-
-
-@pytest.fixture
-def target(tmp_path: Path) -> Iterator[EmbeddedTarget]:
-    with EmbeddedTarget(tmp_path / "state") as opened:
-        yield opened
 
 
 def _agent(repo: WorkRepo, target: EmbeddedTarget, tmp_path: Path, **config: Any) -> Agent:

@@ -39,14 +39,16 @@ class AgentProcess:
         self.url = ""
 
     def published_url(self) -> str | None:
-        """The URL this process wrote into its lock file, once it has."""
-        info_file = lock_path(self.state_dir, "default", "default")
-        try:
-            info = json.loads(info_file.read_text() or "{}")
-        except (OSError, ValueError):
-            return None
-        url = info.get("url")
-        return url if info.get("pid") == self.proc.pid and isinstance(url, str) else None
+        """The URL this process wrote into its lock file (whichever unit), once it has."""
+        for info_file in lock_path(self.state_dir, "-", "-").parent.glob("*.lock"):
+            try:
+                info = json.loads(info_file.read_text() or "{}")
+            except (OSError, ValueError):
+                continue
+            url = info.get("url")
+            if info.get("pid") == self.proc.pid and isinstance(url, str):
+                return url
+        return None
 
     def wait_started(self) -> AgentProcess:
         def started() -> str | None:

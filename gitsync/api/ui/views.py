@@ -100,7 +100,20 @@ def unit_page(reads: EngineReads, agent: AgentView | None, unit: AppId) -> Row:
         "findings": facts.findings(last.get("error")) if last and not last.get("ok") else [],
         "pending": pending,
         "degraded_reason": status.get("degradedReason"),
+        "lease": _lease_text(status.get("lease")),
     }
+
+
+def _lease_text(lease: Mapping[str, Any] | None) -> str | None:
+    """The agent's role on its unit's lease, in words (None: the agent keeps no lease)."""
+    if not lease:
+        return None
+    if lease.get("role") == "active":
+        return f"this agent holds the unit (lease epoch {lease.get('epoch')})"
+    holder = lease.get("holder") or {}
+    url = (holder.get("info") or {}).get("url")
+    who = f"{holder.get('holder')} ({url})" if url else holder.get("holder") or "unknown"
+    return f"standby: the unit is held by {who}"
 
 
 def active_generation(reads: EngineReads, unit: AppId) -> int:

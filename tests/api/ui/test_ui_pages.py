@@ -202,7 +202,9 @@ def test_an_invalid_commit_shows_its_file_line_col_findings(
     assert all(re.match(rf"{FRUIT}:\d+:\d+ error: ", f) for f in findings), findings
     assert any("max_ongoing_requests: must be > 0, got -1" in f for f in findings), findings
     assert any("num_replicas" in f for f in findings), findings
-    assert "failed" in browser.find_element(By.CSS_SELECTOR, ".facts dl").text
+    facts = browser.find_element(By.CSS_SELECTOR, ".facts dl").text
+    assert "failed" in facts
+    assert "Agent\nthis agent holds the unit (lease epoch 1)" in facts
     assert agent.generation() == active, "an invalid commit changes nothing"
     assert_accessible(browser)
     screenshot(browser, "invalid-commit")
