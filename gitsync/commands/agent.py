@@ -197,7 +197,7 @@ def _hold_state_dir(
         try:
             return lock.acquire()
         except LockHeld:
-            holder = _local_holder(lock, options.token)
+            holder = _local_holder(lock, options)
             if holder != announced:
                 log.info(
                     "standby: unit %s/%s held by %s (same state directory %s)",
@@ -211,22 +211,26 @@ def _hold_state_dir(
                 return None
 
 
-def _local_holder(lock: AgentLock, token: str | None) -> str:
-    """The agent holding the lock file: its lease holder id and URL, else its pid."""
+def _local_holder(lock: AgentLock, options: AgentOptions) -> str:
+    """The agent holding the lock file: the unit's lease holder as its engine shows it
+    (the remote engine, or the holder's embedded one at its URL), else its pid."""
     info = read_info(lock.path)
     url = info.get("url")
-    if isinstance(url, str) and url:
-        from gitsync.agent.client import AgentClient
+    engine_url = options.engine_url or (url if isinstance(url, str) and url else None)
+    if engine_url:
+        from gitsync.sync.client import RemoteEngine
 
         try:
-            with AgentClient(url, token=token) as client:
-                me = (client.status(timeout_s=2.0).get("lease") or {}).get("me")
-            if me:
-                return f"{me} ({url})"
+            engine = RemoteEngine(engine_url, token=options.token, timeout_s=2.0)
+            try:
+                lease = engine.lease(options.tenant, options.application)
+            finally:
+                engine.close()
+            if lease is not None and lease.held:
+                return lease.describe()
         except GitsyncError:
             pass
-        return f"pid {info.get('pid', '?')} ({url})"
-    return f"pid {info.get('pid', '?')}"
+    return f"pid {info.get('pid', '?')}" + (f" ({url})" if url else "")
 
 
 def _poke(agent: Agent) -> None:

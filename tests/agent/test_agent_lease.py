@@ -80,7 +80,8 @@ def test_a_second_agent_on_one_state_directory_stands_by_and_takes_over(
     holder = start_agent(*_args(repo), name="a")
     holder.wait_status(_applied(first_commit), "the first sync")
     standby = start_agent(*_args(repo), name="b", wait=False)  # same state directory
-    standby.wait_output("standby: unit default/default held by ")
+    me = holder.lease()["me"]
+    standby.wait_output(f"standby: unit default/default held by {me} ({holder.url})")
     epoch = holder.lease()["epoch"]
     assert holder.lease()["role"] == "active"
 
