@@ -1,7 +1,7 @@
 """The agent's lease on its unit: acquire before acting, renew, stand by, take over.
 
 A thread claims the unit's lease through the engine (``Target.claim_lease``) every third
-of the TTL. While the lease is ours the agent reconciles, fencing each apply with
+of the TTL (a standby: also the moment the holder's lease runs out). While the lease is ours the agent reconciles, fencing each apply with
 (holder, epoch); while another agent holds it, this one is a standby that logs the
 holder once and keeps polling, and when the holder dies (its lease expires) the next
 claim wins and the agent reconciles at once. A lease is counted as ours only until the
@@ -181,8 +181,18 @@ class LeaseKeeper:
         self._thread = threading.Thread(target=self._run, name="gitsync-lease", daemon=True)
         self._thread.start()
 
+    def _next_claim_s(self) -> float:
+        """A third of the TTL; a standby tries again as soon as the holder's lease runs
+        out, so a takeover is bounded by the TTL, not the TTL plus a claim period."""
+        period = self.ttl_s / 3
+        with self._lock:
+            seen, ours = self._seen, self._epoch is not None
+        if ours or seen is None or not seen.held:
+            return period
+        return min(period, max(0.05, seen.expires - seen.now + 0.05))
+
     def _run(self) -> None:
-        while not self._stop.wait(self.ttl_s / 3):
+        while not self._stop.wait(self._next_claim_s()):
             try:
                 self.claim_once()
             except Exception:  # a bug must not end the renewals silently
