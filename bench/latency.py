@@ -109,16 +109,21 @@ class Agent:
                 return None
             return str(info.get("url") or "") if info.get("pid") == self.proc.pid else None
 
-        self.url = wait_until(published, "the agent's API", WAIT_S, self.tail, interval_s=0.02)
-        wait_until(
-            lambda: (
-                (status(self.url).get("lastSync") or {}).get("result") in ("applied", "in-sync")
-            ),
-            "the agent's first sync",
-            WAIT_S,
-            self.tail,
-            interval_s=0.02,
-        )
+        try:
+            self.url = wait_until(published, "the agent's API", WAIT_S, self.tail, interval_s=0.02)
+            wait_until(
+                lambda: (
+                    (status(self.url).get("lastSync") or {}).get("result") in ("applied", "in-sync")
+                ),
+                "the agent's first sync",
+                WAIT_S,
+                self.tail,
+                interval_s=0.02,
+            )
+        except BaseException:
+            self.proc.kill()  # never left running behind a failed bench
+            self.proc.wait(timeout=WAIT_S)
+            raise
 
     def tail(self) -> str:
         return self.log.read_text()[-2000:]
