@@ -9,6 +9,8 @@ from gitsync.config import package
 from tests.testing.api import LiveServer
 from tests.testing.configs import SERVICES_XML, package_files, serve_yaml
 
+BOTH_STORES = True  # the store matters here: tests/api/conftest.py runs each on both
+
 V2 = "/application/v2/tenant/default"
 APP = f"{V2}/application/default/environment/prod/region/default/instance/default"
 ZIP = {"Content-Type": "application/zip"}

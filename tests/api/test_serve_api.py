@@ -12,6 +12,8 @@ import pytest
 
 from tests.testing.api import LiveServer
 
+BOTH_STORES = True  # the store matters here: tests/api/conftest.py runs each on both
+
 with warnings.catch_warnings():  # Ray's models warn about pydantic deprecations on import
     warnings.simplefilter("ignore")
     from ray.serve.schema import ServeInstanceDetails

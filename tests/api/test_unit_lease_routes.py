@@ -12,6 +12,8 @@ from gitsync.config import package
 from tests.testing.api import LiveServer, run_server
 from tests.testing.configs import package_files
 
+BOTH_STORES = True  # the store matters here: tests/api/conftest.py runs each on both
+
 UNIT = "/api/gitsync/v1/tenant/default/application/shop"
 
 
