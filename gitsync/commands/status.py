@@ -7,7 +7,7 @@ import sys
 from typing import Any
 
 from gitsync.config.schema import UnknownKeys
-from gitsync.errors import GitsyncError
+from gitsync.errors import GitsyncError, NotFound
 from gitsync.output import echo, paint, use_color
 from gitsync.plan.render import plan_to_json, summary_line
 from gitsync.sources.spec import SourceSpec, read_source
@@ -31,7 +31,10 @@ def status(
     engine = target.open(read_only=True)
     try:
         live = engine.live(tenant, application)
-        lease = engine.lease(tenant, application)
+        try:
+            lease = engine.lease(tenant, application)
+        except NotFound:  # an engine from before the agents' leases: no holder to show
+            lease = None
     finally:
         engine.close()
     drift = _drift(source, live, unknown_keys) if source is not None else None
