@@ -192,7 +192,9 @@ def agent_crash_loop(
     state = work / "engine-state"
     engine = EngineProcess(state, work / "engine.log").start()
     agent_args = [str(repo.path), "--ref", "main", "--engine", engine.url, "--interval", "0.05"]
-    agent_args += ["--allow-mass-prune"]
+    # A restarted agent is a new holder: it waits for the killed one's lease to run out,
+    # so the shortest TTL keeps the loop about crashes, not about waiting.
+    agent_args += ["--allow-mass-prune", "--lease-ttl", "1"]
     give_up = _give_up_after(give_up_s, stats, syncs)
     try:
         while stats.syncs < syncs:

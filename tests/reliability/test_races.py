@@ -1,6 +1,7 @@
 """Races: two remote agents and direct API writers against one real
 engine. Every activation either wins or gets 409 ACTIVATION_CONFLICT; the final state
-is the last winner's; no history record is lost; the agents converge."""
+is the last winner's; no history record is lost; the agents converge (one of them
+active, the other a standby on the unit's lease)."""
 
 from __future__ import annotations
 
@@ -162,15 +163,23 @@ def test_two_agents_and_writers_race_then_the_agents_converge(tmp_path: Path) ->
             )
             live = live_of(engine.url)
             assert markers_of(live["config"]) == {"source-5"}
-            for agent in agents:
+            statuses = [
                 agent.wait_status(
                     lambda s: (
                         bool(s["lastSync"])
-                        and s["lastSync"]["result"] == "in-sync"
-                        and s["revisions"]["applied"] in (head, None)
+                        and (
+                            s["lastSync"]["result"] == "standby"
+                            or (
+                                s["lastSync"]["result"] == "in-sync"
+                                and s["revisions"]["applied"] in (head, None)
+                            )
+                        )
                     ),
-                    "each agent to report in-sync",
+                    "each agent to report in-sync, or standby",
                 )
+                for agent in agents
+            ]
+            assert sorted(s["lease"]["role"] for s in statuses) == ["active", "standby"]
             history = {e["generation"] for e in history_of(engine.url)}
             assert vespa_wins <= history
         finally:
