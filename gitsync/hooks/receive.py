@@ -188,6 +188,10 @@ def _sync_through_agent(url: str, sha: str, settings: HookSettings, out: TextIO)
         return None
     last = status.get("lastSync") or {}
     result, revision = last.get("result"), str(last.get("revision") or "")
+    lease = status.get("lease") or {}
+    if lease.get("role") == "standby":  # another agent holds the unit: it applies the push
+        echo(_standby(url, lease, sha), out)
+        return 0
     if revision != sha:  # the agent synced something else (the branch moved on, or failed)
         shown = revision[:12] or "nothing"
         echo(
@@ -209,6 +213,19 @@ def _sync_through_agent(url: str, sha: str, settings: HookSettings, out: TextIO)
     error = f": {last.get('error')}" if last.get("error") else ""
     echo(f"gitsync: {sha[:12]} was not applied: the agent reports '{result}'{error}", out)
     return 1
+
+
+def _standby(url: str, lease: dict[str, Any], sha: str) -> str:
+    """What to tell the pusher when the agent asked only stands by: the holder's own
+    address may be a loopback one on another machine, so it is named, not called."""
+    holder = lease.get("holder") or {}
+    who = str(holder.get("holder") or "another agent")
+    where = (holder.get("info") or {}).get("url")
+    held_by = f"{who} ({where})" if where else who
+    return (
+        f"gitsync: the agent at {url} stands by; {held_by} holds the unit and applies "
+        f"{sha[:12]} on its next poll of this repository"
+    )
 
 
 def _sync_directly(settings: HookSettings, sha: str, out: TextIO) -> int:

@@ -115,6 +115,39 @@ def test_two_agents_on_postgresql_one_active_one_standby(
     assert [entry["revision"] for entry in history][0] == repo.head()
 
 
+def test_a_push_hook_that_finds_the_standby_names_the_holder(
+    tmp_path: Path,
+    repo: WorkRepo,
+    first_commit: str,
+    start_agent: Start,
+    postgres: PostgresServer,
+) -> None:
+    """The hooks of a bare repository find the agent of their state directory; when that
+    one stands by, the push is the holder's to apply: the hook names it and does not
+    report a failure, and the holder applies the push on its next poll."""
+    bare = repo.bare_clone(tmp_path / "deploy.git")
+    store = postgres.create_database()
+    args = [str(bare), "--ref", "main", "--interval", "0.3", "--lease-ttl", f"{TTL_S:g}"]
+    first = start_agent(*args, "--store", store, state_dir=tmp_path / "m1", name="a")
+    second = start_agent(*args, "--store", store, state_dir=tmp_path / "m2", name="b")
+    holder, standby = _one_active(first, second)
+    holder.wait_status(_applied(first_commit), "the first sync")
+    state = tmp_path / ("m1" if standby is first else "m2")
+    installed = run_gitsync("hook", "install", str(bare), "--state-dir", str(state))
+    assert installed.returncode == 0, installed.stderr
+
+    sha = repo.commit("pushed", {"apps/a.yaml": app_yaml("a", price=7)})
+    pushed = repo.push(bare.as_uri())
+    assert pushed.returncode == 0, pushed.stderr
+    me = holder.lease()["me"]
+    assert (
+        f"remote: gitsync: the agent at {standby.url} stands by; {me} ({holder.url}) holds "
+        f"the unit and applies {sha[:12]} on its next poll of this repository"
+    ) in pushed.stderr
+    assert "was not applied" not in pushed.stderr
+    holder.wait_status(_applied(sha), "the holder to apply the push")
+
+
 @pytest.fixture
 def engine_process(tmp_path: Path) -> Iterator[EngineProcess]:
     engine = EngineProcess(tmp_path / "engine-state", tmp_path / "engine.log")
