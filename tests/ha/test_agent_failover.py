@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,6 @@ from tests.testing.agent import AgentProcess
 from tests.testing.configs import app_yaml
 from tests.testing.engine import EngineProcess
 from tests.testing.git import WorkRepo
-from tests.testing.postgres import PostgresServer
 from tests.testing.wait import wait_until
 
 pytestmark = pytest.mark.slow  # engines and agents killed and restarted in a loop
@@ -31,22 +30,6 @@ pytestmark = pytest.mark.slow  # engines and agents killed and restarted in a lo
 KILLS = 8
 UNIT = "agents"
 TTL_S = 2.0
-
-
-@pytest.fixture
-def engines(tmp_path: Path, postgres: PostgresServer) -> Iterator[tuple[str, list[EngineProcess]]]:
-    url = postgres.create_database()
-    nodes = [
-        EngineProcess(tmp_path / f"e{i}", tmp_path / f"e{i}.log", extra=["--store", url])
-        for i in range(3)
-    ]
-    try:
-        for node in nodes:
-            node.start()
-        yield url, nodes
-    finally:
-        for node in nodes:
-            node.stop()
 
 
 def test_engines_and_agents_killed_under_load(

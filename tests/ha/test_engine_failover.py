@@ -9,7 +9,6 @@ from __future__ import annotations
 import random
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,7 +19,6 @@ from gitsync.config import package
 from gitsync.engine import Engine
 from tests.testing.configs import serve_yaml
 from tests.testing.engine import EngineProcess
-from tests.testing.postgres import PostgresServer
 
 pytestmark = pytest.mark.slow  # engine processes killed and restarted in a loop
 
@@ -67,26 +65,10 @@ def client(nodes: list[EngineProcess], unit: str, stop: threading.Event, out: Ou
                     out.unexpected.append(f"{response.status_code}: {response.text[:200]}")
 
 
-@pytest.fixture
-def cluster(tmp_path: Path, postgres: PostgresServer) -> Iterator[tuple[str, list[EngineProcess]]]:
-    url = postgres.create_database()
-    nodes = [
-        EngineProcess(tmp_path / f"e{i}", tmp_path / f"e{i}.log", extra=["--store", url])
-        for i in range(3)
-    ]
-    try:
-        for node in nodes:
-            node.start()
-        yield url, nodes
-    finally:
-        for node in nodes:
-            node.stop()
-
-
 def test_engines_killed_under_load_lose_nothing(
-    tmp_path: Path, cluster: tuple[str, list[EngineProcess]]
+    tmp_path: Path, engines: tuple[str, list[EngineProcess]]
 ) -> None:
-    url, nodes = cluster
+    url, nodes = engines
     rng = random.Random(16)
     out = Outcomes()
     stop = threading.Event()
