@@ -16,11 +16,13 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gitsync.engine import sessions
-from gitsync.engine.context import EngineContext
 from gitsync.errors import BadRequest, LeaseHeld
+
+if TYPE_CHECKING:
+    from gitsync.engine.context import EngineContext
 
 PREFIX = "agent/"
 MIN_TTL_S = 1.0

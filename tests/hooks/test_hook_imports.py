@@ -1,7 +1,8 @@
 """What a push hook process loads: each hook is a fresh process, so every import is part
 of a push's latency. Without an agent, post-receive opens the embedded engine, and loads
 neither PostgreSQL's dialect and driver, nor Alembic (no upgrade to run), nor an HTTP
-client; with an agent, neither hook loads the engine or its SQL toolkit."""
+client; with an agent, neither hook loads the engine or its SQL toolkit; syncing to a
+remote engine (``--engine URL``) loads no SQL toolkit either."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from pathlib import Path
 
 from tests.testing.agent import AgentProcess
 from tests.testing.configs import app_yaml
+from tests.testing.engine import running_engine
 from tests.testing.git import WorkRepo, git
 
 SCRIPT = """
@@ -79,3 +81,16 @@ def test_the_hooks_asking_an_agent_load_no_engine(
         assert loaded(modules, "httpx", "httpcore") == [], hook  # a loopback agent: no TLS
     assert "applied as generation" in out
     assert agent.stop() == 0
+
+
+def test_the_hooks_syncing_to_a_remote_engine_load_no_sql_toolkit(
+    tmp_path: Path, repo: WorkRepo
+) -> None:
+    bare, update = pushed(tmp_path, repo)
+    with running_engine(tmp_path / "engine-state", tmp_path / "engine.log") as engine:
+        for hook in ("pre-receive", "post-receive"):
+            code, modules, out = run_hook(bare, tmp_path, update, hook, "--engine", engine.url)
+            assert code == 0, out
+            assert loaded(modules, "sqlalchemy", "alembic", "sqlite3", "psycopg") == [], hook
+            assert loaded(modules, "gitsync.engine.engine", "gitsync.engine.store") == [], hook
+    assert "applied as generation" in out
