@@ -13,9 +13,9 @@ are raised as SQLAlchemy raises them (a lost connection invalidates the connecti
 
 from __future__ import annotations
 
-from collections import namedtuple
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import Any
+from operator import itemgetter
+from typing import Any, cast
 
 import sqlalchemy as sa
 
@@ -26,7 +26,8 @@ Params = Mapping[str, Any] | Sequence[Mapping[str, Any]] | None
 
 
 class Rows:
-    """The rows of one statement: the part of SQLAlchemy's result the store uses."""
+    """The rows of one statement, as the driver's tuples (by position, no names: wrapping
+    each row costs more than reading it): the part of SQLAlchemy's result the store uses."""
 
     __slots__ = ("_rows", "rowcount")
 
@@ -72,15 +73,11 @@ class _Plan:
     """One statement compiled for one dialect and one set of parameter names."""
 
     def __init__(
-        self,
-        compiled: sa.engine.Compiled,
-        dialect: sa.Dialect,
-        row: Any,
+        self, compiled: sa.engine.Compiled, dialect: sa.Dialect, keys: Iterable[str]
     ) -> None:
         assert isinstance(compiled, sa.sql.compiler.SQLCompiler)
         self.compiled = compiled
         self.sql = str(compiled)
-        self.row = row  # a namedtuple class, or None when the statement returns nothing
         self.positional = compiled.positional
         by_name = {name: bind for bind, name in compiled.bind_names.items()}
         names = list(compiled.positiontup or ()) if self.positional else list(by_name)
@@ -99,8 +96,39 @@ class _Plan:
             )
             for name in names
         ]
+        # A plan is made per set of caller keys, so where each value comes from is known
+        # now: the caller's key or the statement's own constant.
+        given = set(keys)
+        self.names = [slot[0] for slot in self.slots]
+        self.sources: list[tuple[str | None, Any, Any]] | None = None
+        if self.exact and all(key in given or not req for _n, key, _d, req, _p in self.slots):
+            self.sources = [
+                (key if key in given else None, default, process)
+                for _n, key, default, _r, process in self.slots
+            ]
+        # The commonest case, without a loop: every value the caller's, none converted.
+        self.pick: Any = None
+        if self.sources and all(key is not None and p is None for key, _, p in self.sources):
+            self.pick = itemgetter(*(key for key, _d, _p in self.sources))
+            self.single = len(self.sources) == 1
+            # Named parameters under the caller's own keys: the caller's mapping as is.
+            self.as_given = not self.positional and all(n == k for n, k, *_ in self.slots)
 
     def arguments(self, params: Mapping[str, Any]) -> Any:
+        if self.pick is not None:
+            if self.positional:
+                return (self.pick(params),) if self.single else self.pick(params)
+            if self.as_given:
+                return params
+        if self.sources is not None:
+            values = []
+            for key, value, process in self.sources:
+                if key is not None:
+                    value = params[key]
+                if process is not None and value is not None:
+                    value = process(value)
+                values.append(value)
+            return tuple(values) if self.positional else dict(zip(self.names, values, strict=True))
         if not self.exact:
             return self._constructed(params)
         values = []
@@ -185,14 +213,13 @@ class Runner:
             else:
                 arguments = plan.arguments(batch[0])
                 cursor.execute(plan.sql, arguments)
-            rows = list(cursor.fetchall()) if cursor.description is not None else []
+            # Both drivers return a list: no copy.
+            rows = cast(list[Any], cursor.fetchall()) if cursor.description is not None else []
             rowcount = cursor.rowcount
         except self._dialect.loaded_dbapi.Error as exc:
             raise self._wrap(conn, exc, plan.sql, arguments, dbapi_conn, cursor) from exc
         finally:
             cursor.close()
-        if plan.row is not None:
-            rows = [plan.row._make(row) for row in rows]
         return Rows(rows, rowcount)
 
     def _plan(
@@ -216,9 +243,7 @@ class Runner:
         columns = list(getattr(statement, "exported_columns", ()))
         if not all(_plain(column.type) for column in columns):
             return None
-        names = [str(column.key) if column.key else f"c{i}" for i, column in enumerate(columns)]
-        row = namedtuple("Row", names, rename=True) if columns else None
-        return _Plan(compiled, self._dialect, row)
+        return _Plan(compiled, self._dialect, keys)
 
     def _wrap(
         self,

@@ -599,8 +599,8 @@ class Store:
         taking the lease over meanwhile waits, then sees this record."""
         with self._tx(bump=False) as conn:
             row = conn.execute(self._sql.lease_for_update, _p(dict(name=lease))).first()
-            if row is None or (row.holder, int(row.epoch)) != (holder, epoch) or row.expires <= now:
-                return False
+            if row is None or (row[0], int(row[2])) != (holder, epoch) or row[1] <= now:
+                return False  # row: holder, expires, epoch
             conn.execute(
                 self._sql.put_sent_generation,
                 dict(_unit(app), generation=generation, epoch=epoch),
