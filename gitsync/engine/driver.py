@@ -49,6 +49,11 @@ class RuntimeDriver:
     ) -> None:
         self._ctx = context
         self.runtime = runtime
+        # Asked on every activation; a check against a runtime-checkable Protocol costs
+        # tens of µs, and the runtime does not change.
+        self._managed: ManagedRuntime | None = (
+            runtime if isinstance(runtime, ManagedRuntime) else None
+        )
         self.auto_rollback = auto_rollback
         self._rollback_to = rollback_to
         self._settled = threading.Condition(context.lock)  # notified on each gate verdict
@@ -57,7 +62,7 @@ class RuntimeDriver:
     @property
     def gated(self) -> bool:
         """Whether activations wait for a health verdict (a managed runtime)."""
-        return isinstance(self.runtime, ManagedRuntime)
+        return self._managed is not None
 
     def start(self) -> None:
         """At open: listen for gate verdicts and hand every active generation to a
@@ -93,14 +98,14 @@ class RuntimeDriver:
     ) -> None:
         """Hand a generation to the runtime; a managed one also gets its code files.
         Called under the lock, so the runtime sees activations in generation order."""
-        if not isinstance(self.runtime, ManagedRuntime):
+        if self._managed is None:
             self.runtime.apply(app, prepared.config)
             return
         unit = self._unit(app, generation, prepared, gate)
         if self.leader is not None:
             self.leader.handle(unit)
         else:
-            self.runtime.deploy(unit)
+            self._managed.deploy(unit)
 
     def unit_for(self, app: AppId, generation: int, gate: bool) -> UnitDeploy:
         """For the runtime leader: ``generation`` of ``app`` with its code, gated (with
