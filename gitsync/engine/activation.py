@@ -83,6 +83,7 @@ def build_activation(
         meta=dict(source.meta) if source else {},
         rollback_of=rollback_of,
         health=health,
+        session_changed=info.changed,
     )
 
 

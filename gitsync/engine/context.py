@@ -65,16 +65,13 @@ class EngineContext:
             raise NotFound(f"Local session {session_id} for '{tenant}' was not found")
         return info
 
-    def session_and_active(self, tenant: str, session_id: int) -> tuple[SessionInfo, int | None]:
-        """A session that exists and is not deleted, and its unit's active session id, in
-        one read (the tenant is checked only when the session is not found: a tenant's
-        sessions go with it)."""
-        sessions.check_name("tenant", tenant)
-        info, active = self.open_store().session_and_active(tenant, session_id)
+    def found(self, tenant: str, session_id: int, info: SessionInfo | None) -> SessionInfo:
+        """``info`` as just read, if the session exists and is not deleted (else 404; the
+        tenant is checked only then: a tenant's sessions go with it)."""
         if info is None or info.status is SessionStatus.DELETED:
             self.require_tenant(tenant)
             raise NotFound(f"Local session {session_id} for '{tenant}' was not found")
-        return info, active
+        return info
 
     def prepared_package(
         self, tenant: str, session_id: int, *, read: SessionInfo | None = None

@@ -229,18 +229,29 @@ class SessionLifecycle:
     ) -> ActivateResult:
         with self._ctx.lock:
             store = self._ctx.open_store()
-            info, active = self._ctx.session_and_active(tenant, session_id)
-            log = sessions.check_activation(info, active, force, self._ctx.clock())
-            prepared = self._ctx.prepared_package(tenant, session_id, read=info)
-            changed = info.status is not SessionStatus.ACTIVE
-            if changed:
-                pending = health.PENDING if self._driver.gated else ""
-                activation = build_activation(
-                    info, active, self._ctx.clock(), prepared, kind, source, rollback_of, pending
-                )
-                store.activate(activation)
-                # What the transaction wrote: no need to read the session back.
-                info = replace(info, status=SessionStatus.ACTIVE, changed=activation.now)
+            sessions.check_name("tenant", tenant)
+            # The checks read under the transaction's write lock, the writes follow in it.
+            with store.activation(tenant, session_id) as tx:
+                info = self._ctx.found(tenant, session_id, tx.session)
+                active = tx.active
+                log = sessions.check_activation(info, active, force, self._ctx.clock())
+                prepared = self._ctx.prepared_package(tenant, session_id, read=info)
+                changed = info.status is not SessionStatus.ACTIVE
+                if changed:
+                    pending = health.PENDING if self._driver.gated else ""
+                    activation = build_activation(
+                        info,
+                        active,
+                        self._ctx.clock(),
+                        prepared,
+                        kind,
+                        source,
+                        rollback_of,
+                        pending,
+                    )
+                    tx.write(activation)
+                    # What the transaction wrote: no need to read the session back.
+                    info = replace(info, status=SessionStatus.ACTIVE, changed=activation.now)
             result = ActivateResult(
                 session=info,
                 app=info.app,

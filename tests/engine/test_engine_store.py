@@ -96,3 +96,33 @@ def test_an_activation_whose_active_session_moved_writes_nothing(engine: Engine)
         assert [entry.generation for entry in store.history(app)] == [active]
     assert engine.activate("default", waiting).generation == waiting
     assert store.active_session_id(app) == waiting
+
+
+def test_an_activation_of_a_session_changed_since_it_was_read_writes_nothing(
+    engine: Engine,
+) -> None:
+    """Another engine may re-prepare a session between this engine's check and its
+    write: the write checks the session's ``changed`` stamp, so the package recorded
+    with the activation is the one that was checked."""
+    from dataclasses import replace
+
+    from gitsync.engine.activation import build_activation
+    from gitsync.engine.store import StaleActivation
+
+    app = AppId("default", "default", "default")
+    files = {"serve.yaml": b"applications:\n  - name: a\n    import_path: m:app\n"}
+    active = engine.deploy_files(files).generation
+    waiting = engine.create_session_from_files("default", files).session_id
+    engine.prepare("default", waiting)
+    store, ctx = engine._store, engine._ctx
+    info = ctx.session("default", waiting)
+    prepared = ctx.prepared_package("default", waiting)
+    read_before = replace(info, changed=info.changed - 1.0)
+    with pytest.raises(StaleActivation):
+        store.activate(build_activation(read_before, active, 1.0, prepared, "deploy", None, None))
+    assert store.active_session_id(app) == active
+    assert ctx.session("default", waiting).status.value == "PREPARED"
+    assert [entry.generation for entry in store.history(app)] == [active]
+    store.activate(build_activation(info, active, 2.0, prepared, "deploy", None, None))
+    assert store.active_session_id(app) == waiting
+    assert [entry.generation for entry in store.history(app)] == [waiting, active]

@@ -232,6 +232,8 @@ class Statements:
                 s.config,
             ).where(
                 _session_row(),
+                # The session as the engine checked it (not re-prepared since).
+                s.changed == P("changed", type_=sa.Double),
                 sa.or_(
                     P("previous", type_=sa.Integer).is_(None),
                     sa.exists().where(
@@ -303,6 +305,8 @@ class Statements:
             )
             .on_conflict_do_nothing()
         )
+        if shared:
+            self._activation_in_two(active_of_session)
         self.delete_active_session = (
             sessions.update()
             .where(
@@ -414,6 +418,125 @@ class Statements:
             },
         )
 
+    def _activation_in_two(self, active_of_session: Any) -> None:
+        """PostgreSQL: an activation's reads in one statement and its writes in another,
+        as each statement costs a round trip and the server's per-statement work (ten
+        statements took ~1 ms more than two). SQLite runs them one by one (each costs
+        microseconds; it has no data-modifying WITH)."""
+        from sqlalchemy.dialects.postgresql import ARRAY, insert
+
+        s, a, sv, h = sessions.c, applications.c, serve_apps.c, history.c
+        texts = ARRAY(sa.Text)
+        # The state version's row lock, the session, its unit's active session and the
+        # unit's Serve application digests. The reads see the statement's snapshot,
+        # taken before the lock may be granted: the writes re-check what they rely on.
+        same_unit = sa.and_(
+            sv.tenant == s.tenant, sv.application == s.application, sv.instance == s.instance
+        )
+        bump = state_version.update().values(version=state_version.c.version + 1)
+        self.activation_read = (
+            sa.select(
+                s.status,
+                s.application,
+                s.instance,
+                s.created,
+                s.changed,
+                s.previous_active,
+                active_of_session,
+                sv.name,
+                sv.digest,
+            )
+            .select_from(sessions.outerjoin(serve_apps, same_unit))
+            .where(_session_row())
+            .add_cte(bump.cte("bump"))
+        )
+        # Every write; the number of application rows written (0: stale, roll back).
+        app = self.activate_application.returning(a.session_id).cte("app")
+        gone = serve_apps.delete().where(unit_of(serve_apps), sv.name == sa.any_(P("gone", texts)))
+        rows = (
+            sa.func.unnest(
+                P("names", texts), P("prefixes", texts), P("configs", texts), P("digests", texts)
+            )
+            .table_valued("name", "route_prefix", "config", "digest")
+            .render_derived(name="u")
+        )
+        serve_columns = [sv.tenant, sv.application, sv.instance, sv.name, sv.route_prefix]
+        serve_columns += [sv.config, sv.digest, sv.last_deployed, sv.generation]
+        put = insert(serve_apps).from_select(
+            serve_columns,
+            sa.select(
+                P("tenant", type_=sa.Text),
+                P("application", type_=sa.Text),
+                P("instance", type_=sa.Text),
+                rows.c.name,
+                rows.c.route_prefix,
+                rows.c.config,
+                rows.c.digest,
+                P("now", type_=sa.Double),
+                P("sid", type_=sa.Integer),
+            ),
+        )
+        put = put.on_conflict_do_update(
+            index_elements=["tenant", "application", "instance", "name"],
+            set_={
+                k: put.excluded[k]
+                for k in ("route_prefix", "config", "digest", "last_deployed", "generation")
+            },
+        )
+        record = insert(history).values(
+            tenant=P("tenant"),
+            application=P("application"),
+            instance=P("instance"),
+            generation=P("sid"),
+            session_id=P("sid"),
+            time=P("now"),
+            kind=P("kind"),
+            revision=P("revision"),
+            meta=P("meta"),
+            summary=P("summary"),
+            rollback_of=P("rollback_of", type_=sa.Integer),
+            health=P("health"),
+            health_message="",
+        )
+        record = record.on_conflict_do_update(
+            index_elements=["tenant", "application", "instance", "generation"],
+            set_={k: record.excluded[k] for k in _HISTORY_FIELDS},
+        )
+        supersede = (
+            history.update()
+            .where(
+                unit_of(history),
+                h.generation < P("sid"),
+                h.health == "pending",
+                P("supersede", type_=sa.Boolean),
+            )
+            .values(health="superseded")
+        )
+        self.activation_write = (
+            sa.select(sa.func.count())
+            .select_from(app)
+            .add_cte(
+                self.swap_active_session.cte("swap"),
+                gone.cte("gone"),
+                put.cte("put"),
+                record.cte("record"),
+                supersede.cte("supersede"),
+                self.keep_history_files.cte("files"),
+            )
+        )
+
+
+_HISTORY_FIELDS = (
+    "session_id",
+    "time",
+    "kind",
+    "revision",
+    "meta",
+    "summary",
+    "rollback_of",
+    "health",
+    "health_message",
+)
 
 #: What a copy of a whole store carries (``gitsync store migrate``), parents first.
 COPIED = (tenants, blobs, sessions, session_files, applications, serve_apps, history, history_files)

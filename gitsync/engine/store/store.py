@@ -106,6 +106,9 @@ class Activation:
     meta: dict[str, str] = field(default_factory=dict)
     rollback_of: int | None = None
     health: str = ""  # "pending" when a managed runtime will gate this generation
+    # The session's ``changed`` stamp as the engine checked it: a session re-prepared
+    # since (by another engine) is not activated on the strength of that check.
+    session_changed: float = 0.0
 
 
 def _dumps(value: Any) -> str:
@@ -350,18 +353,6 @@ class Store:
         rows = self._rows(self._sql.session, tenant=tenant, sid=session_id)
         return _session_info(tenant, session_id, rows[0]) if rows else None
 
-    def session_and_active(
-        self, tenant: str, session_id: int
-    ) -> tuple[SessionInfo | None, int | None]:
-        """A session and its unit's active session id, in one read."""
-        rows = self._rows(self._sql.session_and_active, tenant=tenant, sid=session_id)
-        if not rows:
-            return None, None
-        active = rows[0][-1]
-        return _session_info(tenant, session_id, rows[0][:-1]), None if active is None else int(
-            active
-        )
-
     def session_files(self, tenant: str, session_id: int) -> list[FileRow]:
         rows = self._rows(self._sql.session_files, tenant=tenant, sid=session_id)
         return [FileRow(*row) for row in rows]
@@ -486,61 +477,138 @@ class Store:
         rows = self._rows(self._sql.deployed_apps, **_unit(app))
         return [DeployedApp(n, rp, json.loads(cfg), t, g) for n, rp, cfg, t, g in rows]
 
+    @contextlib.contextmanager
+    def activation(self, tenant: str, session_id: int) -> Iterator[ActivationTx]:
+        """One durable transaction for an activation. It opens with the state version's
+        row lock and what the engine checks (the session, its unit's active session);
+        the engine then writes with ``tx.write`` (committed when the block ends) or
+        leaves without writing (nothing is committed)."""
+        shared = self.location.shared
+        try:
+            with self._tx(durable=True, bump=not shared) as conn:
+                tx = ActivationTx(self, conn, tenant, session_id)
+                yield tx
+                if not tx.written:
+                    raise _NothingWritten
+        except _NothingWritten:
+            pass
+
     def activate(self, act: Activation) -> None:
-        """The activation transaction (durable): all of it or none of it. StaleActivation
-        when the active session is no longer the one the engine checked against."""
+        """An activation transaction on its own (what ``activation`` lets the engine
+        check first): all of it or none of it. StaleActivation when the active session
+        is no longer the one the engine checked against."""
+        with self.activation(act.app.tenant, act.session_id) as tx:
+            tx.write(act)
+
+    def _activation_reads(
+        self, conn: Bound, tenant: str, session_id: int
+    ) -> tuple[SessionInfo | None, int | None, dict[str, str] | None]:
+        """The session, its unit's active session id and (PostgreSQL: in the same
+        statement, which also bumps the state version) the unit's Serve app digests."""
+        ids = _p(dict(tenant=tenant, sid=session_id))
+        if not self.location.shared:
+            row = conn.execute(self._sql.session_and_active, ids).first()
+            if row is None:
+                return None, None, None
+            return _session_info(tenant, session_id, row[:6]), row[6], None
+        rows = conn.execute(self._sql.activation_read, ids).all()
+        if not rows:
+            return None, None, None
+        digests = {row[7]: row[8] for row in rows if row[7] is not None}
+        return _session_info(tenant, session_id, rows[0][:6]), rows[0][6], digests
+
+    def _write_activation(
+        self, conn: Bound, act: Activation, existing: dict[str, str] | None
+    ) -> None:
+        """The activation's writes; ``existing``: the unit's Serve app digests when read
+        already (PostgreSQL: then every write is one statement)."""
         sql, app, sid, now = self._sql, act.app, act.session_id, act.now
         unit = _unit(app)
         previous = act.previous_session
-        with self._tx(durable=True) as conn:
-            written = conn.execute(
-                sql.activate_application,
-                _p(dict(unit, sid=sid, checksum=act.checksum, now=now, previous=previous)),
-            ).rowcount
-            if written != 1:
-                raise StaleActivation(f"the active session of {app.full_string()} changed")
-            conn.execute(
-                sql.swap_active_session,
-                _p(dict(tenant=app.tenant, sid=sid, previous=previous, now=now)),
-            )
-            existing = dict(conn.execute(sql.serve_digests, _p(unit)).all())
+        stale = StaleActivation(f"the active session of {app.full_string()} changed")
+        if existing is not None:
             gone = sorted(existing.keys() - act.digests.keys())
-            if gone:
-                conn.execute(sql.drop_serve_app, _p([dict(unit, name=name) for name in gone]))
             changed = [name for name, digest in act.digests.items() if existing.get(name) != digest]
-            if changed:
-                rows = [
-                    dict(
-                        unit,
-                        name=name,
-                        route_prefix=act.route_prefixes.get(name),
-                        config=_dumps(act.app_configs[name]),
-                        digest=act.digests[name],
-                        last_deployed=now,
-                        generation=sid,
-                    )
-                    for name in changed
-                ]
-                conn.execute(sql.put_serve_app, rows)
-            conn.execute(
-                sql.put_history,
+            params = dict(
+                unit,
+                sid=sid,
+                checksum=act.checksum,
+                now=now,
+                previous=previous,
+                changed=act.session_changed,
+                gone=gone,
+                names=changed,
+                prefixes=[act.route_prefixes.get(name) for name in changed],
+                configs=[_dumps(act.app_configs[name]) for name in changed],
+                digests=[act.digests[name] for name in changed],
+                kind=act.kind,
+                revision=act.revision,
+                meta=_dumps(act.meta),
+                summary=_dumps(act.summary),
+                rollback_of=act.rollback_of,
+                health=act.health,
+                supersede=bool(act.health),
+            )
+            if conn.execute(sql.activation_write, _p(params)).scalar() != 1:
+                raise stale
+            return
+        written = conn.execute(
+            sql.activate_application,
+            _p(
                 dict(
                     unit,
+                    sid=sid,
+                    checksum=act.checksum,
+                    now=now,
+                    previous=previous,
+                    changed=act.session_changed,
+                )
+            ),
+        ).rowcount
+        if written != 1:
+            raise stale
+        conn.execute(
+            sql.swap_active_session,
+            _p(dict(tenant=app.tenant, sid=sid, previous=previous, now=now)),
+        )
+        existing = dict(conn.execute(sql.serve_digests, _p(unit)).all())
+        gone = sorted(existing.keys() - act.digests.keys())
+        if gone:
+            conn.execute(sql.drop_serve_app, _p([dict(unit, name=name) for name in gone]))
+        changed = [name for name, digest in act.digests.items() if existing.get(name) != digest]
+        if changed:
+            rows = [
+                dict(
+                    unit,
+                    name=name,
+                    route_prefix=act.route_prefixes.get(name),
+                    config=_dumps(act.app_configs[name]),
+                    digest=act.digests[name],
+                    last_deployed=now,
                     generation=sid,
-                    session_id=sid,
-                    time=now,
-                    kind=act.kind,
-                    revision=act.revision,
-                    meta=_dumps(act.meta),
-                    summary=_dumps(act.summary),
-                    rollback_of=act.rollback_of,
-                    health=act.health,
-                    health_message="",
-                ),
-            )
-            if act.health:
-                conn.execute(sql.supersede_pending, _p(dict(unit, sid=sid)))
-            conn.execute(sql.keep_history_files, _p(dict(unit, sid=sid)))
+                )
+                for name in changed
+            ]
+            conn.execute(sql.put_serve_app, rows)
+        conn.execute(
+            sql.put_history,
+            dict(
+                unit,
+                generation=sid,
+                session_id=sid,
+                time=now,
+                kind=act.kind,
+                revision=act.revision,
+                meta=_dumps(act.meta),
+                summary=_dumps(act.summary),
+                rollback_of=act.rollback_of,
+                health=act.health,
+                health_message="",
+            ),
+        )
+        if act.health:
+            conn.execute(sql.supersede_pending, _p(dict(unit, sid=sid)))
+        conn.execute(sql.keep_history_files, _p(dict(unit, sid=sid)))
 
     def delete_application(self, app: AppId, now: float) -> None:
         unit = _unit(app)
@@ -661,6 +729,27 @@ class Store:
                 conn.execute(sql.delete_session_files, _p(dict(tenant=tenant, sid=session_id)))
             conn.execute(sql.drop_unused_blobs)
             return [(str(t), int(i)) for t, i in expired]
+
+
+class _NothingWritten(Exception):
+    """Leaves an activation transaction without writing: rolled back, not an error."""
+
+
+class ActivationTx:
+    """An open activation transaction (``Store.activation``): what the engine checks,
+    read under the state version's row lock, and ``write``."""
+
+    def __init__(self, store: Store, conn: Bound, tenant: str, session_id: int) -> None:
+        self._store = store
+        self._conn = conn
+        self.session, self.active, self._digests = store._activation_reads(conn, tenant, session_id)
+        self.written = False
+
+    def write(self, act: Activation) -> None:
+        """StaleActivation (and nothing written) when the unit's active session is no
+        longer ``act.previous_session`` or the session changed since it was read."""
+        self._store._write_activation(self._conn, act, self._digests)
+        self.written = True
 
 
 @dataclass(frozen=True, slots=True)
