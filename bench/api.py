@@ -1,20 +1,31 @@
-"""Benchmark: ``GET /api/serve/applications/`` on the gitsync engine vs a real Ray cluster.
+"""Benchmark: ``GET /api/serve/applications/`` on the gitsync engine vs a real Ray cluster,
+and gitsync's own live view (``GET /api/gitsync/v1/.../live``) of 1,000 applications.
 
 Starts ``gitsync engine`` and a private Ray head (reference/ray-local.md: loopback,
 private ports, a fresh temp dir, 2 CPUs; stopped with SIGINT to the ``ray start
 --block`` process, never ``ray stop``), deploys the same 1-application and
 100-application configs to both, and measures the GET from one httpx client in the
-same run, alternating requests between the two. The apps' import path does not
+same run, alternating requests between them. The apps' import path does not
 exist, so Ray marks them DEPLOY_FAILED once their build fails (or still DEPLOYING
 with 100 builds queued on 2 CPUs): the GET's cost is what is measured. Prints
-p50/p99 and the ratio (target: gitsync at least 5x faster at p50 for both sizes).
+p50/p99, the engine's CPU per request, and the ratio (target: gitsync at least 5x
+faster at p50 for both sizes). Then the live view that the agent and ``gitsync diff``
+read, of a unit of 1,000 applications of five deployments each (bench/gen_config.py;
+gitsync only: Ray has no such route).
 
-    python bench/api.py [--requests 300] [--settle 90]
+``--no-ray`` measures gitsync alone (no Ray start: the same figures without Ray's
+load on the machine). ``--baseline-tree DIR`` also starts the engine of another
+source tree (a checkout of an earlier commit) and alternates requests with it, so
+before and after come from one run:
+
+    python bench/api.py [--requests 300] [--settle 90] [--no-ray]
+        [--baseline-tree /path/to/checkout] [--live-apps 1000] [--live-requests 40]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import os
 import signal
@@ -24,18 +35,23 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for tests.testing
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # for gen_config
+
+from gen_config import generate_config  # a sibling script, not a package
 
 from tests.testing.tools import tool_path
 from tests.testing.wait import free_port
 
 APPS = "/api/serve/applications/"
+LIVE = "/api/gitsync/v1/tenant/default/application/default/live"
 
 
 def wait_until(
@@ -70,7 +86,20 @@ def deploy_config(count: int, proxy_port: int) -> dict[str, Any]:
     }
 
 
-def start_engine(state_dir: Path, port: int) -> subprocess.Popen[bytes]:
+@dataclass(frozen=True)
+class Target:
+    name: str
+    url: str
+    pid: int  # the server's process, whose CPU time is read
+    gitsync: bool  # serves gitsync's own routes
+
+
+def start_engine(state_dir: Path, port: int, tree: Path | None = None) -> subprocess.Popen[bytes]:
+    """``gitsync engine`` of this environment, or that of the source tree ``tree`` (its
+    ``gitsync`` first on ``PYTHONPATH``)."""
+    env = dict(os.environ)
+    if tree is not None:
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(tree), env.get("PYTHONPATH")]))
     proc = subprocess.Popen(
         [
             tool_path("gitsync"),
@@ -80,6 +109,7 @@ def start_engine(state_dir: Path, port: int) -> subprocess.Popen[bytes]:
             "--state-dir",
             str(state_dir),
         ],
+        env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -127,24 +157,51 @@ def settled(client: httpx.Client, url: str, count: int) -> bool:
     return found.total() == count and not found.keys() & {"DEPLOYING", "NOT_STARTED"}
 
 
+def cpu_seconds(pid: int) -> float | None:
+    """CPU time of a process's live threads (Linux's per-thread schedstat, in ns; the
+    server's event loop and worker threads outlive a measurement, so the difference
+    over one is its CPU time). None where there is no /proc."""
+    total = 0
+    try:
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
+    except OSError:
+        return None
+    for task in tasks:
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            total += int((task / "schedstat").read_text().split()[0])
+    return total / 1e9
+
+
+@dataclass(frozen=True)
+class Figures:
+    p50: float
+    p99: float
+    cpu_ms: float | None  # the server's CPU per request
+
+
 def measure(
-    client: httpx.Client, targets: dict[str, str], args: argparse.Namespace
-) -> dict[str, tuple[float, float]]:
-    """p50/p99 in ms per target; requests alternate between the targets, so both see
-    the same machine load."""
-    for _ in range(20):  # warm-up
-        for url in targets.values():
-            client.get(url + APPS).raise_for_status()
-    samples: dict[str, list[float]] = {name: [] for name in targets}
-    for _ in range(args.requests):
-        for name, url in targets.items():
+    client: httpx.Client, targets: list[Target], path: str, requests: int, warmup: int = 20
+) -> dict[str, Figures]:
+    """Wall p50/p99 in ms and the server's CPU ms per request, per target; requests
+    alternate between the targets, so all see the same machine load."""
+    for _ in range(warmup):
+        for target in targets:
+            client.get(target.url + path).raise_for_status()
+    samples: dict[str, list[float]] = {target.name: [] for target in targets}
+    cpu_before = {target.name: cpu_seconds(target.pid) for target in targets}
+    for _ in range(requests):
+        for target in targets:
             started = time.perf_counter()
-            client.get(url + APPS).raise_for_status()
-            samples[name].append((time.perf_counter() - started) * 1000)
-    return {
-        name: (statistics.median(values), statistics.quantiles(values, n=100)[98])
-        for name, values in samples.items()
-    }
+            client.get(target.url + path).raise_for_status()
+            samples[target.name].append((time.perf_counter() - started) * 1000)
+    figures: dict[str, Figures] = {}
+    for target in targets:
+        values = samples[target.name]
+        before, after = cpu_before[target.name], cpu_seconds(target.pid)
+        cpu = None if before is None or after is None else (after - before) * 1000 / requests
+        p99 = statistics.quantiles(values, n=100)[98] if len(values) > 1 else values[0]
+        figures[target.name] = Figures(statistics.median(values), p99, cpu)
+    return figures
 
 
 def stop(proc: subprocess.Popen[bytes], sig: int = signal.SIGINT, timeout: float = 60) -> None:
@@ -157,56 +214,98 @@ def stop(proc: subprocess.Popen[bytes], sig: int = signal.SIGINT, timeout: float
             proc.wait(timeout=timeout)
 
 
+@contextlib.contextmanager
+def servers(root: Path, args: argparse.Namespace) -> Iterator[list[Target]]:
+    """This tree's engine, the baseline tree's (``--baseline-tree``) and Ray (unless
+    ``--no-ray``), stopped on the way out."""
+    procs: list[subprocess.Popen[bytes]] = []
+    targets: list[Target] = []
+    try:
+        trees: list[tuple[str, Path | None]] = [("gitsync", None)]
+        if args.baseline_tree is not None:
+            trees.append(("baseline", args.baseline_tree))
+        for name, tree in trees:
+            port = free_port()
+            proc = start_engine(root / f"state-{name}", port, tree)
+            procs.append(proc)
+            targets.append(Target(name, f"http://127.0.0.1:{port}", proc.pid, gitsync=True))
+        if not args.no_ray:
+            dashboard_port = free_port()
+            # Ray's socket paths must stay short: a short temp dir of its own.
+            ray_dir = Path(tempfile.mkdtemp(prefix="r", dir="/tmp"))
+            proc = start_ray(ray_dir, free_port(), dashboard_port)
+            procs.append(proc)
+            url = f"http://127.0.0.1:{dashboard_port}"
+            targets.append(Target("ray", url, proc.pid, gitsync=False))
+        yield targets
+    finally:
+        for proc in procs:
+            stop(proc)
+
+
+def deploy(
+    client: httpx.Client, targets: list[Target], config: dict[str, Any], settle: float
+) -> dict[str, str]:
+    """Deploy ``config`` to every target; the app states each reports."""
+    count = len(config["applications"])
+    for target in targets:
+        client.put(target.url + APPS, json=config, timeout=600).raise_for_status()
+    states: dict[str, str] = {}
+    for target in targets:
+        # Ray builds the apps on 2 CPUs; 100 builds may still be queued after the
+        # wait. The GET is measured either way, with the states.
+        check = functools.partial(settled, client, target.url, count)
+        wait_until(check, settle, f"{target.name} apps", required=False)
+        states[target.name] = str(dict(statuses(client, target.url)))
+    return states
+
+
+def report(title: str, rows: list[tuple[str, str, Figures, str]]) -> None:
+    print(title)
+    print(f"{'apps':>5} {'target':>8} {'p50 ms':>8} {'p99 ms':>8} {'cpu ms':>7}  app states")
+    for size, name, figures, states in rows:
+        cpu = f"{figures.cpu_ms:>7.2f}" if figures.cpu_ms is not None else f"{'-':>7}"
+        print(f"{size:>5} {name:>8} {figures.p50:>8.2f} {figures.p99:>8.2f} {cpu}  {states}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--settle", type=float, default=90, help="seconds to let apps settle")
+    parser.add_argument("--no-ray", action="store_true", help="measure gitsync alone")
+    parser.add_argument(
+        "--baseline-tree", type=Path, help="also run the engine of this source tree"
+    )
+    parser.add_argument("--live-apps", type=int, default=1000, help="0: skip the live view")
+    parser.add_argument("--live-requests", type=int, default=40)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="gitsync-bench-") as tmp:
-        root = Path(tmp)
-        engine_port = free_port()
-        engine = start_engine(root / "state", engine_port)
-        dashboard_port = free_port()
-        # Ray's socket paths must stay short: a short temp dir of its own.
-        ray_dir = Path(tempfile.mkdtemp(prefix="r", dir="/tmp"))
-        ray = start_ray(ray_dir, free_port(), dashboard_port)
-        targets = {
-            "gitsync": f"http://127.0.0.1:{engine_port}",
-            "ray": f"http://127.0.0.1:{dashboard_port}",
-        }
-        results: dict[tuple[str, int], tuple[float, float]] = {}
-        states: dict[tuple[str, int], dict[str, int]] = {}
-        try:
-            with httpx.Client(timeout=60) as client:
-                for count in (1, 100):
-                    config = deploy_config(count, free_port())
-                    for url in targets.values():
-                        client.put(url + APPS, json=config).raise_for_status()
-                    for name, url in targets.items():
-                        # Ray builds the apps on 2 CPUs; 100 builds may still be queued
-                        # after the wait. The GET is measured either way, with the states.
-                        wait_until(
-                            functools.partial(settled, client, url, count),
-                            args.settle,
-                            f"{name} apps",
-                            required=False,
-                        )
-                        states[(name, count)] = dict(statuses(client, url))
-                    results.update(
-                        {(name, count): r for name, r in measure(client, targets, args).items()}
-                    )
-        finally:
-            stop(engine)
-            stop(ray)
-        print(f"GET {APPS} ({args.requests} requests each, same client, same run)")
-        print(f"{'apps':>5} {'target':>8} {'p50 ms':>8} {'p99 ms':>8}  app states")
+    serve_rows: list[tuple[str, str, Figures, str]] = []
+    live_rows: list[tuple[str, str, Figures, str]] = []
+    with (
+        tempfile.TemporaryDirectory(prefix="gitsync-bench-") as tmp,
+        servers(Path(tmp), args) as targets,
+        httpx.Client(timeout=60) as client,
+    ):
         for count in (1, 100):
-            for name in targets:
-                p50, p99 = results[(name, count)]
-                print(f"{count:>5} {name:>8} {p50:>8.2f} {p99:>8.2f}  {states[(name, count)]}")
-            ratio = results[("ray", count)][0] / results[("gitsync", count)][0]
+            states = deploy(client, targets, deploy_config(count, free_port()), args.settle)
+            figures = measure(client, targets, APPS, args.requests)
+            serve_rows += [(str(count), t.name, figures[t.name], states[t.name]) for t in targets]
+        own = [target for target in targets if target.gitsync]
+        if args.live_apps > 0:
+            states = deploy(client, own, generate_config(args.live_apps), args.settle)
+            figures = measure(client, own, LIVE, args.live_requests, warmup=3)
+            live_rows += [
+                (str(args.live_apps), t.name, figures[t.name], states[t.name]) for t in own
+            ]
+    report(f"GET {APPS} ({args.requests} requests each, same client, same run)", serve_rows)
+    by_name = {(size, name): figures for size, name, figures, _ in serve_rows}
+    for size in ("1", "100"):
+        if ("ray", size) in by_name:
+            ratio = by_name[("ray", size)].p50 / by_name[("gitsync", size)].p50
             verdict = "ok" if ratio >= 5 else "BELOW TARGET"
-            print(f"{count:>5} ratio p50 ray/gitsync = {ratio:.1f}x (target >= 5x: {verdict})")
+            print(f"{size:>5} ratio p50 ray/gitsync = {ratio:.1f}x (target >= 5x: {verdict})")
+    if live_rows:
+        report(f"\nGET {LIVE} ({args.live_requests} requests each)", live_rows)
     return 0
 
 
