@@ -33,7 +33,7 @@ def build_server(
         access_log=False,  # the API writes its own access log
         server_header=False,
         proxy_headers=False,
-        **uvicorn_limits(),  # h11 with read deadlines and a connection cap
+        **uvicorn_limits(),  # httptools with read deadlines and connection and header caps
     )
     return uvicorn.Server(config)
 

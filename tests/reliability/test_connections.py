@@ -3,7 +3,9 @@ time and never lock out a quick request, on the engine and the agent alike."""
 
 from __future__ import annotations
 
+import contextlib
 import resource
+import select
 import socket
 import subprocess
 import threading
@@ -134,3 +136,46 @@ def test_a_quick_request_gets_in_past_the_cap(short_deadline: int) -> None:
     finally:
         for sock in held:
             sock.close()
+
+
+def _answer(sock: socket.socket, seconds: float = 5.0) -> bytes:
+    """What the server sends until it closes the connection."""
+    sock.settimeout(seconds)
+    received = b""
+    with contextlib.suppress(OSError):
+        while chunk := sock.recv(65536):
+            received += chunk
+    return received
+
+
+def test_headers_past_the_cap_are_refused_and_closed(short_deadline: int) -> None:
+    sock = socket.create_connection(("127.0.0.1", short_deadline))
+    sock.sendall(b"GET / HTTP/1.1\r\nHost: localhost\r\nX-Big: ")
+    for _ in range(40):  # up to 160 KB of one header that never ends
+        sock.sendall(b"a" * 4096)
+        # Stop once the server answers: more bytes to a closed socket would reset the
+        # connection and drop the answer before it is read.
+        if select.select([sock], [], [], 0.02)[0]:
+            break
+    assert _answer(sock).startswith(b"HTTP/1.1 431 ")
+
+
+def test_a_body_sent_with_its_headers_is_not_counted_against_the_header_cap(
+    short_deadline: int,
+) -> None:
+    body = b"x" * 300_000
+    head = b"POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: %d\r\n\r\n" % len(body)
+    sock = socket.create_connection(("127.0.0.1", short_deadline))
+    sock.sendall(head + body)
+    answer = _answer(sock, 3.0)
+    assert answer.startswith(b"HTTP/1.1 200 ")
+    assert answer.endswith(b"300000 bytes")
+    sock.close()
+
+
+def test_pipelined_requests_are_all_answered(short_deadline: int) -> None:
+    one = b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n"
+    sock = socket.create_connection(("127.0.0.1", short_deadline))
+    sock.sendall(one * 3)
+    answer = _answer(sock, 3.0)  # then the read deadline closes the idle connection
+    assert answer.count(b"HTTP/1.1 200 ") == 3
