@@ -183,9 +183,11 @@ async def metrics_endpoint(request: Request) -> Response:
 
 
 def routes() -> list[BaseRoute]:
+    # Serve's routes first: its GET is the API's hottest read, and Starlette tries the
+    # routes in order (no path of one group matches a path of another).
     return [
-        *deploy_v2.routes(),
         *serve.routes(),
+        *deploy_v2.routes(),
         Route("/metrics", metrics_endpoint, methods=["GET"]),
         Route("/openapi.yaml", openapi.endpoint, methods=["GET"]),
         *native.routes,

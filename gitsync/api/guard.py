@@ -36,6 +36,7 @@ OPEN_PATHS = frozenset({"/state/v1/health", "/status.html", "/metrics", "/openap
 _BROWSER_HEADERS = (b"origin", b"referer")
 _TOKEN_HEADERS = (b"authorization", b"x-ray-authorization")
 _WILDCARD_BINDS = frozenset({"", "0.0.0.0", "::"})
+_COMMON_LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 
 # (path, status, error-code, message) -> the response to send
 ErrorRenderer = Callable[[str, int, str, str], Response]
@@ -43,6 +44,8 @@ ErrorRenderer = Callable[[str, int, str, str], Response]
 
 def is_loopback_host(host: str) -> bool:
     """``localhost``, ``*.localhost`` or a loopback IP address (no port, no brackets)."""
+    if host in _COMMON_LOOPBACK:
+        return True  # every local request names one of these: no address parsing
     name = host.lower().rstrip(".")
     if name == "localhost" or name.endswith(".localhost"):
         return True

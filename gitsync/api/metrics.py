@@ -78,10 +78,21 @@ class ApiMetrics:
         for result in ("activated", "dry_run", "conflict", "invalid", "failed"):
             self.activations.labels(result)
         self.registry.register(EngineCollector(engine))
+        # Per label set, the two metrics a request updates (labels() costs a lock and a
+        # lookup each, per request).
+        self._children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
-        self.requests.labels(method, route, str(status)).inc()
-        self.latency.labels(method, route).observe(seconds)
+        key = (method, route, status)
+        children = self._children.get(key)
+        if children is None:  # as many as the label sets the registry already holds
+            children = (
+                self.requests.labels(method, route, str(status)),
+                self.latency.labels(method, route),
+            )
+            self._children[key] = children
+        children[0].inc()
+        children[1].observe(seconds)
 
     def activation(self, result: str) -> None:
         self.activations.labels(result).inc()
