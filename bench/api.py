@@ -180,28 +180,66 @@ class Figures:
 
 
 def measure(
-    client: httpx.Client, targets: list[Target], path: str, requests: int, warmup: int = 20
+    client: httpx.Client,
+    targets: list[Target],
+    path: str,
+    requests: int,
+    warmup: int = 20,
+    between: Callable[[Target], None] | None = None,
 ) -> dict[str, Figures]:
     """Wall p50/p99 in ms and the server's CPU ms per request, per target; requests
-    alternate between the targets, so all see the same machine load."""
+    alternate between the targets, so all see the same machine load. ``between`` runs
+    before each request, untimed (its CPU is left out: the server's CPU is then read
+    around each request)."""
     for _ in range(warmup):
         for target in targets:
             client.get(target.url + path).raise_for_status()
     samples: dict[str, list[float]] = {target.name: [] for target in targets}
+    cpu: dict[str, float | None] = {target.name: 0.0 for target in targets}
     cpu_before = {target.name: cpu_seconds(target.pid) for target in targets}
     for _ in range(requests):
         for target in targets:
+            if between is not None:
+                between(target)
+                before = cpu_seconds(target.pid)
             started = time.perf_counter()
             client.get(target.url + path).raise_for_status()
             samples[target.name].append((time.perf_counter() - started) * 1000)
+            if between is not None:
+                cpu[target.name] = _added(cpu[target.name], before, cpu_seconds(target.pid))
     figures: dict[str, Figures] = {}
     for target in targets:
         values = samples[target.name]
-        before, after = cpu_before[target.name], cpu_seconds(target.pid)
-        cpu = None if before is None or after is None else (after - before) * 1000 / requests
+        if between is None:
+            cpu[target.name] = _added(0.0, cpu_before[target.name], cpu_seconds(target.pid))
+        total = cpu[target.name]
+        per_request = None if total is None else total * 1000 / requests
         p99 = statistics.quantiles(values, n=100)[98] if len(values) > 1 else values[0]
-        figures[target.name] = Figures(statistics.median(values), p99, cpu)
+        figures[target.name] = Figures(statistics.median(values), p99, per_request)
     return figures
+
+
+def _added(total: float | None, before: float | None, after: float | None) -> float | None:
+    if total is None or before is None or after is None:
+        return None
+    return total + after - before
+
+
+def commit_something(client: httpx.Client) -> Callable[[Target], None]:
+    """A commit on the target's store (a tenant created, then deleted): the next read
+    cannot be one kept for the state before."""
+    created: set[str] = set()
+
+    def commit(target: Target) -> None:
+        url = f"{target.url}/application/v2/tenant/bench-commit"
+        if target.name in created:
+            client.delete(url).raise_for_status()
+            created.discard(target.name)
+        else:
+            client.put(url).raise_for_status()
+            created.add(target.name)
+
+    return commit
 
 
 def stop(proc: subprocess.Popen[bytes], sig: int = signal.SIGINT, timeout: float = 60) -> None:
@@ -260,9 +298,9 @@ def deploy(
     return states
 
 
-def report(title: str, rows: list[tuple[str, str, Figures, str]]) -> None:
+def report(title: str, rows: list[tuple[str, str, Figures, str]], last: str) -> None:
     print(title)
-    print(f"{'apps':>5} {'target':>8} {'p50 ms':>8} {'p99 ms':>8} {'cpu ms':>7}  app states")
+    print(f"{'apps':>5} {'target':>8} {'p50 ms':>8} {'p99 ms':>8} {'cpu ms':>7}  {last}")
     for size, name, figures, states in rows:
         cpu = f"{figures.cpu_ms:>7.2f}" if figures.cpu_ms is not None else f"{'-':>7}"
         print(f"{size:>5} {name:>8} {figures.p50:>8.2f} {figures.p99:>8.2f} {cpu}  {states}")
@@ -281,6 +319,7 @@ def main() -> int:
     args = parser.parse_args()
     serve_rows: list[tuple[str, str, Figures, str]] = []
     live_rows: list[tuple[str, str, Figures, str]] = []
+    live_states: dict[str, str] = {}
     with (
         tempfile.TemporaryDirectory(prefix="gitsync-bench-") as tmp,
         servers(Path(tmp), args) as targets,
@@ -292,12 +331,16 @@ def main() -> int:
             serve_rows += [(str(count), t.name, figures[t.name], states[t.name]) for t in targets]
         own = [target for target in targets if target.gitsync]
         if args.live_apps > 0:
-            states = deploy(client, own, generate_config(args.live_apps), args.settle)
+            live_states = deploy(client, own, generate_config(args.live_apps), args.settle)
             figures = measure(client, own, LIVE, args.live_requests, warmup=3)
+            live_rows += [(str(args.live_apps), t.name, figures[t.name], "unchanged") for t in own]
+            commit = commit_something(client)
+            figures = measure(client, own, LIVE, args.live_requests, warmup=1, between=commit)
             live_rows += [
-                (str(args.live_apps), t.name, figures[t.name], states[t.name]) for t in own
+                (str(args.live_apps), t.name, figures[t.name], "a commit before each") for t in own
             ]
-    report(f"GET {APPS} ({args.requests} requests each, same client, same run)", serve_rows)
+    title = f"GET {APPS} ({args.requests} requests each, same client, same run)"
+    report(title, serve_rows, "app states")
     by_name = {(size, name): figures for size, name, figures, _ in serve_rows}
     for size in ("1", "100"):
         if ("ray", size) in by_name:
@@ -305,7 +348,8 @@ def main() -> int:
             verdict = "ok" if ratio >= 5 else "BELOW TARGET"
             print(f"{size:>5} ratio p50 ray/gitsync = {ratio:.1f}x (target >= 5x: {verdict})")
     if live_rows:
-        report(f"\nGET {LIVE} ({args.live_requests} requests each)", live_rows)
+        apps = f"{args.live_apps} applications, {live_states['gitsync']}"
+        report(f"\nGET {LIVE} ({args.live_requests} requests each; {apps})", live_rows, "state")
     return 0
 
 

@@ -42,6 +42,7 @@ from gitsync.api.common import (
 )
 from gitsync.api.guard import HostRule, RequestGuard
 from gitsync.api.metrics import CONTENT_TYPE, ApiMetrics
+from gitsync.api.rendered import Renderings
 from gitsync.engine import Engine
 from gitsync.errors import GitsyncError
 
@@ -261,6 +262,7 @@ def create_app(
         metrics=metrics,
         max_body=settings.max_body,
         node_id=node_id_for(settings.state_dir),
+        renderings=Renderings(the_engine),
     )
     app.add_middleware(
         RequestGuard,

@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from gitsync.api.metrics import ApiMetrics
+from gitsync.api.rendered import Renderings
 from gitsync.config import values
 from gitsync.config.issues import format_path
 from gitsync.engine import Engine
@@ -39,6 +40,7 @@ class ApiContext:
     metrics: ApiMetrics
     max_body: int
     node_id: str  # stable per state directory: Ray-shaped (56 hex digits)
+    renderings: Renderings  # bodies of the engine's reads, kept per state version
 
 
 def node_id_for(state_dir: Path) -> str:

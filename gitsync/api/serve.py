@@ -10,7 +10,6 @@ not listed are removed at activation.
 from __future__ import annotations
 
 import json
-import weakref
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -36,10 +35,6 @@ from gitsync.engine.ray import RayRuntime
 from gitsync.errors import BadRequest, GitsyncError, InvalidConfig, NotFound
 
 APPLICATIONS = "/api/serve/applications/"
-#: Last rendered GET body per engine: ((generation, api_type), body).
-_RENDERED: weakref.WeakKeyDictionary[Engine, tuple[tuple[int, str | None], bytes]] = (
-    weakref.WeakKeyDictionary()
-)
 _JSON_TYPES = ("application/json", "text/json")
 
 
@@ -138,41 +133,18 @@ async def ray_version(request: Request) -> Response:
 async def get_applications(request: Request) -> Response:
     api_type = serve_body.api_type(request.query_params.get("api_type"))
     ctx = context(request)
-    if ctx.engine.shared_store:
-        # The version is a database read there: off the event loop, like the rest.
-        body = await call(_body, ctx, api_type)
-    else:
-        cached = _cached_body(ctx, api_type)
-        body = cached if cached is not None else await call(_instance_body, ctx, api_type)
-    return Response(body, media_type="application/json")
-
-
-def _cached_body(ctx: ApiContext, api_type: str | None) -> bytes | None:
-    """With the ``none`` runtime the body only changes with the state, so a rendering of
-    the same state version (the store's: it counts every engine's writes) is reused."""
-    engine = ctx.engine
-    if engine.runtime.name != "none":
-        return None
-    cached = _RENDERED.get(engine)
-    if cached is not None and cached[0] == (engine.state_version, api_type):
-        return cached[1]
-    return None
-
-
-def _body(ctx: ApiContext, api_type: str | None) -> bytes:
-    cached = _cached_body(ctx, api_type)
-    return cached if cached is not None else _instance_body(ctx, api_type)
+    key = (APPLICATIONS, api_type)
+    # On a shared store the version is a database read: off the event loop, like the rest.
+    kept = None if ctx.engine.shared_store else ctx.renderings.kept(key)
+    if kept is None:
+        kept = await call(ctx.renderings.get, key, lambda: _instance_body(ctx, api_type))
+    return Response(kept, media_type="application/json")
 
 
 def _instance_body(ctx: ApiContext, api_type: str | None) -> bytes:
-    """The rendered ``ServeInstanceDetails``, cached per state version (``none`` runtime)."""
-    engine = ctx.engine
-    version = engine.state_version
-    state = engine.live()
-    body = json_bytes(serve_render.instance_details(state, ctx.node_id, api_type))
-    if engine.runtime.name == "none":
-        _RENDERED[engine] = ((version, api_type), body)
-    return body
+    """The rendered ``ServeInstanceDetails``."""
+    state = ctx.engine.live()
+    return json_bytes(serve_render.instance_details(state, ctx.node_id, api_type))
 
 
 async def put_applications(request: Request) -> Response:

@@ -22,6 +22,7 @@ ZIP = {"Content-Type": "application/zip"}
 pytestmark = pytest.mark.slow  # three engine processes per test
 
 HISTORY = "/api/gitsync/v1/tenant/default/application/default/history"
+LIVE = "/api/gitsync/v1/tenant/default/application/default/live"
 
 
 @pytest.fixture
@@ -136,7 +137,7 @@ def test_every_get_on_every_engine_reads_its_writes(engines: list[EngineProcess]
             assert response.status_code == 200, response.text
             generation = ok(client.get(writer + V2 + "/application/default"))["generation"]
             for reader in urls:
-                # The Serve GET (cached per state version), the Deploy API and history.
+                # The Serve GET (cached per state version), the Deploy API, history.
                 serve = ok(client.get(reader + "/api/serve/applications/"))
                 app = serve["applications"]["a"]
                 assert app["deployed_app_config"]["deployments"][0]["user_config"] == {
@@ -147,3 +148,9 @@ def test_every_get_on_every_engine_reads_its_writes(engines: list[EngineProcess]
                 )
                 history = ok(client.get(reader + HISTORY))
                 assert history[0]["generation"] == generation
+                # The live view the agent reads (also cached per state version).
+                live = ok(client.get(reader + LIVE))
+                assert live["generation"] == generation
+                assert live["history"][0]["generation"] == generation
+                deployments = live["applications"][0]["deployed_app_config"]["deployments"]
+                assert deployments[0]["user_config"] == {"price": step}
