@@ -92,9 +92,7 @@ def test_the_live_view_shows_each_generation_at_once(live: LiveServer, http: htt
             app = view["applications"][0]["deployed_app_config"]
             assert app["deployments"][0]["user_config"] == {"price": price}
             serve = http.get(APPS).json()["applications"]["fruit"]
-            assert serve["deployed_app_config"]["deployments"][0]["user_config"] == {
-                "price": price
-            }
+            assert serve["deployed_app_config"]["deployments"][0]["user_config"] == {"price": price}
 
 
 def test_the_kept_live_view_is_the_one_rendered_now(live: LiveServer, http: httpx.Client) -> None:
