@@ -15,6 +15,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 
+from gitsync.config.yamlio import gc_paused
 from gitsync.engine import Engine
 
 MAX_ENTRIES = 16
@@ -51,7 +52,10 @@ class Renderings:
         """``make()``'s body, kept for the state version read before it ran."""
         keep = self.engine.runtime.name == "none"
         version = self.engine.state_version if keep else 0
-        body = make()
+        # A rendering builds plain dicts and lists (no reference cycles): for a unit of
+        # 1,000 applications the cyclic GC's passes over them were 2/3 of its cost.
+        with gc_paused():
+            body = make()
         if keep and len(body) <= self.max_bytes:
             self._keep(key, version, body)
         return body
