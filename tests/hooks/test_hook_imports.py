@@ -1,7 +1,8 @@
 """What a push hook process loads: each hook is a fresh process, so every import is part
 of a push's latency. Without an agent, post-receive opens the embedded engine, and loads
 neither PostgreSQL's dialect and driver, nor Alembic (no upgrade to run), nor an HTTP
-client; with an agent, neither hook loads the engine or its SQL toolkit; syncing to a
+client, and once its statements are compiled in the state directory, no SQLAlchemy at
+all; with an agent, neither hook loads the engine or its SQL toolkit; syncing to a
 remote engine (``--engine URL``) loads no SQL toolkit either."""
 
 from __future__ import annotations
@@ -64,6 +65,13 @@ def test_the_hooks_without_an_agent_load_only_what_the_embedded_engine_needs(
         assert code == 0, out
         assert loaded(modules, "sqlalchemy.dialects.postgresql", "psycopg", "alembic") == []
         assert loaded(modules, "httpx", "httpcore", "starlette", "uvicorn", "click") == []
+    assert "applied as generation" in out
+    # The next push finds the statements compiled in the state directory: no SQLAlchemy.
+    bare, update = pushed(tmp_path, repo, price=2)
+    for hook in ("pre-receive", "post-receive"):
+        code, modules, out = run_hook(bare, tmp_path, update, hook, "--state-dir", state)
+        assert code == 0, out
+        assert loaded(modules, "sqlalchemy", "alembic", "psycopg") == [], hook
     assert "applied as generation" in out
 
 

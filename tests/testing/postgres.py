@@ -152,11 +152,17 @@ def postgres() -> Iterator[PostgresServer]:
         server.remove()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store_url(request: pytest.FixtureRequest) -> str | None:
-    """The engine's store, each test twice: None (embedded SQLite in the state
-    directory) and a fresh database on the session's PostgreSQL server."""
+@pytest.fixture(params=["sqlite", "sqlite-sqlalchemy", "postgresql"])
+def store_url(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str | None:
+    """The engine's store, each test three times: None (embedded SQLite in the state
+    directory) on sqlite3 with compiled plans, the same through SQLAlchemy, and a fresh
+    database on the session's PostgreSQL server."""
     if request.param == "sqlite":
+        return None
+    if request.param == "sqlite-sqlalchemy":
+        from gitsync.engine.store import store
+
+        monkeypatch.setattr(store, "COMPILED_SQLITE", False)
         return None
     server: PostgresServer = request.getfixturevalue("postgres")
     return server.create_database()

@@ -29,6 +29,8 @@ _MIGRATION_LOCK = 0x67697473  # any constant: the advisory lock's key
 
 _version_table = sa.table("alembic_version", sa.column("version_num", sa.Text))
 _legacy_table = sa.table("schema_version", sa.column("version", sa.Integer))
+#: The schema's revision (the embedded store reads it at open from its compiled plans).
+revision_query = sa.select(_version_table.c.version_num)
 
 
 def alembic_config(conn: sa.Connection) -> Config:
@@ -45,7 +47,7 @@ def alembic_config(conn: sa.Connection) -> Config:
 def current_revision(conn: sa.Connection) -> str | None:
     if not sa.inspect(conn).has_table("alembic_version"):
         return None
-    return conn.execute(sa.select(_version_table.c.version_num)).scalar()
+    return conn.execute(revision_query).scalar()
 
 
 def upgrade(conn: sa.Connection, location: StoreLocation) -> None:

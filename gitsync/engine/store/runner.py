@@ -13,60 +13,18 @@ are raised as SQLAlchemy raises them (a lost connection invalidates the connecti
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from operator import itemgetter
 from typing import Any, cast
 
 import sqlalchemy as sa
 
+from gitsync.engine.store.database import Rows
+
 # Result types the drivers return as the store wants them (no result processor).
 _PLAIN_RESULTS = (sa.Integer, sa.String, sa.LargeBinary, sa.Float)
 
 Params = Mapping[str, Any] | Sequence[Mapping[str, Any]] | None
-
-
-class Rows:
-    """The rows of one statement, as the driver's tuples (by position, no names: wrapping
-    each row costs more than reading it): the part of SQLAlchemy's result the store uses."""
-
-    __slots__ = ("_rows", "rowcount")
-
-    def __init__(self, rows: list[Any], rowcount: int) -> None:
-        self._rows = rows
-        self.rowcount = rowcount
-
-    def all(self) -> list[Any]:
-        return self._rows
-
-    def fetchall(self) -> list[Any]:
-        return self._rows
-
-    def first(self) -> Any:
-        return self._rows[0] if self._rows else None
-
-    def one(self) -> Any:
-        if not self._rows:
-            raise sa.exc.NoResultFound("expected one row, got none")
-        if len(self._rows) > 1:
-            raise sa.exc.MultipleResultsFound("expected one row, got several")
-        return self._rows[0]
-
-    def scalar(self) -> Any:
-        return self._rows[0][0] if self._rows else None
-
-    def scalar_one(self) -> Any:
-        return self.one()[0]
-
-    def scalar_one_or_none(self) -> Any:
-        if len(self._rows) > 1:
-            raise sa.exc.MultipleResultsFound("expected at most one row")
-        return self.scalar()
-
-    def scalars(self) -> Rows:
-        return Rows([row[0] for row in self._rows], self.rowcount)
-
-    def __iter__(self) -> Iterator[Any]:
-        return iter(self._rows)
 
 
 class _Plan:
@@ -175,10 +133,14 @@ class Bound:
 
 
 class Runner:
-    """Runs ``statements`` (the store's prebuilt ones) on a connection's DBAPI cursor."""
+    """Runs ``statements`` (the store's prebuilt ones, also by name when ``named``) on a
+    connection's DBAPI cursor."""
 
-    def __init__(self, dialect: sa.Dialect, statements: Iterable[Any]) -> None:
+    def __init__(
+        self, dialect: sa.Dialect, statements: Iterable[Any], named: object = None
+    ) -> None:
         self._dialect = dialect
+        self._named = named
         # Per prebuilt statement (by id: they live as long as the runner), its plans.
         self._plans: dict[int, tuple[Any, list[_Known]]] = {
             id(stmt): (stmt, []) for stmt in statements if isinstance(stmt, sa.Executable)
@@ -186,6 +148,8 @@ class Runner:
 
     def execute(self, conn: sa.Connection, statement: Any, params: Params = None) -> Any:
         """Rows, or SQLAlchemy's own result for a statement this runner does not take."""
+        if isinstance(statement, str):
+            statement = getattr(self._named, statement)
         known = self._plans.get(id(statement))
         if known is None or known[0] is not statement:
             return conn.execute(statement, params)  # built for this call: SQLAlchemy's cache

@@ -15,12 +15,9 @@ import contextlib
 import gc
 import json
 import threading
-import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-
-import sqlalchemy as sa
 
 from gitsync.config import package
 from gitsync.engine.content import ContentChange, FileRow
@@ -33,31 +30,14 @@ from gitsync.engine.records import (
     SessionInfo,
     SessionStatus,
 )
-from gitsync.engine.store import migrate
-from gitsync.engine.store.connect import (
-    DirLock,
-    StoreError,
-    StoreLocation,
-    StoreUnavailable,
-    create_engine,
-    is_disconnect,
-)
-from gitsync.engine.store.runner import Bound, Runner
-from gitsync.engine.store.schema import (
-    applications,
-    history,
-    history_files,
-    runtime_sent,
-    serve_apps,
-    session_files,
-    sessions,
-    tenants,
-)
-from gitsync.engine.store.statements import COPIED, rows_of, statements
+from gitsync.engine.store.connect import DirLock, StoreError, StoreLocation
+from gitsync.engine.store.database import NAMES, Database, Executor
 from gitsync.errors import BadRequest, GitsyncError
 
-_IDLE_CHECK_S = 1.0  # check a PostgreSQL connection unused for longer before use
 _FROZEN = False  # see _freeze_what_is_loaded
+#: The embedded SQLite store runs on sqlite3 with compiled plans (sqlite_db.py); False
+#: drives it through SQLAlchemy as a shared store is (the store's tests run both ways).
+COMPILED_SQLITE = True
 
 
 def _freeze_what_is_loaded() -> None:
@@ -123,16 +103,12 @@ class Store:
 
     def __init__(self, location: StoreLocation) -> None:
         self.location = location
-        self._engine: sa.Engine | None = None
-        self._conn: sa.Connection | None = None  # writes
-        self._reader: sa.Connection | None = None  # reads, in autocommit mode
         self._dir_lock = DirLock(location.state_dir) if location.state_dir else None
         # One connection per engine process: its users take turns.
         self._mutex = threading.RLock()
-        self._sql = statements(location.shared)
-        self._runner: Runner | None = None  # built with the engine (it needs the dialect)
+        self._sql = NAMES  # statements by name: the database builds or loads them
+        self._db: Database | None = None
         self._writes = 0  # committed write transactions of this process
-        self._used: dict[bool, float] = {}  # when each connection was last handed out
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -140,10 +116,9 @@ class Store:
         if self._dir_lock is not None:
             self._dir_lock.acquire()
         try:
-            self._engine = create_engine(self.location)
-            self._runner = Runner(self._engine.dialect, vars(self._sql).values())
-            with self._mutex, self._guard("Cannot open the state store in"):
-                migrate.upgrade(self._connection(), self.location)
+            with self._mutex:
+                self._db = _database(self.location)
+                self._db.open()
             with self._tx() as conn:
                 conn.execute(self._sql.add_tenant, _p(dict(name="default", created=now)))
         except BaseException:
@@ -153,99 +128,34 @@ class Store:
 
     def close(self) -> None:
         with self._mutex:
-            for conn in (self._conn, self._reader):
-                if conn is not None:
-                    with contextlib.suppress(sa.exc.SQLAlchemyError):
-                        conn.close()
-            self._conn = self._reader = None
-            if self._engine is not None:
-                self._engine.dispose()
-                self._engine = None
+            if self._db is not None:
+                self._db.close()
+                self._db = None
         if self._dir_lock is not None:
             self._dir_lock.release()
 
-    def _connection(self) -> sa.Connection:
-        self._conn = self._fresh(self._conn, autocommit=False)
-        return self._conn
-
-    def _reader_connection(self) -> sa.Connection:
-        self._reader = self._fresh(self._reader, autocommit=True)
-        return self._reader
-
-    def _fresh(self, conn: sa.Connection | None, *, autocommit: bool) -> sa.Connection:
-        """A usable connection: ``conn``, or a new one when it is missing, broken, or (on
-        PostgreSQL) idle for a while and no longer answering, e.g. after the server
-        restarted, so the first request after an outage does not fail for it."""
-        if self._engine is None:
-            raise StoreError("The state store is not open")
-        now = time.monotonic()
-        usable = conn is not None and not conn.invalidated and not conn.closed
-        idle = now - self._used.get(autocommit, now) > _IDLE_CHECK_S
-        if usable and self.location.shared and idle:
-            assert conn is not None
-            usable = _answers(conn)
-        if not usable or conn is None:
-            if conn is not None:
-                with contextlib.suppress(sa.exc.SQLAlchemyError):
-                    conn.invalidate()
-                    conn.close()
-            conn = self._engine.connect()
-            if autocommit:
-                conn = conn.execution_options(isolation_level="AUTOCOMMIT")
-        self._used[autocommit] = now
-        return conn
-
     @contextlib.contextmanager
-    def _guard(self, failure: str = "State store failure in") -> Iterator[None]:
-        """Foreign errors become StoreError (caused by the driver's own error); a lost
-        connection becomes StoreUnavailable (503) and is dropped, so the next call
-        connects again."""
-        try:
-            yield
-        except sa.exc.SQLAlchemyError as exc:
-            where = self.location.describe()
-            cause = getattr(exc, "orig", None) or exc
-            if is_disconnect(exc):
-                for conn in (self._conn, self._reader):
-                    if conn is not None:
-                        with contextlib.suppress(sa.exc.SQLAlchemyError):
-                            conn.invalidate()
-                raise StoreUnavailable(
-                    f"The state store '{where}' cannot be reached: {_first_line(exc)}"
-                ) from cause
-            raise StoreError(f"{failure} '{where}': {_first_line(exc)}") from cause
-
-    @contextlib.contextmanager
-    def _tx(self, durable: bool = False, bump: bool = True) -> Iterator[Bound]:
+    def _tx(self, durable: bool = False, bump: bool = True) -> Iterator[Executor]:
         """One write transaction. ``bump`` first takes the state version's row lock
         (serialising writers); ``durable`` fsyncs SQLite's WAL on commit."""
-        with self._mutex, self._guard():
-            conn = self._connection()
-            sqlite_durable = durable and not self.location.shared
-            if sqlite_durable:
-                _pragma(conn, "synchronous=FULL")
-            bound = Bound(conn, self._run())
-            try:
-                with conn.begin():
-                    if bump:
-                        bound.execute(self._sql.bump)
-                    yield bound
+        with self._mutex:
+            with self._database().transaction(durable) as conn:
                 if bump:
-                    self._writes += 1
-            finally:
-                if sqlite_durable and not conn.invalidated:
-                    _pragma(conn, "synchronous=NORMAL")
+                    conn.execute(self._sql.bump)
+                yield conn
+            if bump:
+                self._writes += 1
 
-    def _rows(self, statement: sa.Executable, **params: Any) -> list[Any]:
+    def _rows(self, statement: Any, **params: Any) -> list[Any]:
         """One read in autocommit mode: no BEGIN/COMMIT round trips, and it sees every
         write committed before it (by this engine or another)."""
-        with self._mutex, self._guard():
-            return list(self._run().execute(self._reader_connection(), statement, _p(params)).all())
+        with self._mutex:
+            return self._database().read(statement, _p(params))
 
-    def _run(self) -> Runner:
-        if self._runner is None:
+    def _database(self) -> Database:
+        if self._db is None:
             raise StoreError("The state store is not open")
-        return self._runner
+        return self._db
 
     def version(self) -> int:
         """The state version: equal versions mean equal state, in every engine. SQLite
@@ -264,7 +174,7 @@ class Store:
     def sqlite_connection(self) -> Any:
         """The raw sqlite3 connection (crash tests trace its statements)."""
         with self._mutex:
-            return self._connection().connection.dbapi_connection
+            return self._database().sqlite_connection()
 
     # -- tenants ----------------------------------------------------------------------------
 
@@ -280,6 +190,17 @@ class Store:
             return added.first() is not None
 
     def delete_tenant(self, tenant: str) -> None:
+        from gitsync.engine.store.schema import (
+            applications,
+            history,
+            history_files,
+            runtime_sent,
+            serve_apps,
+            session_files,
+            sessions,
+            tenants,
+        )
+
         with self._tx() as conn:
             conn.execute(tenants.delete().where(tenants.c.name == tenant))
             for table in (sessions, session_files, applications, serve_apps, history):
@@ -341,7 +262,7 @@ class Store:
                 )
             return session_id
 
-    def _put_blob(self, conn: Bound, data: bytes) -> str:
+    def _put_blob(self, conn: Executor, data: bytes) -> str:
         sha = package.sha256_hex(data)
         conn.execute(
             self._sql.add_blob,
@@ -501,7 +422,7 @@ class Store:
             tx.write(act)
 
     def _activation_reads(
-        self, conn: Bound, tenant: str, session_id: int
+        self, conn: Executor, tenant: str, session_id: int
     ) -> tuple[SessionInfo | None, int | None, dict[str, str] | None]:
         """The session, its unit's active session id and (PostgreSQL: in the same
         statement, which also bumps the state version) the unit's Serve app digests."""
@@ -518,7 +439,7 @@ class Store:
         return _session_info(tenant, session_id, rows[0][:6]), rows[0][6], digests
 
     def _write_activation(
-        self, conn: Bound, act: Activation, existing: dict[str, str] | None
+        self, conn: Executor, act: Activation, existing: dict[str, str] | None
     ) -> None:
         """The activation's writes; ``existing``: the unit's Serve app digests when read
         already (PostgreSQL: then every write is one statement)."""
@@ -686,12 +607,14 @@ class Store:
                 "copy only into a new, empty one"
             )
         counts: dict[str, int] = {}
-        with self._tx() as conn, source._mutex, source._guard():
-            reader = source._reader_connection()
+        from gitsync.engine.store.schema import tenants
+        from gitsync.engine.store.statements import COPIED
+
+        with self._tx() as conn, source._mutex:
             conn.execute(tenants.delete())
             for table in COPIED:
                 counts[table.name] = 0
-                for batch in rows_of(reader, table):
+                for batch in source._database().table_batches(table):
                     conn.execute(table.insert(), batch)
                     counts[table.name] += len(batch)
         return counts
@@ -739,7 +662,7 @@ class ActivationTx:
     """An open activation transaction (``Store.activation``): what the engine checks,
     read under the state version's row lock, and ``write``."""
 
-    def __init__(self, store: Store, conn: Bound, tenant: str, session_id: int) -> None:
+    def __init__(self, store: Store, conn: Executor, tenant: str, session_id: int) -> None:
         self._store = store
         self._conn = conn
         self.session, self.active, self._digests = store._activation_reads(conn, tenant, session_id)
@@ -780,25 +703,11 @@ def _unit(app: AppId) -> dict[str, str]:
     return dict(tenant=app.tenant, application=app.application, instance=app.instance)
 
 
-def _answers(conn: sa.Connection) -> bool:
-    try:
-        if conn.in_transaction():
-            conn.rollback()
-        conn.exec_driver_sql("SELECT 1")
-        if conn.in_transaction():
-            conn.rollback()
-    except sa.exc.SQLAlchemyError:
-        return False
-    return True
+def _database(location: StoreLocation) -> Database:
+    if location.state_dir is not None and COMPILED_SQLITE:
+        from gitsync.engine.store.sqlite_db import SqliteDatabase
 
+        return SqliteDatabase(location)
+    from gitsync.engine.store.sqlalchemy_db import SqlAlchemyDatabase
 
-def _pragma(conn: sa.Connection, setting: str) -> None:
-    """On the DBAPI connection itself: SQLAlchemy would begin a transaction first, and
-    SQLite refuses to change the safety level inside one."""
-    conn.connection.dbapi_connection.execute(f"PRAGMA {setting}")  # type: ignore[union-attr]
-
-
-def _first_line(exc: BaseException) -> str:
-    orig = getattr(exc, "orig", None)
-    text = str(orig if orig is not None else exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+    return SqlAlchemyDatabase(location)

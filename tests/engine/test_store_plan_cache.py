@@ -1,0 +1,155 @@
+"""The embedded store's compiled plans: saved in the state directory at close, used by
+the next process; a stale, damaged or half-written cache file is ignored and rewritten;
+two processes saving at once leave a whole file; sqlite3's errors on that path are the
+StoreErrors SQLAlchemy's path raises."""
+
+from __future__ import annotations
+
+import ast
+import json
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from gitsync.engine import Engine
+from gitsync.engine.store import plan_cache, store
+from gitsync.engine.store.plan_cache import CACHE_NAME, Plan, PlanCache
+from gitsync.engine.store.statements import statements
+from gitsync.errors import StoreError
+from tests.testing.configs import serve_yaml
+
+
+def deploy(state: Path, price: int) -> int:
+    """One deploy and activation in a fresh engine (a process's worth of statements)."""
+    with Engine(state) as engine:
+        files = {"serve.yaml": serve_yaml(("app1", "/a"), price=price)}
+        return engine.deploy_files(files, tenant="default", application="default").generation
+
+
+def saved(state: Path) -> dict[str, object]:
+    data: dict[str, object] = json.loads((state / CACHE_NAME).read_text())
+    return data
+
+
+def test_the_plans_an_engine_ran_are_saved_for_the_next(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    deploy(state, 1)
+    data = saved(state)
+    assert data["key"] == plan_cache.cache_key() and data["head"]
+    plans = data["plans"]
+    assert isinstance(plans, dict)
+    assert {key.split("|")[0] for key in plans} >= {"schema_revision", "add_tenant", "put_history"}
+    cache = PlanCache(state)
+    cache.load()
+    assert cache.get("bump", frozenset(), False) is not None
+    assert deploy(state, 2) > 0  # runs from them
+
+
+def test_a_stale_or_damaged_cache_is_ignored_and_rewritten(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    deploy(state, 1)
+    good = saved(state)
+    stale = dict(good, key="0" * 64, plans={"bump||one": {"sql": "DROP TABLE x", "sources": []}})
+    bad_plan = dict(good, plans={"bump||one": {"sql": 1, "sources": []}})
+    damaged = [
+        json.dumps(stale),
+        json.dumps(bad_plan),
+        json.dumps(dict(good, plans=[1, 2])),
+        json.dumps(good)[:100],  # cut short
+        "\x00\xff not json",
+        "",
+    ]
+    for price, content in enumerate(damaged, start=2):
+        (state / CACHE_NAME).write_text(content)
+        assert deploy(state, price) > 0
+        assert saved(state)["key"] == plan_cache.cache_key()
+        assert "DROP TABLE" not in (state / CACHE_NAME).read_text()
+    assert [p.name for p in state.iterdir() if p.name.startswith(f".{CACHE_NAME}")] == []
+
+
+def test_a_cache_made_for_an_older_schema_upgrades_first(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    deploy(state, 1)
+    data = saved(state)
+    (state / CACHE_NAME).write_text(json.dumps(dict(data, head="0001")))
+    assert deploy(state, 2) > 0  # the revision differs: the SQLAlchemy path checks it
+    assert saved(state)["head"] == data["head"]
+
+
+SAVER = """
+import sys
+from pathlib import Path
+from gitsync.engine.store.plan_cache import Plan, PlanCache
+state, who = Path(sys.argv[1]), sys.argv[2]
+for round in range(40):
+    cache = PlanCache(state)
+    cache.load()
+    cache.set_head("0004")
+    cache.add(f"{who}-{round}", frozenset({"p_a"}), False, Plan("SELECT ?", [("p_a", None, None)]))
+    cache.save()
+"""
+
+
+def test_two_processes_saving_at_once_leave_a_whole_file(tmp_path: Path) -> None:
+    savers = [
+        subprocess.Popen([sys.executable, "-c", SAVER, str(tmp_path), who]) for who in ("a", "b")
+    ]
+    assert [saver.wait(timeout=120) for saver in savers] == [0, 0]
+    cache = PlanCache(tmp_path)
+    cache.load()
+    assert cache.head == "0004"
+    assert cache.get("a-39", frozenset({"p_a"}), False) or cache.get(
+        "b-39", frozenset({"p_a"}), False
+    )
+    assert [p.name for p in tmp_path.iterdir()] == [CACHE_NAME]  # no temporary file left
+
+
+def test_a_plan_runs_as_sqlalchemy_would_bind_it() -> None:
+    plan = Plan("?", [("p_size", None, "float"), (None, "$.x", None), ("data", None, "binary")])
+    size, path, data = plan.arguments({"p_size": 3, "data": b"\x00"})
+    assert (size, type(size), path) == (3.0, float, "$.x")
+    assert bytes(data) == b"\x00"
+    assert plan.arguments({"p_size": None, "data": None}) == (None, "$.x", None)
+
+
+def test_every_statement_the_store_names_exists() -> None:
+    """The store names its statements (``sql.add_tenant``); each is one ``Statements``
+    builds (for one dialect or both), so the compiled path and SQLAlchemy's run the same
+    ones."""
+    tree = ast.parse(Path(store.__file__).read_text())
+    named = {
+        node.attr
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute)
+        and (
+            (isinstance(node.value, ast.Name) and node.value.id == "sql")
+            or (isinstance(node.value, ast.Attribute) and node.value.attr == "_sql")
+        )
+    }
+    assert len(named) > 40
+    assert named <= set(vars(statements(False))) | set(vars(statements(True)))
+
+
+def test_a_locked_database_is_the_same_store_error_on_both_paths(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    messages = []
+    for compiled in (True, False):
+        monkeypatch.setattr(store, "COMPILED_SQLITE", compiled)
+        state = tmp_path / f"state-{compiled}"
+        with Engine(state) as engine:
+            holder = sqlite3.connect(state / "engine.sqlite3", isolation_level=None)
+            holder.execute("BEGIN IMMEDIATE")  # another writer holds the database
+            try:
+                with pytest.raises(StoreError) as caught:
+                    engine.create_session_from_files("default", {"serve.yaml": b"{}"})
+            finally:
+                holder.close()
+            assert isinstance(caught.value.__cause__, sqlite3.OperationalError)
+            messages.append(caught.value.message)
+            assert engine.create_session_from_files("default", {"a.yaml": b""}).session_id
+    assert messages[0].replace("True", "False") == messages[1]
+    assert messages[1] == f"State store failure in '{tmp_path / 'state-False'}': database is locked"
