@@ -6,8 +6,9 @@ One reader with one set of rules, taken two ways:
   objects. It is taken only when the text has no anchors, aliases, tags, directives or
   document markers, and only inside a thread whose stack is big enough for the deepest
   document the text can hold (see :func:`_fits_fast_stack`). Its result is then checked
-  with :mod:`gitsync.config.values` (depth, node count, string keys, finite numbers,
-  64-bit integers); anything refused, or any error, goes the careful way.
+  against the rules of :mod:`gitsync.config.values` (depth, node count, string keys,
+  finite numbers, 64-bit integers) by :mod:`gitsync.config.plain_check`, at native
+  speed; anything refused, or any error, goes the careful way.
 * the **careful way** (:mod:`gitsync.config.yaml_events`) builds values from PyYAML's
   event stream, enforcing the same rules as it goes and recording positions. It is the
   one that reports every error, so both ways give the same value or the same error.
@@ -23,13 +24,15 @@ import contextlib
 import functools
 import gc
 import re
+import resource
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import yaml_rs
 
-from gitsync.config import values
+from gitsync.config import plain_check, values
 from gitsync.config.issues import Issue, JsonPath
 from gitsync.config.stack_worker import StackWorker
 from gitsync.config.yaml_events import Builder, Document
@@ -109,8 +112,34 @@ def _fits_fast_stack(text: str) -> bool:
     return max(len(line.encode()) for line in text.split("\n")) <= _FAST_MAX_LINE_BYTES
 
 
-def _fast_parse(text: str) -> tuple[bool, Any]:
-    """yaml_rs on the thread with a known, big stack: (True, value) or (False, None)."""
+# The calling thread is used instead when it is the main thread, whose stack is the
+# soft RLIMIT_STACK (8 MiB by default), and the lines are short enough for that: the
+# hand-over to the worker costs a tenth of the parse, more on large files (the
+# worker's allocations come from its own malloc arena, which gives its pages back to
+# the kernel between files, so each parse faults them in again).
+_CALLER_MAX_LINE_BYTES = 2_000
+_CALLER_MAX_LEVELS = 2 * (_CALLER_MAX_LINE_BYTES + 2) + 256
+_CALLER_STACK_BYTES = 8 * 1024 * 1024  # > 2.5 x _CALLER_MAX_LEVELS * 750 bytes
+
+
+def _fits_caller_stack(data: bytes) -> bool:
+    """True when this is the main thread, its stack may grow to the bound above, and
+    no line of ``data`` reaches ``_CALLER_MAX_LINE_BYTES`` (chunks as in
+    :func:`_fits_fast_stack`, counted in bytes)."""
+    if threading.current_thread() is not threading.main_thread():
+        return False
+    soft, _ = resource.getrlimit(resource.RLIMIT_STACK)
+    if soft != resource.RLIM_INFINITY and soft < _CALLER_STACK_BYTES:
+        return False
+    step = _CALLER_MAX_LINE_BYTES // 2
+    return all(
+        data.find(b"\n", start, start + step) >= 0 for start in range(0, len(data) - step, step)
+    )
+
+
+def _fast_parse(text: str, on_caller: bool = False) -> tuple[bool, Any]:
+    """yaml_rs on a thread with a known, big stack: the worker's, or the caller's when
+    :func:`_fits_caller_stack` said so. (True, value) or (False, None)."""
 
     def run() -> tuple[bool, Any]:
         try:
@@ -119,7 +148,7 @@ def _fast_parse(text: str) -> tuple[bool, Any]:
         except Exception:  # any refusal sends the text the careful way
             return False, None
 
-    return _FAST_WORKER.run(run)
+    return run() if on_caller else _FAST_WORKER.run(run)
 
 
 def decode(data: bytes, file: str, limits: YamlLimits = DEFAULT_LIMITS) -> str:
@@ -149,11 +178,12 @@ def load(data: bytes, file: str, limits: YamlLimits = DEFAULT_LIMITS) -> Any:
     """Parse one YAML document into plain JSON-compatible data, or raise YamlError."""
     text = decode(data, file, limits)
     if not _needs_careful(text) and _fits_fast_stack(text):
-        ok, value = _fast_parse(text)
+        ok, value = _fast_parse(text, on_caller=_fits_caller_stack(data))
         # A document that is one scalar goes the careful way: the parsers disagree on
         # root block scalars, and a config is a mapping anyway.
         rooted = isinstance(value, dict | list)
-        if ok and rooted and values.is_plain(value, limits.max_depth, limits.max_expanded_nodes):
+        nodes = limits.max_expanded_nodes
+        if ok and rooted and plain_check.is_plain(value, text, data, limits.max_depth, nodes):
             return value
     return load_text_located(text, file, limits).value
 
@@ -215,7 +245,19 @@ def gc_paused() -> Iterator[None]:
         yield
     finally:
         if was_enabled:
+            _age_young_objects()
             gc.enable()
+
+
+def _age_young_objects() -> None:
+    """Move what the pause created into the oldest generation, in constant time: else
+    the first allocation after ``gc.enable`` runs a young pass over all of it (5 ms per
+    thousand applications, 70 ms for ten thousand), and a middle one later, for data
+    that has no cycles to find. ``freeze`` then ``unfreeze`` is that move; it is skipped
+    when the process froze objects itself (``unfreeze`` would thaw them)."""
+    if gc.get_freeze_count() == 0:
+        gc.freeze()
+        gc.unfreeze()
 
 
 # A plain scalar made only of these characters may be a number, bool or null.
