@@ -236,41 +236,44 @@ class _Loader:
         self.origins[(key,)] = _Origin(name, (key,))
 
     def _code_paths(self, apps: list[Any], findings: list[Finding]) -> Iterable[str]:
-        """Local working_dir / py_modules directories, checked to lie inside the snapshot."""
+        """Local working_dir / py_modules directories, checked to lie inside the snapshot.
+        Paths are built only for a runtime_env that may name one (10,000 apps: most don't)."""
         for index, app in enumerate(apps):
             if type(app) is not dict:  # exact type: isinstance on Mapping is slow at 10k apps
                 continue
-            app_path: JsonPath = ("applications", index)
-            places: list[tuple[JsonPath, Any]] = [
-                ((*app_path, "runtime_env"), app.get("runtime_env"))
-            ]
+            env = app.get("runtime_env")
+            if type(env) is dict and rules.may_name_local_code(env):
+                yield from self._env_code_paths(
+                    env, ("applications", index, "runtime_env"), findings
+                )
             deployments = app.get("deployments")
             # A non-list is the schema's finding to report; here it must not raise.
-            for dindex, dep in enumerate(deployments if type(deployments) is list else []):
+            for dindex, dep in enumerate(deployments if type(deployments) is list else ()):
                 actor = dep.get("ray_actor_options") if type(dep) is dict else None
-                if type(actor) is dict and "runtime_env" in actor:
-                    actor_env: JsonPath = (
-                        *app_path,
+                env = actor.get("runtime_env") if type(actor) is dict else None
+                if type(env) is dict and rules.may_name_local_code(env):
+                    where: JsonPath = (
+                        "applications",
+                        index,
                         "deployments",
                         dindex,
                         "ray_actor_options",
                         "runtime_env",
                     )
-                    places.append((actor_env, actor["runtime_env"]))
-            for where, env in places:
-                if type(env) is not dict or ("working_dir" not in env and "py_modules" not in env):
-                    continue
-                refs: list[tuple[JsonPath, Any]] = [
-                    ((*where, "working_dir"), env.get("working_dir"))
-                ]
-                modules = env.get("py_modules")
-                if isinstance(modules, list):
-                    refs.extend(((*where, "py_modules", i), m) for i, m in enumerate(modules))
-                for path, ref in refs:
-                    if isinstance(ref, str) and not rules.is_uri(ref):
-                        local = self._local_dir(ref, path, findings)
-                        if local is not None:
-                            yield local
+                    yield from self._env_code_paths(env, where, findings)
+
+    def _env_code_paths(
+        self, env: dict[str, Any], where: JsonPath, findings: list[Finding]
+    ) -> Iterable[str]:
+        refs: list[tuple[JsonPath, Any]] = [((*where, "working_dir"), env.get("working_dir"))]
+        modules = env.get("py_modules")
+        if isinstance(modules, list):
+            refs.extend(((*where, "py_modules", i), m) for i, m in enumerate(modules))
+        for path, ref in refs:
+            if isinstance(ref, str) and not rules.is_uri(ref):
+                local = self._local_dir(ref, path, findings)
+                if local is not None:
+                    yield local
 
     def _local_dir(self, ref: str, path: JsonPath, findings: list[Finding]) -> str | None:
         def refuse(message: str) -> None:

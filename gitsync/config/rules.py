@@ -60,6 +60,12 @@ def _name_finding(path: JsonPath, name: Any, what: str) -> Finding | None:
     return None if why is None else Finding(path, f"{what} name {why}", rule="name-format")
 
 
+def _needs_name_check(name: Any) -> bool:
+    """False for the usual name, with a test cheaper than :func:`name_problem`'s regex:
+    every character it refuses is one ``str.isprintable`` refuses too."""
+    return isinstance(name, str) and (len(name) > MAX_NAME_LENGTH or not name.isprintable())
+
+
 def _unique_apps(apps: list[Any]) -> Iterator[Finding]:
     names: dict[str, int] = {}
     routes: dict[str, int] = {}
@@ -67,9 +73,10 @@ def _unique_apps(apps: list[Any]) -> Iterator[Finding]:
         if not isinstance(app, Mapping):
             continue
         name = app.get("name", DEFAULT_APP_NAME)
-        bad_name = _name_finding(("applications", index, "name"), name, "application")
-        if bad_name is not None:
-            yield bad_name
+        if _needs_name_check(name):
+            bad_name = _name_finding(("applications", index, "name"), name, "application")
+            if bad_name is not None:
+                yield bad_name
         if isinstance(name, str):
             if name in names:
                 where = (
@@ -119,6 +126,13 @@ def absolute_code_path_message(ref: str) -> str:
     return f"{ref!r} is an absolute path: use a path relative to the repository root, or a URI"
 
 
+def may_name_local_code(env: dict[str, Any]) -> bool:
+    """A cheap first test (no path built): can this runtime_env name a local directory?
+    Not when its working_dir is a URI and it has no py_modules, as with most."""
+    ref = env.get("working_dir")
+    return (isinstance(ref, str) and not is_uri(ref)) or "py_modules" in env
+
+
 def _runtime_env(env: Any, path: JsonPath) -> Iterator[Finding]:
     """Ray refuses local paths; gitsync carries relative ones, but never absolute ones."""
     if type(env) is not dict or ("working_dir" not in env and "py_modules" not in env):
@@ -135,8 +149,9 @@ def _runtime_env(env: Any, path: JsonPath) -> Iterator[Finding]:
 def _application(app: Mapping[str, Any], path: JsonPath) -> list[Finding]:
     """Rules for one application; written for speed (10,000 apps x 5 deployments)."""
     found: list[Finding] = []
-    if "runtime_env" in app:
-        found.extend(_runtime_env(app["runtime_env"], (*path, "runtime_env")))
+    env = app.get("runtime_env")
+    if type(env) is dict and may_name_local_code(env):
+        found.extend(_runtime_env(env, (*path, "runtime_env")))
     for key in ("host", "port"):
         if key in app:
             found.append(
@@ -156,9 +171,10 @@ def _application(app: Mapping[str, Any], path: JsonPath) -> list[Finding]:
         if type(deployment) is not dict:
             continue
         name = deployment.get("name")
-        bad_name = _name_finding((*path, "deployments", index, "name"), name, "deployment")
-        if bad_name is not None:
-            found.append(bad_name)
+        if _needs_name_check(name):
+            bad_name = _name_finding((*path, "deployments", index, "name"), name, "deployment")
+            if bad_name is not None:
+                found.append(bad_name)
         if type(name) is str:
             if name in seen:
                 found.append(
