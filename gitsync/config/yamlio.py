@@ -12,6 +12,8 @@ One reader with one set of rules, taken two ways:
 * the **careful way** (:mod:`gitsync.config.yaml_events`) builds values from PyYAML's
   event stream, enforcing the same rules as it goes and recording positions. It is the
   one that reports every error, so both ways give the same value or the same error.
+  PyYAML is loaded when a file first goes that way: a push hook reading plain
+  configs never loads it.
 
 Errors: a file that is not valid YAML is a :class:`YamlError` (an invalid config); a
 file over a cap (size, depth, aliases, nodes) is a :class:`YamlCapExceeded`, which is
@@ -28,17 +30,19 @@ import resource
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml_rs
 
 from gitsync.config import plain_check, values
 from gitsync.config.issues import Issue, JsonPath
 from gitsync.config.stack_worker import StackWorker
-from gitsync.config.yaml_events import Builder, Document
 from gitsync.errors import BadRequest, UnsafeInput
 
-__all__ = ["DEFAULT_LIMITS", "Document", "YamlCapExceeded", "YamlError", "YamlLimits"]
+if TYPE_CHECKING:
+    from gitsync.config.yaml_events import Document
+
+__all__ = ["DEFAULT_LIMITS", "YamlCapExceeded", "YamlError", "YamlLimits"]
 
 
 @dataclass(frozen=True)
@@ -194,6 +198,8 @@ def load_located(data: bytes, file: str, limits: YamlLimits = DEFAULT_LIMITS) ->
 
 
 def load_text_located(text: str, file: str, limits: YamlLimits = DEFAULT_LIMITS) -> Document:
+    from gitsync.config.yaml_events import Builder, Document
+
     doc = Document(file)
     Builder(doc, limits, resolve_plain, _fail).run(text)
     return doc
@@ -205,6 +211,8 @@ class Located:
     Answers are those of a whole parse (a node's position is final once seen)."""
 
     def __init__(self, data: bytes, file: str, limits: YamlLimits = DEFAULT_LIMITS) -> None:
+        from gitsync.config.yaml_events import Builder, Document
+
         self.doc = Document(file)
         self._steps: Iterator[None] | None = None
         try:

@@ -72,6 +72,7 @@ def test_the_hooks_without_an_agent_load_only_what_the_embedded_engine_needs(
         code, modules, out = run_hook(bare, tmp_path, update, hook, "--state-dir", state)
         assert code == 0, out
         assert loaded(modules, "sqlalchemy", "alembic", "psycopg") == [], hook
+        assert loaded(modules, "yaml") == [], hook  # plain configs: PyYAML is not needed
     assert "applied as generation" in out
 
 
