@@ -8,6 +8,7 @@ file and line it came from.
 
 from __future__ import annotations
 
+import bisect
 import fnmatch
 import posixpath
 from collections.abc import Iterable, Sequence
@@ -118,6 +119,8 @@ class _Loader:
         self.mode = mode
         self.issues: list[Issue] = []
         self.origins: dict[JsonPath, _Origin] = {}
+        # (first, stop, file): merged applications [first, stop) are that file's list
+        self.app_runs: list[tuple[int, int, str]] = []
         self.located: dict[str, yamlio.Located | None] = {}
         self.missing: list[str] = []
 
@@ -214,9 +217,9 @@ class _Loader:
                 self._issue_at(name, ("applications",), "applications must be a list")
             )
             return
-        for index, app in enumerate(items):
-            self.origins[("applications", len(apps))] = _Origin(name, ("applications", index))
-            apps.append(app)
+        # One record for the run, not one origin per application (10,000 of them).
+        self.app_runs.append((len(apps), len(apps) + len(items), name))
+        apps.extend(items)
 
     def _merge_option(self, name: str, key: str, item: Any, merged: dict[str, Any]) -> None:
         if key in merged:
@@ -323,13 +326,27 @@ class _Loader:
     def _origin(self, path: JsonPath) -> tuple[_Origin | None, JsonPath]:
         for depth in (2, 1):
             origin = self.origins.get(tuple(path[:depth]))
+            if origin is None and depth == 2:
+                origin = self._listed_app(path)
             if origin is not None:
                 return origin, tuple(path[depth:])
         return None, tuple(path)
 
+    def _listed_app(self, path: JsonPath) -> _Origin | None:
+        """The origin of ``applications[i]`` when it came from a file's list."""
+        if len(path) < 2 or path[0] != "applications" or type(path[1]) is not int:
+            return None
+        index = path[1]
+        run = bisect.bisect_right(self.app_runs, index, key=lambda r: r[0]) - 1
+        if run < 0 or index >= self.app_runs[run][1]:
+            return None
+        first, _, file = self.app_runs[run]
+        return _Origin(file, ("applications", index - first))
+
     def _any_file(self) -> str:
-        files = sorted({origin.file for origin in self.origins.values()})
-        return files[0] if len(files) == 1 else ""
+        files = {origin.file for origin in self.origins.values()}
+        files.update(file for first, stop, file in self.app_runs if stop > first)
+        return sorted(files)[0] if len(files) == 1 else ""
 
     def _issue_at(
         self, name: str, path: JsonPath, message: str, rule: str = "files", at_key: bool = False
