@@ -157,8 +157,11 @@ class _Loader:
         elif not declared:
             self.issues.append(Issue("", 0, 0, (), "error", _no_applications(names), "files"))
         merged["applications"] = apps
-        findings = schema.check(merged, self.mode)
-        code_paths = sorted(set(self._code_paths(apps, findings)))
+        refs = rules.CodeRefs()
+        findings = schema.check(merged, self.mode, refs)
+        code_paths = sorted(
+            set(self._code_paths(refs.found if refs.complete else None, apps, findings))
+        )
         self.issues.extend(self._locate(finding) for finding in findings)
         # in file order; the note on findings past the cap (no path) comes last
         self.issues.sort(key=lambda i: (i.rule == "limit" and not i.path, i.file, i.line, i.column))
@@ -238,17 +241,26 @@ class _Loader:
         merged[key] = item
         self.origins[(key,)] = _Origin(name, (key,))
 
-    def _code_paths(self, apps: list[Any], findings: list[Finding]) -> Iterable[str]:
-        """Local working_dir / py_modules directories, checked to lie inside the snapshot.
-        Paths are built only for a runtime_env that may name one (10,000 apps: most don't)."""
+    def _code_paths(
+        self, refs: Sequence[tuple[JsonPath, str]] | None, apps: list[Any], findings: list[Finding]
+    ) -> Iterable[str]:
+        """Local working_dir / py_modules directories, checked to lie inside the snapshot:
+        those the rules met (``refs``), or, when the rules did not run (too many schema
+        findings), those a walk of the applications finds."""
+        for path, ref in refs if refs is not None else self._local_refs(apps):
+            local = self._local_dir(ref, path, findings)
+            if local is not None:
+                yield local
+
+    def _local_refs(self, apps: list[Any]) -> Iterable[tuple[JsonPath, str]]:
+        """The walk :class:`rules.CodeRefs` saves: working_dir and py_modules strings
+        that are not URIs. Paths are built only for a runtime_env that may name one."""
         for index, app in enumerate(apps):
             if type(app) is not dict:  # exact type: isinstance on Mapping is slow at 10k apps
                 continue
             env = app.get("runtime_env")
             if type(env) is dict and rules.may_name_local_code(env):
-                yield from self._env_code_paths(
-                    env, ("applications", index, "runtime_env"), findings
-                )
+                yield from _env_refs(env, ("applications", index, "runtime_env"))
             deployments = app.get("deployments")
             # A non-list is the schema's finding to report; here it must not raise.
             for dindex, dep in enumerate(deployments if type(deployments) is list else ()):
@@ -263,20 +275,7 @@ class _Loader:
                         "ray_actor_options",
                         "runtime_env",
                     )
-                    yield from self._env_code_paths(env, where, findings)
-
-    def _env_code_paths(
-        self, env: dict[str, Any], where: JsonPath, findings: list[Finding]
-    ) -> Iterable[str]:
-        refs: list[tuple[JsonPath, Any]] = [((*where, "working_dir"), env.get("working_dir"))]
-        modules = env.get("py_modules")
-        if isinstance(modules, list):
-            refs.extend(((*where, "py_modules", i), m) for i, m in enumerate(modules))
-        for path, ref in refs:
-            if isinstance(ref, str) and not rules.is_uri(ref):
-                local = self._local_dir(ref, path, findings)
-                if local is not None:
-                    yield local
+                    yield from _env_refs(env, where)
 
     def _local_dir(self, ref: str, path: JsonPath, findings: list[Finding]) -> str | None:
         def refuse(message: str) -> None:
@@ -362,6 +361,14 @@ class _Loader:
         if doc is None:
             return (0, 0)
         return doc.key_position(path) if at_key else doc.position(path)
+
+
+def _env_refs(env: dict[str, Any], where: JsonPath) -> Iterable[tuple[JsonPath, str]]:
+    refs: list[tuple[JsonPath, Any]] = [((*where, "working_dir"), env.get("working_dir"))]
+    modules = env.get("py_modules")
+    if isinstance(modules, list):
+        refs.extend(((*where, "py_modules", i), m) for i, m in enumerate(modules))
+    return [(path, ref) for path, ref in refs if isinstance(ref, str) and not rules.is_uri(ref)]
 
 
 def _described(snapshot: Snapshot, root: str) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from gitsync.config.issues import Finding, JsonPath
@@ -17,16 +18,29 @@ DEFAULT_APP_NAME = "default"
 DEFAULT_ROUTE_PREFIX = "/"
 
 
-def check(config: Any) -> list[Finding]:
-    if not isinstance(config, Mapping):
-        return []
-    findings = list(_http_options(config.get("http_options"), ("http_options",)))
-    apps = config.get("applications")
-    if isinstance(apps, list):
-        findings.extend(_unique_apps(apps))
-        for index, app in enumerate(apps):
-            if type(app) is dict:
-                findings.extend(_application(app, ("applications", index)))
+@dataclass
+class CodeRefs:
+    """The working_dir and py_modules strings that are not URIs, with their paths, as
+    the rules met them: the loader checks them against the snapshot without walking
+    every application again. ``complete`` once the walk has seen them all."""
+
+    found: list[tuple[JsonPath, str]] = field(default_factory=list)
+    complete: bool = False
+
+
+def check(config: Any, code_refs: CodeRefs | None = None) -> list[Finding]:
+    refs = code_refs.found if code_refs is not None else None
+    findings: list[Finding] = []
+    if isinstance(config, Mapping):
+        findings.extend(_http_options(config.get("http_options"), ("http_options",)))
+        apps = config.get("applications")
+        if isinstance(apps, list):
+            findings.extend(_unique_apps(apps))
+            for index, app in enumerate(apps):
+                if type(app) is dict:
+                    findings.extend(_application(app, ("applications", index), refs))
+    if code_refs is not None:
+        code_refs.complete = True
     return findings
 
 
@@ -126,6 +140,9 @@ def absolute_code_path_message(ref: str) -> str:
     return f"{ref!r} is an absolute path: use a path relative to the repository root, or a URI"
 
 
+LocalRefs = list[tuple[JsonPath, str]] | None  # where the walk puts local code refs
+
+
 def may_name_local_code(env: dict[str, Any]) -> bool:
     """A cheap first test (no path built): can this runtime_env name a local directory?
     Not when its working_dir is a URI and it has no py_modules, as with most."""
@@ -133,8 +150,9 @@ def may_name_local_code(env: dict[str, Any]) -> bool:
     return (isinstance(ref, str) and not is_uri(ref)) or "py_modules" in env
 
 
-def _runtime_env(env: Any, path: JsonPath) -> Iterator[Finding]:
-    """Ray refuses local paths; gitsync carries relative ones, but never absolute ones."""
+def _runtime_env(env: Any, path: JsonPath, local: LocalRefs) -> Iterator[Finding]:
+    """Ray refuses local paths; gitsync carries relative ones, but never absolute ones.
+    The local ones go to ``local`` too, when given."""
     if type(env) is not dict or ("working_dir" not in env and "py_modules" not in env):
         return
     refs: list[tuple[JsonPath, Any]] = [((*path, "working_dir"), env.get("working_dir"))]
@@ -142,16 +160,19 @@ def _runtime_env(env: Any, path: JsonPath) -> Iterator[Finding]:
     if isinstance(modules, list):
         refs.extend(((*path, "py_modules", i), m) for i, m in enumerate(modules))
     for where, ref in refs:
-        if isinstance(ref, str) and ref.startswith("/") and not is_uri(ref):
-            yield Finding(where, absolute_code_path_message(ref), rule="local-code-path")
+        if isinstance(ref, str) and not is_uri(ref):
+            if local is not None:
+                local.append((where, ref))
+            if ref.startswith("/"):
+                yield Finding(where, absolute_code_path_message(ref), rule="local-code-path")
 
 
-def _application(app: Mapping[str, Any], path: JsonPath) -> list[Finding]:
+def _application(app: Mapping[str, Any], path: JsonPath, local: LocalRefs) -> list[Finding]:
     """Rules for one application; written for speed (10,000 apps x 5 deployments)."""
     found: list[Finding] = []
     env = app.get("runtime_env")
     if type(env) is dict and may_name_local_code(env):
-        found.extend(_runtime_env(env, (*path, "runtime_env")))
+        found.extend(_runtime_env(env, (*path, "runtime_env"), local))
     for key in ("host", "port"):
         if key in app:
             found.append(
@@ -188,7 +209,8 @@ def _application(app: Mapping[str, Any], path: JsonPath) -> list[Finding]:
             else:
                 seen[name] = index
         if external or _worth_a_look(deployment):
-            found.extend(_deployment(deployment, (*path, "deployments", index), external))
+            where = (*path, "deployments", index)
+            found.extend(_deployment(deployment, where, external, local))
     return found
 
 
@@ -218,7 +240,9 @@ _RARE_KEYS = frozenset(
 )
 
 
-def _deployment(dep: Mapping[str, Any], path: JsonPath, external_scaler: bool) -> Iterator[Finding]:
+def _deployment(
+    dep: Mapping[str, Any], path: JsonPath, external_scaler: bool, local: LocalRefs
+) -> Iterator[Finding]:
     replicas = dep.get("num_replicas")
     autoscaling = dep.get("autoscaling_config")
     if isinstance(replicas, float):
@@ -247,7 +271,8 @@ def _deployment(dep: Mapping[str, Any], path: JsonPath, external_scaler: bool) -
         yield from _autoscaling(autoscaling, (*path, "autoscaling_config"))
     actor = dep.get("ray_actor_options")
     if isinstance(actor, dict) and "runtime_env" in actor:
-        yield from _runtime_env(actor["runtime_env"], (*path, "ray_actor_options", "runtime_env"))
+        where = (*path, "ray_actor_options", "runtime_env")
+        yield from _runtime_env(actor["runtime_env"], where, local)
     if _RARE_KEYS.isdisjoint(dep):
         return
     yield from _gang(dep, replicas, autoscaling, path)

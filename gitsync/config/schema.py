@@ -125,8 +125,11 @@ def validate_config(config: Any, unknown_keys: UnknownKeys = "error") -> list[Is
     return [finding.to_issue() for finding in check(config, unknown_keys)]
 
 
-def check(config: Any, unknown_keys: UnknownKeys = "error") -> list[Finding]:
-    """Schema findings plus cross-field rules, fast when there is nothing to say."""
+def check(
+    config: Any, unknown_keys: UnknownKeys = "error", code_refs: rules.CodeRefs | None = None
+) -> list[Finding]:
+    """Schema findings plus cross-field rules, fast when there is nothing to say. The
+    rules' walk fills ``code_refs`` (see :class:`rules.CodeRefs`) when it runs."""
     schemas = schema_set()
     try:
         valid = schemas.fast.is_valid(config)
@@ -137,7 +140,7 @@ def check(config: Any, unknown_keys: UnknownKeys = "error") -> list[Finding]:
         # Stop early: a million bad items must not cost a million explanations.
         findings.extend(itertools.islice(_explain(schemas, config, unknown_keys), MAX_FINDINGS + 1))
     if len(findings) <= MAX_FINDINGS:
-        findings.extend(itertools.islice(rules.check(config), MAX_FINDINGS + 1))
+        findings.extend(itertools.islice(rules.check(config, code_refs), MAX_FINDINGS + 1))
     findings = _dedupe(findings)
     if len(findings) > MAX_FINDINGS:
         shown = findings[:MAX_FINDINGS]
