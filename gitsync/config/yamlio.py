@@ -261,7 +261,8 @@ def _age_young_objects() -> None:
     """Move what the pause created into the oldest generation, in constant time: else
     the first allocation after ``gc.enable`` runs a young pass over all of it (5 ms per
     thousand applications, 70 ms for ten thousand), and a middle one later, for data
-    that has no cycles to find. ``freeze`` then ``unfreeze`` is that move; it is skipped
+    that has no cycles to find. ``freeze`` then ``unfreeze`` is that move. Whatever else
+    was young then waits for the next full pass instead (a delay, not a leak). Skipped
     when the process froze objects itself (``unfreeze`` would thaw them)."""
     if gc.get_freeze_count() == 0:
         gc.freeze()
