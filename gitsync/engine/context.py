@@ -65,6 +65,14 @@ class EngineContext:
             raise NotFound(f"Local session {session_id} for '{tenant}' was not found")
         return info
 
+    def tenant_session(self, tenant: str, session_id: int) -> tuple[Store, SessionInfo]:
+        """The store and a session that exists and is not deleted, in one read (the
+        tenant is checked only when the session is not found: a tenant's sessions go
+        with it)."""
+        store = self.open_store()
+        sessions.check_name("tenant", tenant)
+        return store, self.found(tenant, session_id, store.get_session(tenant, session_id))
+
     def found(self, tenant: str, session_id: int, info: SessionInfo | None) -> SessionInfo:
         """``info`` as just read, if the session exists and is not deleted (else 404; the
         tenant is checked only then: a tenant's sessions go with it)."""

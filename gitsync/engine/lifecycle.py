@@ -99,8 +99,10 @@ class SessionLifecycle:
             if capped:  # an API client's session; one-call deploys activate theirs at once
                 self._check_open_sessions(store, app.tenant)
             previous = store.active_session_id(app) or 0
-            session_id = store.create_session(app, self._ctx.clock(), previous, files=clean)
-            return self._ctx.session(app.tenant, session_id)
+            now = self._ctx.clock()
+            session_id = store.create_session(app, now, previous, files=clean)
+            # What the transaction wrote: no need to read the session back.
+            return SessionInfo(app.tenant, session_id, SessionStatus.NEW, app, now, now, previous)
 
     def create_from_application(self, app: AppId) -> SessionInfo:
         """A NEW session holding a copy of ``app``'s active package (400 if none)."""
@@ -117,8 +119,7 @@ class SessionLifecycle:
 
     def get_session(self, tenant: str, session_id: int) -> SessionInfo:
         with self._ctx.lock:
-            self._ctx.require_tenant(tenant)
-            return self._ctx.session(tenant, session_id)
+            return self._ctx.tenant_session(tenant, session_id)[1]
 
     def prepare(
         self, app: AppId, session_id: int, checked: CheckedPackage | None = None
@@ -135,12 +136,11 @@ class SessionLifecycle:
         if checked is None:
             checked = self._check_stored(app, session_id)
         with self._ctx.lock:
-            store = self._ctx.require_tenant(tenant)
-            info = self._ctx.session(tenant, session_id)
+            store, info = self._ctx.tenant_session(tenant, session_id)
             sessions.check_can_prepare(info)
             files = store.session_file_data(tenant, session_id)
-            live = store.get_application(app)
-            live_prepared = self._ctx.prepared_package(tenant, live.session_id) if live else None
+            live = store.active_session_id(app)  # not its config: the prepared cache has it
+            live_prepared = self._ctx.prepared_package(tenant, live) if live else None
             others = store.serve_apps_of_tenant(tenant, exclude=app)
             try:
                 prepared = prepare_package(
@@ -164,7 +164,8 @@ class SessionLifecycle:
                         "session %s of %s: %s", session_id, app.full_string(), entry.message
                     )
             return PrepareResult(
-                session=self._ctx.session(tenant, session_id),
+                # What the transaction wrote: no need to read the session back.
+                session=replace(info, status=SessionStatus.PREPARED, app=app, changed=now),
                 log=prepared.log,
                 actions=prepared.actions,
             )
@@ -174,8 +175,8 @@ class SessionLifecycle:
         deletes the session (a failed prepare does, in Vespa)."""
         tenant = app.tenant
         with self._ctx.lock:
-            store = self._ctx.require_tenant(tenant)
-            sessions.check_can_prepare(self._ctx.session(tenant, session_id))
+            store, info = self._ctx.tenant_session(tenant, session_id)
+            sessions.check_can_prepare(info)
             files = store.session_file_data(tenant, session_id)
         try:
             return check_package(files, self._ctx.unknown_keys)  # reads go on meanwhile
