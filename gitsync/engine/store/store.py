@@ -91,8 +91,11 @@ class Activation:
     session_changed: float = 0.0
 
 
+_ENCODER = json.JSONEncoder(separators=(",", ":"), sort_keys=True)  # built once, not per value
+
+
 def _dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), sort_keys=True)
+    return _ENCODER.encode(value)
 
 
 class Store:
