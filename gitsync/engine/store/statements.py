@@ -423,10 +423,9 @@ class Statements:
         as each statement costs a round trip and the server's per-statement work (ten
         statements took ~1 ms more than two). SQLite runs them one by one (each costs
         microseconds; it has no data-modifying WITH)."""
-        from sqlalchemy.dialects.postgresql import ARRAY, insert
+        from sqlalchemy.dialects.postgresql import JSON, insert
 
         s, a, sv, h = sessions.c, applications.c, serve_apps.c, history.c
-        texts = ARRAY(sa.Text)
         # The state version's row lock, the session, its unit's active session and the
         # unit's Serve application digests. The reads see the statement's snapshot,
         # taken before the lock may be granted: the writes re-check what they rely on.
@@ -452,13 +451,22 @@ class Statements:
         )
         # Every write; the number of application rows written (0: stale, roll back).
         app = self.activate_application.returning(a.session_id).cte("app")
-        gone = serve_apps.delete().where(unit_of(serve_apps), sv.name == sa.any_(P("gone", texts)))
+        # The Serve applications to drop and to write come as JSON text (one parameter
+        # each: the driver encodes a list of strings as an array in Python, escaping
+        # every quote of every config).
+        gone = serve_apps.delete().where(
+            unit_of(serve_apps),
+            sv.name.in_(sa.select(sa.func.json_array_elements_text(sa.cast(P("gone"), JSON)))),
+        )
         rows = (
-            sa.func.unnest(
-                P("names", texts), P("prefixes", texts), P("configs", texts), P("digests", texts)
+            sa.func.json_to_recordset(sa.cast(P("put"), JSON))
+            .table_valued(
+                sa.column("name", sa.Text),
+                sa.column("route_prefix", sa.Text),
+                sa.column("config", sa.Text),
+                sa.column("digest", sa.Text),
             )
-            .table_valued("name", "route_prefix", "config", "digest")
-            .render_derived(name="u")
+            .render_derived(name="u", with_types=True)
         )
         serve_columns = [sv.tenant, sv.application, sv.instance, sv.name, sv.route_prefix]
         serve_columns += [sv.config, sv.digest, sv.last_deployed, sv.generation]

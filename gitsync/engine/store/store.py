@@ -460,11 +460,18 @@ class Store:
                 now=now,
                 previous=previous,
                 changed=act.session_changed,
-                gone=gone,
-                names=changed,
-                prefixes=[act.route_prefixes.get(name) for name in changed],
-                configs=[_dumps(act.app_configs[name]) for name in changed],
-                digests=[act.digests[name] for name in changed],
+                gone=_dumps(gone),
+                put=_dumps(
+                    [
+                        dict(
+                            name=name,
+                            route_prefix=act.route_prefixes.get(name),
+                            config=_dumps(act.app_configs[name]),
+                            digest=act.digests[name],
+                        )
+                        for name in changed
+                    ]
+                ),
                 kind=act.kind,
                 revision=act.revision,
                 meta=_dumps(act.meta),
