@@ -31,11 +31,18 @@ class _Plan:
     """One statement compiled for one dialect and one set of parameter names."""
 
     def __init__(
-        self, compiled: sa.engine.Compiled, dialect: sa.Dialect, keys: Iterable[str]
+        self,
+        compiled: sa.engine.Compiled,
+        dialect: sa.Dialect,
+        keys: Iterable[str],
+        returns_rows: bool,
     ) -> None:
         assert isinstance(compiled, sa.sql.compiler.SQLCompiler)
         self.compiled = compiled
         self.sql = str(compiled)
+        # Known from the statement: psycopg builds a column object per field each time
+        # its cursor's description is asked.
+        self.returns_rows = returns_rows
         self.positional = compiled.positional
         by_name = {name: bind for bind, name in compiled.bind_names.items()}
         names = list(compiled.positiontup or ()) if self.positional else list(by_name)
@@ -178,7 +185,7 @@ class Runner:
                 arguments = plan.arguments(batch[0])
                 cursor.execute(plan.sql, arguments)
             # Both drivers return a list: no copy.
-            rows = cast(list[Any], cursor.fetchall()) if cursor.description is not None else []
+            rows = cast(list[Any], cursor.fetchall()) if plan.returns_rows else []
             rowcount = cursor.rowcount
         except self._dialect.loaded_dbapi.Error as exc:
             raise self._wrap(conn, exc, plan.sql, arguments, dbapi_conn, cursor) from exc
@@ -207,7 +214,7 @@ class Runner:
         columns = list(getattr(statement, "exported_columns", ()))
         if not all(_plain(column.type) for column in columns):
             return None
-        return _Plan(compiled, self._dialect, keys)
+        return _Plan(compiled, self._dialect, keys, bool(columns))
 
     def _wrap(
         self,
