@@ -73,7 +73,8 @@ class PlanCompiler:
                 "A store statement is rewritten by SQLAlchemy at execution, which the "
                 f"embedded store does not do: {str(compiled)[:200]}"
             )
-        plan = _Plan(compiled, dialect, keys)
+        columns = list(getattr(statement, "exported_columns", ()))
+        plan = _Plan(compiled, dialect, keys, bool(columns))
         types = {name: bind.type for bind, name in compiled.bind_names.items()}
         assert plan.positional, "SQLite's driver takes positional parameters"
         sources: list[Source] = []
@@ -94,7 +95,6 @@ class PlanCompiler:
                 converters[conversion] = process
                 saved = False
             sources.append((given, None, conversion))
-        columns = list(getattr(statement, "exported_columns", ()))
         results = [c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns]
         return Plan(
             plan.sql,
