@@ -263,10 +263,20 @@ def _age_young_objects() -> None:
     thousand applications, 70 ms for ten thousand), and a middle one later, for data
     that has no cycles to find. ``freeze`` then ``unfreeze`` is that move. Whatever else
     was young then waits for the next full pass instead (a delay, not a leak). Skipped
-    when the process froze objects itself (``unfreeze`` would thaw them)."""
+    when the process froze objects itself (``unfreeze`` would thaw them). Counting
+    frozen objects walks them all (5 ms once the engine's store froze what it loaded),
+    so a process seen to have frozen some is not counted again: nothing here thaws them."""
+    global _PROCESS_FROZE
+    if _PROCESS_FROZE:
+        return
     if gc.get_freeze_count() == 0:
         gc.freeze()
         gc.unfreeze()
+    else:
+        _PROCESS_FROZE = True
+
+
+_PROCESS_FROZE = False  # see _age_young_objects
 
 
 # A plain scalar made only of these characters may be a number, bool or null.
