@@ -75,7 +75,7 @@ def build_activation(
         now=now,
         digests=prepared.app_digests,
         route_prefixes=prepared.route_prefixes,
-        app_configs=prepared.app_configs(),
+        app_configs=prepared.app_configs,
         checksum=prepared.checksum,
         kind=kind,
         revision=source.revision if source and source.revision else prepared.revision,

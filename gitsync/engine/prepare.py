@@ -7,7 +7,7 @@ copies the config into the live state.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -70,12 +70,20 @@ class PreparedPackage:
             plan_text=str(data.get("plan_text", "")),
         )
 
-    def app_configs(self) -> dict[str, JsonDict]:
-        """Serve application name -> its entry in the deploy config."""
-        return {
-            str(entry.get("name", "default")): entry
-            for entry in self.config.get("applications") or []
-        }
+    def app_configs(self, names: Collection[str]) -> dict[str, JsonDict]:
+        """Serve application name -> its entry in the deploy config, for ``names``
+        (the scan stops once it has them all)."""
+        wanted = set(names)
+        found: dict[str, JsonDict] = {}
+        if not wanted:
+            return found
+        for entry in self.config.get("applications") or []:
+            name = str(entry.get("name", "default"))
+            if name in wanted:
+                found[name] = entry
+                if len(found) == len(wanted):
+                    break
+        return found
 
     def deploy_model(self) -> model.DeployConfig:
         """The canonical model of the config (built once, then kept: it is what the next

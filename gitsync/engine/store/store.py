@@ -15,7 +15,7 @@ import contextlib
 import gc
 import json
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -69,8 +69,9 @@ class AppRow:
 @dataclass
 class Activation:
     """Everything one activation writes, in one durable transaction. The deploy config
-    itself is copied from the session row; ``app_configs`` are read only for the Serve
-    applications whose digest changed."""
+    itself is copied from the session row; ``app_configs`` gives the entries of the
+    Serve applications whose digest changed, by name (only those: most activations
+    change one application of many)."""
 
     app: AppId
     session_id: int
@@ -78,7 +79,7 @@ class Activation:
     now: float
     digests: Mapping[str, str]
     route_prefixes: Mapping[str, str | None]
-    app_configs: Mapping[str, JsonDict]
+    app_configs: Callable[[Collection[str]], Mapping[str, JsonDict]]
     checksum: str
     kind: str
     revision: str
@@ -453,6 +454,7 @@ class Store:
         if existing is not None:
             gone = sorted(existing.keys() - act.digests.keys())
             changed = [name for name, digest in act.digests.items() if existing.get(name) != digest]
+            configs = act.app_configs(changed)
             params = dict(
                 unit,
                 sid=sid,
@@ -466,7 +468,7 @@ class Store:
                         dict(
                             name=name,
                             route_prefix=act.route_prefixes.get(name),
-                            config=_dumps(act.app_configs[name]),
+                            config=_dumps(configs[name]),
                             digest=act.digests[name],
                         )
                         for name in changed
@@ -508,12 +510,13 @@ class Store:
             conn.execute(sql.drop_serve_app, _p([dict(unit, name=name) for name in gone]))
         changed = [name for name, digest in act.digests.items() if existing.get(name) != digest]
         if changed:
+            configs = act.app_configs(changed)
             rows = [
                 dict(
                     unit,
                     name=name,
                     route_prefix=act.route_prefixes.get(name),
-                    config=_dumps(act.app_configs[name]),
+                    config=_dumps(configs[name]),
                     digest=act.digests[name],
                     last_deployed=now,
                     generation=sid,
