@@ -92,7 +92,15 @@ def node_bound(data: bytes, max_nodes: int) -> int:
     exact enough to settle ``<= max_nodes`` for any real config."""
     if 3 * len(data) + 1 <= max_nodes:
         return 3 * len(data) + 1
-    return 1 + 3 * (len(data) - len(data.translate(None, _NODE_INDICATORS)))
+    # A slice at a time: no copy of a large file, and each slice stays in the CPU cache.
+    kept = sum(
+        len(data[start : start + _COUNT_SLICE].translate(None, _NODE_INDICATORS))
+        for start in range(0, len(data), _COUNT_SLICE)
+    )
+    return 1 + 3 * (len(data) - kept)
+
+
+_COUNT_SLICE = 1 << 18
 
 
 def _integers_compare_exactly(text: str) -> bool:
