@@ -61,6 +61,8 @@ def test_a_stale_or_damaged_cache_is_ignored_and_rewritten(tmp_path: Path) -> No
         json.dumps(good)[:100],  # cut short
         "\x00\xff not json",
         "",
+        "[" * 100_000,  # deeper than the JSON reader goes
+        json.dumps(dict(good, pad="x" * (5 << 20))),  # far bigger than any cache
     ]
     for price, content in enumerate(damaged, start=2):
         (state / CACHE_NAME).write_text(content)

@@ -3,8 +3,8 @@
 A short-lived process (a push hook) opening the embedded store would spend most of its
 start-up loading SQLAlchemy only to turn the same statements into the same SQL text as
 the last process did. SQLAlchemy stays the only source of the SQL: ``plan_compiler.py``
-compiles a statement, and the result (the SQL text, where each parameter's value comes
-from, the result's field names) is a plan, saved here in the state directory. A process
+compiles a statement, and the result (the SQL text, and where each parameter's value
+comes from and how it is converted) is a plan, saved here in the state directory. A process
 finding every plan it needs runs them on ``sqlite3`` and never loads SQLAlchemy.
 
 The file is keyed by a digest of what makes the SQL (the store's statement, schema,
@@ -29,6 +29,7 @@ from typing import Any
 
 CACHE_NAME = "engine.sql-plans.json"
 _FORMAT = 1
+_MAX_BYTES = 4 << 20  # a few hundred plans take ~100 kB: anything far bigger is not ours
 # The sources whose change may change a compiled statement (beside this module).
 _SOURCES = (
     "statements.py",
@@ -184,8 +185,12 @@ class PlanCache:
 
 def _read(path: Path, key: str) -> dict[str, Any] | None:
     try:
-        data = json.loads(path.read_bytes())
-    except (OSError, ValueError):
+        with path.open("rb") as file:
+            content = file.read(_MAX_BYTES + 1)
+        if len(content) > _MAX_BYTES:
+            return None
+        data = json.loads(content)
+    except (OSError, ValueError, RecursionError):
         return None
     if not isinstance(data, dict) or data.get("key") != key or data.get("format") != _FORMAT:
         return None
