@@ -423,9 +423,9 @@ class Statements:
         as each statement costs a round trip and the server's per-statement work (ten
         statements took ~1 ms more than two). SQLite runs them one by one (each costs
         microseconds; it has no data-modifying WITH)."""
-        from sqlalchemy.dialects.postgresql import JSON, insert
+        from sqlalchemy.dialects.postgresql import ARRAY, JSON, insert
 
-        s, a, sv, h = sessions.c, applications.c, serve_apps.c, history.c
+        s, a, sv = sessions.c, applications.c, serve_apps.c
         # The state version's row lock, the session, its unit's active session and the
         # unit's Serve application digests. The reads see the statement's snapshot,
         # taken before the lock may be granted: the writes re-check what they rely on.
@@ -451,12 +451,11 @@ class Statements:
         )
         # Every write; the number of application rows written (0: stale, roll back).
         app = self.activate_application.returning(a.session_id).cte("app")
-        # The Serve applications to drop and to write come as JSON text (one parameter
-        # each: the driver encodes a list of strings as an array in Python, escaping
-        # every quote of every config).
+        # The names of the Serve applications to drop as an array (looked up by the
+        # primary key, not a scan of the unit's rows); those to write as JSON text (the
+        # driver encodes arrays in Python, escaping every quote of every config).
         gone = serve_apps.delete().where(
-            unit_of(serve_apps),
-            sv.name.in_(sa.select(sa.func.json_array_elements_text(sa.cast(P("gone"), JSON)))),
+            unit_of(serve_apps), sv.name == sa.any_(P("gone", type_=ARRAY(sa.Text)))
         )
         rows = (
             sa.func.json_to_recordset(sa.cast(P("put"), JSON))
@@ -510,28 +509,19 @@ class Statements:
             index_elements=["tenant", "application", "instance", "generation"],
             set_={k: record.excluded[k] for k in _HISTORY_FIELDS},
         )
-        supersede = (
-            history.update()
-            .where(
-                unit_of(history),
-                h.generation < P("sid"),
-                h.health == "pending",
-                P("supersede", type_=sa.Boolean),
-            )
-            .values(health="superseded")
-        )
-        self.activation_write = (
-            sa.select(sa.func.count())
-            .select_from(app)
-            .add_cte(
-                self.swap_active_session.cte("swap"),
-                gone.cte("gone"),
-                put.cte("put"),
-                record.cte("record"),
-                supersede.cte("supersede"),
-                self.keep_history_files.cte("files"),
-            )
-        )
+        writes = [
+            self.swap_active_session.cte("swap"),
+            gone.cte("gone"),
+            put.cte("put"),
+            record.cte("record"),
+            self.keep_history_files.cte("files"),
+        ]
+        count = sa.select(sa.func.count()).select_from(app)
+        self.activation_write = count.add_cte(*writes)
+        # With a health gate, older pending generations are superseded too: a statement
+        # of its own, so an ungated activation does not scan the unit's history.
+        supersede = self.supersede_pending.cte("supersede")
+        self.activation_write_gated = count.add_cte(*writes, supersede)
 
 
 _HISTORY_FIELDS = (

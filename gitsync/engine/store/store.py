@@ -462,7 +462,7 @@ class Store:
                 now=now,
                 previous=previous,
                 changed=act.session_changed,
-                gone=_dumps(gone),
+                gone=gone,
                 put=_dumps(
                     [
                         dict(
@@ -480,9 +480,9 @@ class Store:
                 summary=_dumps(act.summary),
                 rollback_of=act.rollback_of,
                 health=act.health,
-                supersede=bool(act.health),
             )
-            if conn.execute(sql.activation_write, _p(params)).scalar() != 1:
+            write = sql.activation_write_gated if act.health else sql.activation_write
+            if conn.execute(write, _p(params)).scalar() != 1:
                 raise stale
             return
         written = conn.execute(
