@@ -88,6 +88,7 @@ class ObserveMiddleware:
             return
         started = time.perf_counter()
         arrived = time.time()
+        logged = _logged(scope["path"])
         status = 500
         sent = 0
         received = 0
@@ -102,18 +103,19 @@ class ObserveMiddleware:
             nonlocal status, sent
             if message["type"] == "http.response.start":
                 status = int(message["status"])
-            elif message["type"] == "http.response.body":
+            elif logged and message["type"] == "http.response.body":
                 sent += len(message.get("body", b""))
             await send(message)
 
         try:
-            await self.app(scope, counting_receive, observing_send)
+            # Only the access log needs the request's byte count.
+            await self.app(scope, counting_receive if logged else receive, observing_send)
         finally:
             duration = time.perf_counter() - started
             route = scope.get("route")
             template = getattr(route, "path", None) or "<unmatched>"
             self.metrics.observe(scope["method"], template, status, duration)
-            if _logged(scope["path"]):
+            if logged:
                 self.access_log.write(_record(scope, arrived, status, received, sent, duration))
 
 

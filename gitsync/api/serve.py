@@ -131,7 +131,9 @@ async def ray_version(request: Request) -> Response:
 
 
 async def get_applications(request: Request) -> Response:
-    api_type = serve_body.api_type(request.query_params.get("api_type"))
+    # Most GETs carry no query: no parsing then.
+    query = request.scope["query_string"]
+    api_type = serve_body.api_type(request.query_params.get("api_type")) if query else None
     ctx = context(request)
     key = (APPLICATIONS, api_type)
     # On a shared store the version is a database read: off the event loop, like the rest.
