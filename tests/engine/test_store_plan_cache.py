@@ -155,3 +155,34 @@ def test_a_locked_database_is_the_same_store_error_on_both_paths(
             assert engine.create_session_from_files("default", {"a.yaml": b""}).session_id
     assert messages[0].replace("True", "False") == messages[1]
     assert messages[1] == f"State store failure in '{tmp_path / 'state-False'}': database is locked"
+
+
+def test_statements_sqlalchemy_must_process_give_the_same_on_both_paths(tmp_path: Path) -> None:
+    """A statement whose values or results need SQLAlchemy's processing (JSON here) runs
+    on the compiled path with SQLAlchemy's own callables, kept in memory, never saved."""
+    import sqlalchemy as sa
+
+    from gitsync.engine.store import locate
+    from gitsync.engine.store.plan_compiler import PlanCompiler
+    from gitsync.engine.store.schema import tenants
+    from gitsync.engine.store.sqlalchemy_db import SqlAlchemyDatabase
+    from gitsync.engine.store.sqlite_db import SqliteDatabase
+
+    as_json = sa.type_coerce(sa.bindparam("p_doc", type_=sa.JSON), sa.JSON)
+    statement = sa.select(as_json, sa.type_coerce(tenants.c.name, sa.JSON)).select_from(tenants)
+    answers = []
+    for database in (SqliteDatabase, SqlAlchemyDatabase):
+        location = locate(tmp_path / database.__name__)
+        location.sqlite_path.parent.mkdir()
+        db = database(location)
+        db.open()
+        try:
+            with db.transaction(durable=False) as conn:
+                conn.execute("add_tenant", {"p_name": '"t"', "p_created": 1.0})
+            answers.append(db.read(statement, {"p_doc": {"a": [1, 2]}}))
+        finally:
+            db.close()
+    assert answers[0] == answers[1] == [({"a": [1, 2]}, "t")]
+    plan = PlanCompiler(locate(tmp_path)).compile(statement, frozenset({"p_doc"}), False)
+    assert not plan.saved and plan.results is not None
+    assert plan.arguments({"p_doc": {"a": 1}}) == ('{"a": 1}',)
