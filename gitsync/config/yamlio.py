@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import gc
+import os
 import re
 import resource
 import threading
@@ -126,11 +127,30 @@ _CALLER_MAX_LEVELS = 2 * (_CALLER_MAX_LINE_BYTES + 2) + 256
 _CALLER_STACK_BYTES = 8 * 1024 * 1024  # > 2.5 x _CALLER_MAX_LEVELS * 750 bytes
 
 
+# A child forked from another thread calls that thread "main", on that thread's stack:
+# such a child (and only such) never takes the caller's way.
+_main_stack_is_ours = True
+_forking_from_main = True
+
+
+def _before_fork() -> None:
+    global _forking_from_main
+    _forking_from_main = threading.current_thread() is threading.main_thread()
+
+
+def _after_fork_in_child() -> None:
+    global _main_stack_is_ours
+    _main_stack_is_ours = _main_stack_is_ours and _forking_from_main
+
+
+os.register_at_fork(before=_before_fork, after_in_child=_after_fork_in_child)
+
+
 def _fits_caller_stack(data: bytes) -> bool:
     """True when this is the main thread, its stack may grow to the bound above, and
     no line of ``data`` reaches ``_CALLER_MAX_LINE_BYTES`` (chunks as in
     :func:`_fits_fast_stack`, counted in bytes)."""
-    if threading.current_thread() is not threading.main_thread():
+    if not _main_stack_is_ours or threading.current_thread() is not threading.main_thread():
         return False
     soft, _ = resource.getrlimit(resource.RLIMIT_STACK)
     if soft != resource.RLIM_INFINITY and soft < _CALLER_STACK_BYTES:

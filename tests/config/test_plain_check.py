@@ -4,6 +4,7 @@ take the careful way to the same result)."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import threading
@@ -132,6 +133,27 @@ def test_the_caller_thread_is_used_only_when_it_is_main_and_lines_are_short() ->
     thread.start()
     thread.join(timeout=30)
     assert seen == [False]
+
+
+def test_a_child_forked_from_another_thread_never_parses_on_its_caller() -> None:
+    """After such a fork, the child's "main" thread runs on the forking thread's stack."""
+    assert yamlio._fits_caller_stack(b"a: 1\n")
+    read, write = os.pipe()
+
+    def fork_and_report() -> None:
+        pid = os.fork()
+        if pid == 0:  # the child: one thread, the one that forked
+            os.write(write, b"1" if yamlio._fits_caller_stack(b"a: 1\n") else b"0")
+            os._exit(0)
+        os.waitpid(pid, 0)
+
+    thread = threading.Thread(target=fork_and_report)
+    thread.start()
+    thread.join(timeout=30)
+    assert os.read(read, 1) == b"0"
+    os.close(read)
+    os.close(write)
+    assert yamlio._fits_caller_stack(b"a: 1\n")  # the parent is unchanged
 
 
 @pytest.mark.parametrize(
