@@ -4,23 +4,25 @@ Reading never trusts an archive: names are normalised and checked (no absolute p
 ``..``, empty segments, backslashes or NULs), links and device files are refused, and
 decompression streams through a running counter, so a bomb stops at the cap instead
 of filling memory. Building is deterministic: sorted names, fixed timestamps and modes.
+The archive modules are imported where an archive is read or built: a push hook needs
+only the digests.
 """
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import io
 import stat
-import tarfile
-import zipfile
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from gitsync.config.snapshot import Snapshot
 from gitsync.errors import BadRequest, PayloadTooLarge, UnsafeInput
+
+if TYPE_CHECKING:
+    import gzip
 
 ZIP_TYPES = frozenset({"application/zip", "application/x-zip-compressed"})
 TGZ_TYPES = frozenset({"application/x-gzip", "application/gzip", "application/x-tar+gzip"})
@@ -191,6 +193,8 @@ def _read_stream(stream: IO[bytes], budget: _Budget) -> bytes:
 
 
 def read_zip(data: bytes, limits: PackageLimits) -> dict[str, bytes]:
+    import zipfile
+
     budget = _Budget(limits, "ZIP")
     out: dict[str, bytes] = {}
     try:
@@ -239,6 +243,9 @@ def read_tar_gz(
 ) -> dict[str, bytes]:
     """The files of a tar.gz. A symlink is refused, unless ``symlinks`` is given: then
     its path is recorded there and it is not followed (as a git source records one)."""
+    import gzip
+    import tarfile
+
     budget = _Budget(limits, "TAR")
     out: dict[str, bytes] = {}
     raw = gzip.GzipFile(fileobj=io.BytesIO(data))
@@ -282,6 +289,8 @@ def _files_of(source: Snapshot | Mapping[str, bytes]) -> Mapping[str, bytes]:
 
 def build_zip(source: Snapshot | Mapping[str, bytes]) -> bytes:
     """A deterministic zip: sorted names, fixed time, mode 0644, no directory entries."""
+    import zipfile
+
     buffer = io.BytesIO()
     files = _files_of(source)
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
@@ -295,6 +304,9 @@ def build_zip(source: Snapshot | Mapping[str, bytes]) -> bytes:
 
 def build_tar_gz(source: Snapshot | Mapping[str, bytes]) -> bytes:
     """A deterministic tar.gz: sorted names, mtime 0, root-owned, mode 0644."""
+    import gzip
+    import tarfile
+
     raw = io.BytesIO()
     files = _files_of(source)
     with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as archive:

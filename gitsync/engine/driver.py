@@ -16,21 +16,30 @@ and act on no verdict; their runtime only reads.
 from __future__ import annotations
 
 import json
-import logging
 import threading
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from gitsync.engine import health
 from gitsync.engine.context import EngineContext
 from gitsync.engine.prepare import PreparedPackage
 from gitsync.engine.records import ActivateResult, AppId, HistoryEntry, JsonDict, ServeState
 from gitsync.engine.runtime import GateOutcome, ManagedRuntime, Runtime, UnitDeploy
-from gitsync.engine.runtime_leader import RuntimeLeader
-from gitsync.engine.runtime_lease import RuntimeLease, engine_identity
 from gitsync.errors import GitsyncError
 
-log = logging.getLogger("gitsync.engine")
+if TYPE_CHECKING:
+    import logging
+
+    from gitsync.engine.runtime_leader import RuntimeLeader
+
+
+def _log() -> logging.Logger:
+    """The engine's logger, on the managed-runtime path only (logging is no light import)."""
+    import logging
+
+    return logging.getLogger("gitsync.engine")
+
 
 #: Re-applies a good generation as a new one (the session lifecycle's rollback).
 RollbackTo = Callable[[AppId, HistoryEntry], ActivateResult]
@@ -72,6 +81,11 @@ class RuntimeDriver:
         self.runtime.set_listener(self._on_gate_outcome)
         store = self._ctx.store
         if store.location.shared:
+            # Only a managed runtime on a shared store needs these (and uuid, socket):
+            # a push hook's embedded engine imports none of them.
+            from gitsync.engine.runtime_leader import RuntimeLeader
+            from gitsync.engine.runtime_lease import RuntimeLease, engine_identity
+
             lease = RuntimeLease(store, engine_identity())
             self.leader = RuntimeLeader(self._ctx, self.runtime, self, lease)
             self.leader.start()  # it adopts or sends the active generations
@@ -177,9 +191,9 @@ class RuntimeDriver:
         try:
             result = self._rollback_to(app, target)
         except GitsyncError as exc:
-            log.error("automatic rollback of %s to %d failed: %s", app, target.generation, exc)
+            _log().error("automatic rollback of %s to %d failed: %s", app, target.generation, exc)
             return
-        log.warning(
+        _log().warning(
             "generation %d of %s failed its health gate: rolled back to generation %d "
             "as generation %d",
             failed,
@@ -194,7 +208,7 @@ class RuntimeDriver:
         entry = next((e for e in store.history(app) if e.generation == failed), None)
         message = entry.health_message if entry is not None else ""
         store.set_health(app, failed, health.FAILED, f"{message}\n{reason}".strip())
-        log.warning("generation %d of %s failed; %s", failed, app.full_string(), reason)
+        _log().warning("generation %d of %s failed; %s", failed, app.full_string(), reason)
 
     def reapply(self, app: AppId) -> int:
         """Hand the active generation to the runtime again, e.g. after a ``serve

@@ -7,7 +7,6 @@ runtime driver while still holding the lock (so the runtime sees generation orde
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from dataclasses import replace
 
@@ -30,8 +29,6 @@ from gitsync.errors import BadRequest, InvalidConfig, NotFound, TooManyRequests
 
 MAX_TENANTS = 100
 MAX_OPEN_SESSIONS = 64  # per tenant: sessions created through the API, not yet active
-
-log = logging.getLogger("gitsync.engine")
 
 
 class SessionLifecycle:
@@ -160,7 +157,9 @@ class SessionLifecycle:
             self._ctx.prepared.put(tenant, session_id, prepared, now)
             for entry in prepared.log:
                 if entry.level == "WARNING":  # Ray's contract: accepted, and said out loud
-                    log.warning(
+                    import logging  # rare, and no light import for a push hook
+
+                    logging.getLogger("gitsync.engine").warning(
                         "session %s of %s: %s", session_id, app.full_string(), entry.message
                     )
             return PrepareResult(

@@ -13,7 +13,6 @@ import fcntl
 import hashlib
 import os
 import re
-import shutil
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -117,6 +116,8 @@ class GitSource:
                 if exc.reason != "corrupt":
                     raise
             # The cache is ours to rebuild: a corrupted one is thrown away once.
+            import shutil  # a remote's cache only: a push hook reads a local repository
+
             shutil.rmtree(self.repo_dir, ignore_errors=True)
             self._last = None
             return self._fetch_and_read()
@@ -142,6 +143,8 @@ class GitSource:
         if (self.repo_dir / "HEAD").is_file():
             return
         self.repo_dir.parent.mkdir(parents=True, exist_ok=True)
+        import shutil
+
         shutil.rmtree(self.repo_dir, ignore_errors=True)
         self._git.run(["init", "--quiet", "--bare", str(self.repo_dir)], what="git init")
 

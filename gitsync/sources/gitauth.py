@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import atexit
 import os
-import shutil
 import stat
-import tempfile
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -158,6 +156,9 @@ def askpass_helper() -> str:
     global _helper_path
     with _helper_lock:
         if _helper_path is None or not os.path.exists(_helper_path):
+            import shutil  # only with credentials: a push hook needs neither
+            import tempfile
+
             directory = tempfile.mkdtemp(prefix="gitsync-askpass-")  # mode 0700
             atexit.register(shutil.rmtree, directory, True)
             path = os.path.join(directory, "askpass.sh")
