@@ -106,9 +106,7 @@ class GitSource:
     def snapshot(self) -> Snapshot:
         """Fetch when the ref moved, then read the commit's tree below ``subpath``."""
         if not self.is_remote:
-            repo_dir = self._local_repo()
-            sha = self._refs.local_sha(repo_dir)
-            return self._read_cached(repo_dir, sha)
+            return self._read_local(self._local_repo())
         with self._cache_lock():
             try:
                 return self._fetch_and_read()
@@ -216,6 +214,34 @@ class GitSource:
             raise GitSourceError(f"git repository {self.url} does not exist", "not-found")
         return self.repo_dir
 
+    def _read_local(self, repo_dir: Path) -> Snapshot:
+        """A local repository's commit at the ref, in as few git processes as its ref
+        allows: a full sha (a push hook's) needs no resolving, a name is resolved by the
+        ``cat-file --batch`` that reads its commit. A ref or repository git cannot read
+        takes the long way, whose errors name what exists."""
+        if is_full_sha(self.ref):
+            if self._last is not None and self._last.revision == self.ref:
+                return self._last
+            try:
+                snap = self._read_commit(repo_dir, self.ref)
+            except GitSourceError as exc:
+                if exc.reason not in ("timeout", "corrupt"):
+                    # An unknown commit or no repository: rev-parse's error says which.
+                    self._refs.local_sha(repo_dir)
+                raise
+            self._last = snap
+            return snap
+        status, records = self._batch(repo_dir, [f"{self.ref}^{{commit}}"])
+        header, body = records[0] if status == 0 and records else ([], b"")
+        if len(header) != 3 or header[1] != "commit":
+            return self._read_cached(repo_dir, self._refs.local_sha(repo_dir))
+        sha = header[0]
+        if self._last is not None and self._last.revision == sha:
+            return self._last
+        snap = self._read_commit(repo_dir, sha, _text(body))
+        self._last = snap
+        return snap
+
     def _read_cached(self, repo_dir: Path, sha: str) -> Snapshot:
         if self._last is not None and self._last.revision == sha:
             return self._last
@@ -223,14 +249,24 @@ class GitSource:
         self._last = snap
         return snap
 
-    def _read_commit(self, repo_dir: Path, sha: str) -> Snapshot:
+    def _read_commit(self, repo_dir: Path, sha: str, commit_text: str | None = None) -> Snapshot:
         """The commit's tree below ``subpath``, read with git commands (each with the
-        source's timeout): a damaged object store fails them, and git says so."""
-        commit = parse_commit(
-            self._git.run(["cat-file", "commit", sha], cwd=repo_dir, what="reading commit")
-        )
+        source's timeout): a damaged object store fails them, and git says so.
+
+        The tree is listed from the commit itself (``SHA^{commit}``), and the commit is
+        read by the ``cat-file --batch`` that reads the blobs, unless already read: two
+        git processes for a commit."""
         builder = SnapshotBuilder(self.limits)
-        self._collect(repo_dir, self._subtree(repo_dir, commit.tree), builder)
+        blobs = self._collect(repo_dir, self._subtree(repo_dir, f"{sha}^{{commit}}"), builder)
+        names = [] if commit_text is not None else [f"{sha}^{{commit}}"]
+        objects = self._read_objects(repo_dir, [*names, *dict.fromkeys(b for _, b in blobs)])
+        if commit_text is None:  # a full sha may name a tag: the revision is its commit
+            sha, body = objects.pop(0)
+            commit_text = _text(body)
+        contents = dict(objects)
+        for rel, blob in blobs:
+            builder.put(rel, contents[blob])
+        commit = parse_commit(commit_text)
         meta = {
             "sha": sha,
             "author": commit.author,
@@ -271,8 +307,11 @@ class GitSource:
             tree = found.sha
         return tree
 
-    def _collect(self, repo_dir: Path, tree: str, builder: SnapshotBuilder) -> None:
-        """List the tree with sizes in one command, check every cap, then read blobs."""
+    def _collect(
+        self, repo_dir: Path, tree: str, builder: SnapshotBuilder
+    ) -> list[tuple[str, str]]:
+        """List the tree with sizes in one command and check every cap: the (path, blob)
+        pairs to read, once every cap held."""
         args = ["ls-tree", "-r", "-l", "-z", "--full-tree", tree]
         listing = self._git.run(args, cwd=repo_dir, what="git ls-tree")
         blobs: list[tuple[str, str]] = []
@@ -290,34 +329,48 @@ class GitSource:
                     )
                 builder.admit(entry.path, int(entry.size))
                 blobs.append((entry.path, entry.sha))
-        # Caps were checked on the listed sizes: only now is any content read.
-        contents = self._read_blobs(repo_dir, [sha for _, sha in blobs])
-        for rel, sha in blobs:
-            builder.put(rel, contents[sha])
+        # Caps were checked on the listed sizes: only then is any content read.
+        return blobs
 
-    def _read_blobs(self, repo_dir: Path, shas: list[str]) -> dict[str, bytes]:
-        """Every blob in one ``git cat-file --batch``."""
-        if not shas:
-            return {}
-        request = "".join(f"{sha}\n" for sha in dict.fromkeys(shas)).encode()
-        out = self._git.run_bytes(
-            ["cat-file", "--batch"], cwd=repo_dir, what="reading blobs", input=request
-        )
-        contents: dict[str, bytes] = {}
-        at = 0
-        while at < len(out):
-            end = out.index(b"\n", at)
-            header = out[at:end].decode("ascii", "replace").split()
+    def _read_objects(self, repo_dir: Path, names: list[str]) -> list[tuple[str, bytes]]:
+        """Each named object's sha and content, in order, from one ``git cat-file --batch``."""
+        if not names:
+            return []
+        status, records = self._batch(repo_dir, names)
+        if status != 0:
+            raise self._git.error("reading blobs", _text(records[0][1]))
+        objects = []
+        for header, body in records:
             if len(header) != 3:
                 raise GitSourceError(
                     f"the git object store for {self.url} is corrupted (object "
                     f"{' '.join(header)}); run `git fsck`",
                     reason="corrupt",
                 )
+            objects.append((header[0], body))
+        return objects
+
+    def _batch(self, repo_dir: Path, names: list[str]) -> tuple[int, list[tuple[list[str], bytes]]]:
+        """``git cat-file --batch`` for ``names``: its exit status and, in order, each
+        object's header fields (``sha type size``, or ``name missing``) and content. On a
+        failure, the one record holds git's stderr."""
+        request = "".join(f"{name}\n" for name in names).encode()
+        status, out, err = self._git.run_raw(["cat-file", "--batch"], cwd=repo_dir, input=request)
+        if status != 0:
+            return status, [([], err)]
+        records: list[tuple[list[str], bytes]] = []
+        at = 0
+        while at < len(out):
+            end = out.index(b"\n", at)
+            header = out[at:end].decode("ascii", "replace").split()
+            if len(header) != 3 or not header[2].isdigit():
+                records.append((header, b""))
+                at = end + 1
+                continue
             size = int(header[2])
-            contents[header[0]] = out[end + 1 : end + 1 + size]
+            records.append((header, out[end + 1 : end + 1 + size]))
             at = end + 1 + size + 1
-        return contents
+        return status, records
 
 
 @dataclass(frozen=True)
@@ -360,6 +413,10 @@ class _Entry:
     sha: str
     size: str
     path: str
+
+
+def _text(data: bytes) -> str:
+    return data.decode("utf-8", "surrogateescape")
 
 
 def _entries(listing: str) -> list[_Entry]:

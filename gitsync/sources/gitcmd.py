@@ -141,6 +141,12 @@ class GitRunner:
             raise self.error(what or f"git {args[0]}", _text(err))
         return out
 
+    def run_raw(
+        self, args: Sequence[str], *, cwd: Path | None = None, input: bytes | None = None
+    ) -> tuple[int, bytes, bytes]:
+        """Exit status, stdout and stderr as bytes, for a caller that reads both."""
+        return self._execute(args, cwd, input)
+
     def run_status(self, args: Sequence[str], *, cwd: Path | None = None) -> tuple[int, str, str]:
         """Exit status, stdout and stderr as text (one trailing newline dropped)."""
         status, out, err = self._execute(args, cwd)

@@ -8,6 +8,7 @@ remote engine (``--engine URL``) loads no SQL toolkit either."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Callable
@@ -28,7 +29,9 @@ with open(sys.argv[1], "w") as out:
 """
 
 
-def run_hook(bare: Path, tmp_path: Path, update: str, *argv: str) -> tuple[int, set[str], str]:
+def run_hook(
+    bare: Path, tmp_path: Path, update: str, *argv: str, env: dict[str, str] | None = None
+) -> tuple[int, set[str], str]:
     report = tmp_path / "modules.json"
     done = subprocess.run(
         [sys.executable, "-c", SCRIPT, str(report), update, *argv],
@@ -36,6 +39,7 @@ def run_hook(bare: Path, tmp_path: Path, update: str, *argv: str) -> tuple[int, 
         capture_output=True,
         text=True,
         timeout=120,
+        env=None if env is None else {**os.environ, **env},
     )
     data = json.loads(report.read_text())
     return int(data["code"]), set(data["modules"]), done.stdout + done.stderr
@@ -73,6 +77,29 @@ def test_the_hooks_without_an_agent_load_only_what_the_embedded_engine_needs(
         assert code == 0, out
         assert loaded(modules, "sqlalchemy", "alembic", "psycopg") == [], hook
         assert loaded(modules, "yaml") == [], hook  # plain configs: PyYAML is not needed
+        # Archives are the agent's and the API's; logging only a managed runtime's.
+        assert loaded(modules, "tarfile", "zipfile", "gzip", "logging", "uuid") == [], hook
+    assert "applied as generation" in out
+
+
+def test_each_hook_reads_the_pushed_commit_with_two_git_processes(
+    tmp_path: Path, repo: WorkRepo
+) -> None:
+    """The tree is listed from the pushed sha itself, and its commit is read by the one
+    ``cat-file --batch`` that reads the files: no rev-parse, no separate commit read."""
+    bare, update = pushed(tmp_path, repo)
+    state = str(tmp_path / "state")
+    for hook in ("pre-receive", "post-receive"):
+        trace = tmp_path / f"{hook}.trace"
+        env = {"GIT_TRACE": str(trace)}  # git logs each command it starts there
+        code, _, out = run_hook(bare, tmp_path, update, hook, "--state-dir", state, env=env)
+        assert code == 0, out
+        commands = [
+            line.split("built-in: git ", 1)[1].split()[0]
+            for line in trace.read_text().splitlines()
+            if "built-in: git " in line
+        ]
+        assert commands == ["ls-tree", "cat-file"], hook
     assert "applied as generation" in out
 
 
