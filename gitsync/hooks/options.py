@@ -5,16 +5,16 @@ installed hooks run, parses the same table here without importing click or argpa
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 HOOK_NAMES = ("pre-receive", "post-receive")
 
 
-@dataclass(frozen=True)
-class HookSettings:
+# NamedTuples, not dataclasses: a class is built ~10 times faster, and ``--help`` then
+# loads no dataclasses (nor inspect, ast and tokenize behind it).
+class HookSettings(NamedTuple):
     """Where a hook validates and syncs: a running agent (``agent_url``, or the one
     holding the lock under ``state_dir``), else ``engine_url`` or the embedded engine
     in ``state_dir``."""
@@ -39,8 +39,7 @@ class HookSettings:
         return args
 
 
-@dataclass(frozen=True)
-class Option:
+class Option(NamedTuple):
     """One ``--flag VALUE`` option and the HookSettings field it sets."""
 
     flag: str
@@ -63,7 +62,7 @@ OPTIONS = (
     Option("--tenant", "tenant", "The deployment unit's tenant.", "NAME"),
     Option("--application", "application", "The deployment unit's application.", "NAME"),
 )
-_DEFAULTS = {field.name: field.default for field in dataclasses.fields(HookSettings)}
+_DEFAULTS = HookSettings._field_defaults
 _ALWAYS_WRITTEN = frozenset({"branch", "tenant", "application"})
 _BY_FLAG = {option.flag: option for option in OPTIONS}
 
