@@ -33,6 +33,12 @@ class PreparedCache:
             gone, _ = self._items.popitem(last=False)
             self._stamps.pop(gone, None)
 
+    def restamp(self, tenant: str, session_id: int, stamp: float) -> None:
+        """The session's ``changed`` stamp moved without its prepared package changing
+        (this engine activated it): the cached package stays current."""
+        if (tenant, session_id) in self._items:
+            self._stamps[(tenant, session_id)] = stamp
+
     def drop(self, tenant: str, session_id: int) -> None:
         self._items.pop((tenant, session_id), None)
 

@@ -250,8 +250,10 @@ class SessionLifecycle:
                         pending,
                     )
                     tx.write(activation)
-                    # What the transaction wrote: no need to read the session back.
+                    # What the transaction wrote: no need to read the session back, and
+                    # the cached package stays current (the next prepare diffs against it).
                     info = replace(info, status=SessionStatus.ACTIVE, changed=activation.now)
+                    self._ctx.prepared.restamp(tenant, session_id, activation.now)
             result = ActivateResult(
                 session=info,
                 app=info.app,

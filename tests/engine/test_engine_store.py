@@ -11,6 +11,7 @@ import pytest
 
 from gitsync.engine import AppId, AppLive, DeployedApp, Engine, NoneRuntime
 from gitsync.errors import NotFound, StoreError
+from tests.testing.clock import ManualClock
 
 
 def test_a_database_that_is_not_sqlite_is_a_store_error(tmp_path: Path) -> None:
@@ -126,3 +127,17 @@ def test_an_activation_of_a_session_changed_since_it_was_read_writes_nothing(
     store.activate(build_activation(info, active, 2.0, prepared, "deploy", None, None))
     assert store.active_session_id(app) == waiting
     assert [entry.generation for entry in store.history(app)] == [waiting, active]
+
+
+def test_activation_keeps_the_prepared_package_cached(engine: Engine, clock: ManualClock) -> None:
+    """The package a session was prepared with stays cached across its activation (the
+    activation moves the session's ``changed`` stamp, which a shared store's cache
+    checks): the next prepare diffs against it without decoding it again."""
+    files = {"serve.yaml": b"applications:\n  - name: a\n    import_path: m:app\n"}
+    session_id = engine.create_session_from_files("default", files).session_id
+    engine.prepare("default", session_id)
+    ctx = engine._ctx
+    prepared = ctx.prepared_package("default", session_id)
+    clock.advance(1.0)  # the activation's stamp is another than the prepare's
+    engine.activate("default", session_id)
+    assert ctx.prepared_package("default", session_id) is prepared
