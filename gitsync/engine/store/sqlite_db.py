@@ -40,6 +40,7 @@ class SqliteDatabase:
         self.location = location
         self.plans = PlanCache(location.state_dir)
         self._compiler: PlanCompiler | None = None
+        self._found: dict[tuple[str, frozenset[str], bool], Plan] = {}  # plans met so far
         self._writer: sqlite3.Connection | None = None
         self._reader: sqlite3.Connection | None = None
 
@@ -158,12 +159,11 @@ class SqliteDatabase:
             batch = params or (_NO_PARAMS,)
         many = len(batch) > 1
         plan = self._plan(statement, frozenset(batch[0]), many)
-        cursor = conn.cursor()
+        if many:
+            cursor = conn.executemany(plan.sql, [plan.arguments(one) for one in batch])
+        else:
+            cursor = conn.execute(plan.sql, plan.arguments(batch[0]))
         try:
-            if many:
-                cursor.executemany(plan.sql, [plan.arguments(one) for one in batch])
-            else:
-                cursor.execute(plan.sql, plan.arguments(batch[0]))
             rows = cursor.fetchall() if cursor.description is not None else []
             rowcount = cursor.rowcount
         finally:
@@ -173,11 +173,16 @@ class SqliteDatabase:
     def _plan(self, statement: Any, keys: frozenset[str], many: bool) -> Plan:
         if not isinstance(statement, str):  # built for this call: compiled for it
             return self._compile(statement, keys, many)
+        # Every statement runs through here: a tuple lookup, before the cache's own keys.
+        found = self._found.get((statement, keys, many))
+        if found is not None:
+            return found
         plan = self.plans.get(statement, keys, many)
         if plan is None:
             compiler = self._compiling()
             plan = compiler.compile(compiler.statement(statement), keys, many)
             self.plans.add(statement, keys, many, plan)
+        self._found[(statement, keys, many)] = plan
         return plan
 
     def _compile(self, statement: Any, keys: frozenset[str], many: bool) -> Plan:
