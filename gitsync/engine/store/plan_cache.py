@@ -20,6 +20,7 @@ import contextlib
 import hashlib
 import importlib.util
 import json
+import operator
 import os
 import sqlite3
 import sys
@@ -51,7 +52,7 @@ class Plan:
     """One statement compiled for SQLite and one set of parameter keys: run as
     ``cursor.execute(plan.sql, plan.arguments(params))``."""
 
-    __slots__ = ("sql", "sources", "saved", "_convert", "construct", "results")
+    __slots__ = ("sql", "sources", "saved", "_convert", "_pick", "construct", "results")
 
     def __init__(
         self,
@@ -66,6 +67,11 @@ class Plan:
         self.sql = sql
         self.sources = sources
         self._convert = [(key, value, converters[c] if c else None) for key, value, c in sources]
+        # The common case, every value the caller's own and none converted, is one C call
+        # (an executemany of a thousand rows binds each row here).
+        keys = [key for key, _value, conversion in sources if key is not None and not conversion]
+        plain = construct is None and len(keys) == len(sources) > 1
+        self._pick = operator.itemgetter(*keys) if plain else None
         # Plans using SQLAlchemy's own callables live in memory only (``saved`` False):
         # values built at execution, conversions other than the plain ones above, the
         # result processing of types SQLite does not return as they are.
@@ -74,6 +80,8 @@ class Plan:
         self.saved = saved and construct is None and results is None
 
     def arguments(self, params: Mapping[str, Any]) -> tuple[Any, ...]:
+        if self._pick is not None:
+            return self._pick(params)  # type: ignore[no-any-return]
         if self.construct is not None:
             return self.construct(params)
         values = []
