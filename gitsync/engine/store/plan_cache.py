@@ -52,7 +52,7 @@ class Plan:
     """One statement compiled for SQLite and one set of parameter keys: run as
     ``cursor.execute(plan.sql, plan.arguments(params))``."""
 
-    __slots__ = ("sql", "sources", "saved", "_convert", "_pick", "construct", "results")
+    __slots__ = ("sql", "sources", "saved", "_convert", "_pick", "_fix", "construct", "results")
 
     def __init__(
         self,
@@ -67,11 +67,12 @@ class Plan:
         self.sql = sql
         self.sources = sources
         self._convert = [(key, value, converters[c] if c else None) for key, value, c in sources]
-        # The common case, every value the caller's own and none converted, is one C call
-        # (an executemany of a thousand rows binds each row here).
-        keys = [key for key, _value, conversion in sources if key is not None and not conversion]
+        # The common case, every value the caller's own: one C call picks them (an
+        # executemany of a thousand rows binds each row here), then the few conversions.
+        keys = [key for key, _value, _conversion in sources if key is not None]
         plain = construct is None and len(keys) == len(sources) > 1
         self._pick = operator.itemgetter(*keys) if plain else None
+        self._fix = [(i, convert) for i, (_k, _v, convert) in enumerate(self._convert) if convert]
         # Plans using SQLAlchemy's own callables live in memory only (``saved`` False):
         # values built at execution, conversions other than the plain ones above, the
         # result processing of types SQLite does not return as they are.
@@ -81,10 +82,17 @@ class Plan:
 
     def arguments(self, params: Mapping[str, Any]) -> tuple[Any, ...]:
         if self._pick is not None:
-            return self._pick(params)  # type: ignore[no-any-return]
+            picked: tuple[Any, ...] = self._pick(params)
+            if not self._fix:
+                return picked
+            values = list(picked)
+            for index, fix in self._fix:
+                if values[index] is not None:
+                    values[index] = fix(values[index])
+            return tuple(values)
         if self.construct is not None:
             return self.construct(params)
-        values = []
+        values = []  # some are the statement's own constants
         for key, value, convert in self._convert:
             if key is not None:
                 value = params[key]
