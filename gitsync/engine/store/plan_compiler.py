@@ -44,20 +44,24 @@ class PlanCompiler:
             return migrate.revision_query
         return getattr(self._statements, name)
 
-    def named_plans(self) -> Iterator[tuple[str, frozenset[str], Plan]]:
-        """Every prebuilt statement compiled for its own named parameters (``p_…``), as
-        the store passes them: what a process compiling anyway saves for the next, so
-        that one finds the statements this one did not run too. Inserts taking their
-        columns from the caller's keys are left to their first use."""
+    def named_plans(self) -> Iterator[tuple[str, frozenset[str], bool, Plan]]:
+        """Every prebuilt statement compiled as the store runs it: what a process
+        compiling anyway saves for the next, so that one finds the statements this one
+        did not run too. Most take their own named parameters (``p_…``); an insert
+        taking its values from the caller's rows is compiled for a row of every column
+        of its table, one row and many (the store writes whole rows)."""
         for name, statement in [
             (REVISION, migrate.revision_query),
             *vars(self._statements).items(),
         ]:
             binds = statement.compile(dialect=self._dialect).binds.values()
-            if any(bind.required and not bind.key.startswith("p_") for bind in binds):
-                continue
-            keys = frozenset(bind.key for bind in binds if bind.key.startswith("p_"))
-            yield name, keys, self.compile(statement, keys, False)
+            if not any(bind.required and not bind.key.startswith("p_") for bind in binds):
+                keys = frozenset(bind.key for bind in binds if bind.key.startswith("p_"))
+                yield name, keys, False, self.compile(statement, keys, False)
+            elif isinstance(statement, sa.Insert):
+                row = frozenset(column.key for column in statement.table.columns)
+                for many in (False, True):
+                    yield name, row, many, self.compile(statement, row, many)
 
     def compile(self, statement: Any, keys: frozenset[str], many: bool) -> Plan:
         dialect = self._dialect

@@ -195,9 +195,9 @@ class SqliteDatabase:
             from gitsync.engine.store.plan_compiler import PlanCompiler
 
             self._compiler = PlanCompiler(self.location)
-            for name, keys, plan in self._compiler.named_plans():
-                if self.plans.get(name, keys, False) is None:
-                    self.plans.add(name, keys, False, plan)
+            for name, keys, many, plan in self._compiler.named_plans():
+                if self.plans.get(name, keys, many) is None:
+                    self.plans.add(name, keys, many, plan)
         return self._compiler
 
     @contextlib.contextmanager
