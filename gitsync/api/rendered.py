@@ -15,7 +15,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 
-from gitsync.config.yamlio import gc_paused
+from gitsync.config.collector import gc_paused
 from gitsync.engine import Engine
 
 MAX_ENTRIES = 16

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gitsync.config import rules, schema, yamlio
+from gitsync.config.collector import gc_paused
 from gitsync.config.issues import Finding, Issue, JsonPath, Severity, format_path
 from gitsync.config.schema import UnknownKeys
 from gitsync.config.settings import SETTINGS_FILE, config_selection, unknown_keys_setting
@@ -108,7 +109,7 @@ def load_snapshot(
     names = list(files) if files is not None else config_files(snapshot, root, include)
     loader = _Loader(snapshot, limits, mode)
     # Millions of fresh, acyclic objects: the cyclic GC's passes are pure cost here.
-    with yamlio.gc_paused():
+    with gc_paused():
         return loader.run(names, root, include)
 
 

@@ -22,9 +22,7 @@ also an :class:`~gitsync.errors.UnsafeInput`.
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import gc
 import os
 import re
 import resource
@@ -36,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 import yaml_rs
 
 from gitsync.config import plain_check, values
+from gitsync.config.collector import gc_paused
 from gitsync.config.issues import Issue, JsonPath
 from gitsync.config.stack_worker import StackWorker
 from gitsync.errors import BadRequest, UnsafeInput
@@ -261,42 +260,6 @@ class Located:
             self._steps = None
         except YamlError:  # positions before the error stay good; none after it
             self._steps = None
-
-
-@contextlib.contextmanager
-def gc_paused() -> Iterator[None]:
-    """Parsed YAML holds no reference cycles, so the cyclic GC's passes while millions
-    of objects are created are pure cost (a third of the parse time on large files)."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            _age_young_objects()
-            gc.enable()
-
-
-def _age_young_objects() -> None:
-    """Move what the pause created into the oldest generation, in constant time: else
-    the first allocation after ``gc.enable`` runs a young pass over all of it (5 ms per
-    thousand applications, 70 ms for ten thousand), and a middle one later, for data
-    that has no cycles to find. ``freeze`` then ``unfreeze`` is that move. Whatever else
-    was young then waits for the next full pass instead (a delay, not a leak). Skipped
-    when the process froze objects itself (``unfreeze`` would thaw them). Counting
-    frozen objects walks them all (5 ms once the engine's store froze what it loaded),
-    so a process seen to have frozen some is not counted again: nothing here thaws them."""
-    global _PROCESS_FROZE
-    if _PROCESS_FROZE:
-        return
-    if gc.get_freeze_count() == 0:
-        gc.freeze()
-        gc.unfreeze()
-    else:
-        _PROCESS_FROZE = True
-
-
-_PROCESS_FROZE = False  # see _age_young_objects
 
 
 # A plain scalar made only of these characters may be a number, bool or null.

@@ -12,7 +12,6 @@ sessions and history refer to them by path -> sha256.
 from __future__ import annotations
 
 import contextlib
-import gc
 import json
 import threading
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
@@ -20,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gitsync.config import package
+from gitsync.config.collector import freeze_long_lived
 from gitsync.engine.content import ContentChange, FileRow
 from gitsync.engine.records import (
     AppId,
@@ -34,22 +34,9 @@ from gitsync.engine.store.connect import DirLock, StoreError, StoreLocation
 from gitsync.engine.store.database import NAMES, Database, Executor
 from gitsync.errors import BadRequest, GitsyncError
 
-_FROZEN = False  # see _freeze_what_is_loaded
 #: The embedded SQLite store runs on sqlite3 with compiled plans (sqlite_db.py); False
 #: drives it through SQLAlchemy as a shared store is (the store's tests run both ways).
 COMPILED_SQLITE = True
-
-
-def _freeze_what_is_loaded() -> None:
-    """Once per process, at the first store's open: what is loaded by then (SQLAlchemy's
-    ~50k objects, the schema, the modules) lives as long as the process, so it moves out
-    of the cyclic collector's sight, whose full passes no longer rescan it during each
-    allocation-heavy prepare (a third of the CPU of a 1,000-application first deploy).
-    Only once: a later open would also pin whatever garbage cycles the process holds then."""
-    global _FROZEN
-    if not _FROZEN:
-        _FROZEN = True
-        gc.freeze()
 
 
 class StaleActivation(GitsyncError):
@@ -128,7 +115,7 @@ class Store:
         except BaseException:
             self.close()
             raise
-        _freeze_what_is_loaded()
+        freeze_long_lived()
 
     def close(self) -> None:
         with self._mutex:
