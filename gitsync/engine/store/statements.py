@@ -265,20 +265,7 @@ class Statements:
         upsert_history = insert(history)
         self.put_history = upsert_history.on_conflict_do_update(
             index_elements=["tenant", "application", "instance", "generation"],
-            set_={
-                k: upsert_history.excluded[k]
-                for k in (
-                    "session_id",
-                    "time",
-                    "kind",
-                    "revision",
-                    "meta",
-                    "summary",
-                    "rollback_of",
-                    "health",
-                    "health_message",
-                )
-            },
+            set_={k: upsert_history.excluded[k] for k in _HISTORY_FIELDS},
         )
         self.supersede_pending = (
             history.update()

@@ -439,8 +439,7 @@ class Store:
         previous = act.previous_session
         stale = StaleActivation(f"the active session of {app.full_string()} changed")
         if existing is not None:
-            gone = sorted(existing.keys() - act.digests.keys())
-            changed = [name for name, digest in act.digests.items() if existing.get(name) != digest]
+            gone, changed = _serve_changes(existing, act.digests)
             configs = act.app_configs(changed)
             params = dict(
                 unit,
@@ -492,10 +491,9 @@ class Store:
             _p(dict(tenant=app.tenant, sid=sid, previous=previous, now=now)),
         )
         existing = dict(conn.execute(sql.serve_digests, _p(unit)).all())
-        gone = sorted(existing.keys() - act.digests.keys())
+        gone, changed = _serve_changes(existing, act.digests)
         if gone:
             conn.execute(sql.drop_serve_app, _p([dict(unit, name=name) for name in gone]))
-        changed = [name for name, digest in act.digests.items() if existing.get(name) != digest]
         if changed:
             configs = act.app_configs(changed)
             rows = [
@@ -684,6 +682,16 @@ class LeaseRow:
     info: str
     expires: float
     epoch: int
+
+
+def _serve_changes(
+    existing: Mapping[str, str], digests: Mapping[str, str]
+) -> tuple[list[str], list[str]]:
+    """The unit's Serve applications to drop (gone from the package) and to write (new
+    or changed, by digest)."""
+    gone = sorted(existing.keys() - digests.keys())
+    changed = [name for name, digest in digests.items() if existing.get(name) != digest]
+    return gone, changed
 
 
 def _p(params: Mapping[str, Any] | Sequence[Mapping[str, Any]]) -> Any:
