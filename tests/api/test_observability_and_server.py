@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 from pathlib import Path
 
@@ -97,7 +98,15 @@ def _gitsync(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[
         stderr=subprocess.PIPE,
         text=True,
         env={**os.environ, **(env or {})},
+        preexec_fn=_interruptible,
     )
+
+
+def _interruptible() -> None:
+    """Ctrl-C as from a terminal: a suite run as a background job of a non-interactive
+    shell ignores SIGINT, and a child would inherit that (uvicorn then stops on it but
+    its re-raise of the signal is ignored, and the exit status is 0, not 130)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def test_engine_command_serves_and_stops(tmp_path: Path) -> None:
