@@ -1,13 +1,16 @@
-"""Hostile inputs of the reliability suite: how to build each one. The test module sends them
-to a real engine; ``bench/reliability.py`` counts them."""
+"""Hostile inputs of the reliability suite: how to build each one. The test modules send them
+to a real engine, or leave them in its state directory for it to read."""
 
 from __future__ import annotations
 
 import gzip
 import io
+import json
 import stat
 import tarfile
 import zipfile
+from collections.abc import Callable
+from typing import Any
 
 BOMB_BYTES = 300 * 1024 * 1024  # over the 256 MiB decompression cap
 
@@ -96,3 +99,66 @@ INVALID_UTF8 = b"applications:\n  - name: caf\xe9\n    import_path: m:app\n"
 DUPLICATE_KEYS = (
     b"applications:\n  - name: a\n    import_path: m:app\n    name: b\n    route_prefix: /a\n"
 )
+
+
+# -- the embedded store's plan cache file, ``<state>/engine.sql-plans.json`` --------------
+# Each builds the file's bytes from the data of a good one (``good``: its format, key,
+# schema head and plans) and the size cap the engine enforces (``cap``).
+
+PlanFile = Callable[[dict[str, Any], int], bytes]
+
+
+def _nested(depth: int) -> Any:
+    value: Any = []
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+def _with_plans(good: dict[str, Any], **extra: Any) -> bytes:
+    return json.dumps({**good, "plans": {**good["plans"], **extra}}).encode()
+
+
+def _padded_past(good: dict[str, Any], cap: int) -> bytes:
+    """A whole, well-keyed file one byte past the cap (any file past it is refused)."""
+    skeleton = json.dumps({**good, "pad": ""}).encode()
+    return json.dumps({**good, "pad": "x" * (cap + 1 - len(skeleton))}).encode()
+
+
+PLAN_FILES: dict[str, PlanFile] = {
+    "stale key": lambda good, cap: json.dumps(
+        {
+            **good,
+            "key": "0" * 64,
+            "plans": {"bump||one": {"sql": "DROP TABLE tenants", "sources": []}},
+        }
+    ).encode(),
+    "other format": lambda good, cap: json.dumps({**good, "format": 2}).encode(),
+    "no key": lambda good, cap: json.dumps({k: v for k, v in good.items() if k != "key"}).encode(),
+    "plans a list": lambda good, cap: json.dumps({**good, "plans": [1, 2]}).encode(),
+    "a plan's sql a number": lambda good, cap: _with_plans(
+        good, **{"bump||one": {"sql": 1, "sources": []}}
+    ),
+    "a plan's sources a string": lambda good, cap: _with_plans(
+        good, **{"bump||one": {"sql": "SELECT 1", "sources": "abc"}}
+    ),
+    "a plan's conversion unknown": lambda good, cap: _with_plans(
+        good, **{"bump||one": {"sql": "SELECT ?", "sources": [["p_a", None, "eval"]]}}
+    ),
+    "junk beside the good plans": lambda good, cap: _with_plans(good, **{"junk||one": 5}),
+    "a nested constant in a plan": lambda good, cap: _with_plans(
+        good, **{"junk||one": {"sql": "SELECT ?", "sources": [[None, _nested(500), None]]}}
+    ),
+    "head not a string": lambda good, cap: json.dumps({**good, "head": {"a": [1]}}).encode(),
+    "top level a list": lambda good, cap: json.dumps([good]).encode(),
+    "top level a string": lambda good, cap: b'"engine.sql-plans.json"',
+    "null": lambda good, cap: b"null",
+    "empty": lambda good, cap: b"",
+    "cut short": lambda good, cap: json.dumps(good).encode()[:100],
+    "cut at half": lambda good, cap: (text := json.dumps(good).encode())[: len(text) // 2],
+    "not JSON": lambda good, cap: b"\x00\xff not json",
+    "binary": lambda good, cap: bytes(range(256)) * 64,
+    "a number past Python's digit limit": lambda good, cap: b'{"format": ' + b"9" * 5000 + b"}",
+    "nested past the reader's depth bound": lambda good, cap: b"[" * 100_000,
+    "bigger than the cap": _padded_past,
+}

@@ -12,6 +12,11 @@ runner and migration sources, SQLAlchemy's and SQLite's versions): a file with a
 key, or one that does not parse, is ignored and rewritten. Writes go to a temporary
 file renamed over the old one, so readers see a whole file, old or new, and two
 processes saving at once both leave a valid one.
+
+The file is read as untrusted input: only a regular file of at most ``MAX_BYTES`` is
+read, never through a symbolic link (opening a FIFO or a terminal would wait for a
+writer, a device may never end), and entries that are not plans are dropped at the next
+save instead of being carried on.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import json
 import operator
 import os
 import sqlite3
+import stat
 import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -30,7 +36,7 @@ from typing import Any
 
 CACHE_NAME = "engine.sql-plans.json"
 _FORMAT = 1
-_MAX_BYTES = 4 << 20  # a few hundred plans take ~100 kB: anything far bigger is not ours
+MAX_BYTES = 4 << 20  # a few hundred plans take ~100 kB: anything far bigger is not ours
 # The sources whose change may change a compiled statement (beside this module).
 _SOURCES = (
     "statements.py",
@@ -42,6 +48,9 @@ _SOURCES = (
 )
 # The conversions a saved plan may name (SQLAlchemy's own for these types on SQLite).
 CONVERSIONS: dict[str, Callable[[Any], Any]] = {"float": float, "binary": sqlite3.Binary}
+CONSTANTS = (str, int, float, type(None))  # what a saved plan may carry as a value
+# Not through a link, not waiting on a FIFO's writer, not taking a terminal.
+_OPEN_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
 
 Source = tuple[
     str | None, Any, str | None
@@ -116,9 +125,11 @@ class Plan:
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Plan:
         sources = [(key, value, conversion) for key, value, conversion in data["sources"]]
-        for key, _value, conversion in sources:
-            if not (key is None or isinstance(key, str)) or (
-                conversion is not None and conversion not in CONVERSIONS
+        for key, value, conversion in sources:
+            if (
+                not (key is None or isinstance(key, str))
+                or not isinstance(value, CONSTANTS)
+                or (conversion is not None and conversion not in CONVERSIONS)
             ):
                 raise ValueError("not a plan")
         if not isinstance(data["sql"], str):
@@ -191,7 +202,7 @@ class PlanCache:
         if not self._dirty or not self.key or self.head is None:
             return
         current = _read(self.path, self.key)
-        plans = dict(current["plans"]) if current is not None else {}
+        plans = _plans_only(current["plans"]) if current is not None else {}
         plans.update(self._added)
         data = {"format": _FORMAT, "key": self.key, "head": self.head, "plans": plans}
         with contextlib.suppress(OSError):
@@ -199,13 +210,36 @@ class PlanCache:
             self._added, self._dirty = {}, False
 
 
+def _plans_only(entries: Mapping[str, Any]) -> dict[str, Any]:
+    """The saved entries that load as plans: one that does not would make every later
+    load fail, and the cache never serve again."""
+    plans = {}
+    for key, entry in entries.items():
+        try:
+            Plan.from_json(entry)
+        except (KeyError, TypeError, ValueError, AttributeError):
+            continue
+        plans[key] = entry
+    return plans
+
+
+def _read_bounded(path: Path) -> bytes:
+    """The file's bytes if it is a regular file of at most ``MAX_BYTES``; OSError or
+    ValueError otherwise, having read nothing of it."""
+    fd = os.open(path, _OPEN_FLAGS)
+    with os.fdopen(fd, "rb") as file:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_BYTES:
+            raise ValueError("not a plan cache")
+        content = file.read(MAX_BYTES + 1)  # it may have grown since
+    if len(content) > MAX_BYTES:
+        raise ValueError("not a plan cache")
+    return content
+
+
 def _read(path: Path, key: str) -> dict[str, Any] | None:
     try:
-        with path.open("rb") as file:
-            content = file.read(_MAX_BYTES + 1)
-        if len(content) > _MAX_BYTES:
-            return None
-        data = json.loads(content)
+        data = json.loads(_read_bounded(path))
     except (OSError, ValueError, RecursionError):
         return None
     if not isinstance(data, dict) or data.get("key") != key or data.get("format") != _FORMAT:

@@ -20,7 +20,7 @@ from sqlalchemy.engine import processors
 
 from gitsync.engine.store import migrate
 from gitsync.engine.store.connect import StoreLocation
-from gitsync.engine.store.plan_cache import CONVERSIONS, Plan, Source
+from gitsync.engine.store.plan_cache import CONSTANTS, CONVERSIONS, Plan, Source
 from gitsync.engine.store.runner import _Plan
 from gitsync.engine.store.sqlalchemy_db import create_engine
 from gitsync.engine.store.statements import statements
@@ -28,7 +28,6 @@ from gitsync.errors import StoreError
 
 REVISION = "schema_revision"  # the schema's Alembic revision, read at every open
 _CONVERSION_NAMES = {processors.to_float: "float"}
-_CONSTANTS = (str, int, float, type(None))  # what a saved plan may carry as a value
 
 
 class PlanCompiler:
@@ -90,7 +89,7 @@ class PlanCompiler:
             if given is None:
                 construct = construct or required  # SQLAlchemy reports the missing key
                 value = process(default) if process is not None and default is not None else default
-                saved = saved and isinstance(value, _CONSTANTS)
+                saved = saved and isinstance(value, CONSTANTS)
                 sources.append((None, value, None))
                 continue
             conversion = None if process is None else _conversion(process, types[name], dialect)
