@@ -25,10 +25,15 @@ from gitsync.engine.records import (
     SessionStatus,
 )
 from gitsync.engine.store import StaleActivation, Store
-from gitsync.errors import BadRequest, InvalidConfig, NotFound, TooManyRequests
+from gitsync.errors import BadRequest, GitsyncError, InvalidConfig, NotFound, TooManyRequests
 
 MAX_TENANTS = 100
 MAX_OPEN_SESSIONS = 64  # per tenant: sessions created through the API, not yet active
+
+
+# An activation that found its session or unit changed checks again: once after a wrong
+# guess (shared store), once after a lost race.
+_ACTIVATION_ATTEMPTS = 3
 
 
 class SessionLifecycle:
@@ -211,12 +216,15 @@ class SessionLifecycle:
         record), then the runtime driver. Re-activating the active session is a
         no-op; a stale or older session is a 409 (sessions.check_activation)."""
         args = (tenant, session_id, force, source, kind, rollback_of)
-        try:
-            return self._activate_once(*args)
-        except StaleActivation:
-            # Another engine on the same store activated this unit since we looked:
-            # check again (it is a 409 now).
-            return self._activate_once(*args)
+        for _ in range(_ACTIVATION_ATTEMPTS - 1):
+            try:
+                return self._activate_once(*args)
+            except StaleActivation:
+                # Another engine on the same store wrote this session or unit since we
+                # looked, or the engine's guess of them was wrong: check again from a
+                # fresh read (a lost race is a 409 then).
+                pass
+        return self._activate_once(*args)
 
     def _activate_once(
         self,
@@ -230,11 +238,17 @@ class SessionLifecycle:
         with self._ctx.lock:
             store = self._ctx.open_store()
             sessions.check_name("tenant", tenant)
-            # The checks read under the transaction's write lock, the writes follow in it.
+            # SQLite: the checks read under the transaction's write lock, the writes
+            # follow in it. PostgreSQL: the write verifies what the checks relied on.
             with store.activation(tenant, session_id) as tx:
                 info = self._ctx.found(tenant, session_id, tx.session)
                 active = tx.active
-                log = sessions.check_activation(info, active, force, self._ctx.clock())
+                try:
+                    log = sessions.check_activation(info, active, force, self._ctx.clock())
+                except GitsyncError as exc:
+                    if tx.guessed:  # refused on a guess: check what is stored
+                        raise StaleActivation(str(exc)) from exc
+                    raise
                 prepared = self._ctx.prepared_package(tenant, session_id, read=info)
                 changed = info.status is not SessionStatus.ACTIVE
                 if changed:

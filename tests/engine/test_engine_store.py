@@ -84,7 +84,9 @@ def test_an_activation_whose_active_session_moved_writes_nothing(engine: Engine)
     app = AppId("default", "default", "default")
     files = {"serve.yaml": b"applications:\n  - name: a\n    import_path: m:app\n"}
     active = engine.deploy_files(files).generation
-    waiting = engine.create_session_from_files("default", files).session_id
+    more = {"serve.yaml": files["serve.yaml"] + b"  - name: b\n    import_path: m:app\n"}
+    more["serve.yaml"] += b"    route_prefix: /b\n"
+    waiting = engine.create_session_from_files("default", more).session_id
     engine.prepare("default", waiting)
     store, ctx = engine._store, engine._ctx
     info = ctx.session("default", waiting)
@@ -92,11 +94,16 @@ def test_an_activation_whose_active_session_moved_writes_nothing(engine: Engine)
     for stale in (None, active + 100):
         with pytest.raises(StaleActivation):
             store.activate(build_activation(info, stale, 1.0, prepared, "deploy", None, None))
+        # Nothing at all was written: not the session, the Serve applications or history.
         assert store.active_session_id(app) == active
         assert ctx.session("default", waiting).status.value == "PREPARED"
+        assert ctx.session("default", active).status.value == "ACTIVE"
+        assert [deployed.name for deployed in store.deployed_apps(app)] == ["a"]
         assert [entry.generation for entry in store.history(app)] == [active]
+        assert store.history_file_data(app, waiting) == {}
     assert engine.activate("default", waiting).generation == waiting
     assert store.active_session_id(app) == waiting
+    assert [deployed.name for deployed in store.deployed_apps(app)] == ["a", "b"]
 
 
 def test_an_activation_of_a_session_changed_since_it_was_read_writes_nothing(

@@ -1,5 +1,6 @@
 """Engines in one process sharing one PostgreSQL database: the maintenance lease, the
-prepared-package cache across engines, and a stale activation checked again."""
+prepared-package cache across engines, and a stale activation checked again (an engine
+activates from what it last wrote, a guess the write verifies)."""
 
 from __future__ import annotations
 
@@ -56,3 +57,31 @@ def test_an_activation_that_lost_the_race_is_a_conflict(trio: list[Engine]) -> N
     assert second.activate("default", right).generation == right
     with pytest.raises(ActivationConflict, match=f"prepared when session {base} was active"):
         first.activate("default", left)
+
+
+def test_a_session_created_here_and_prepared_elsewhere_activates_here(trio: list[Engine]) -> None:
+    """This engine last saw the session NEW (and its unit as it activated it): the check
+    refuses on that guess, so it checks again from the store, where it is prepared."""
+    first, second, _ = trio
+    first.deploy_files({"serve.yaml": serve_yaml(("a", "/a"))})
+    files = {"serve.yaml": serve_yaml(("a", "/a"), ("b", "/b"))}
+    info = first.create_session_from_files("default", files)
+    second.prepare("default", info.session_id)
+    assert first.activate("default", info.session_id).generation == info.session_id
+    assert [app.name for app in second.live().applications] == ["a", "b"]
+
+
+def test_a_unit_deleted_elsewhere_is_activated_as_stored(trio: list[Engine]) -> None:
+    """This engine last saw the unit active at its own generation; another engine deleted
+    it since: the write finds no active session to move, and the activation is checked
+    again against the deleted unit (nothing active: it goes ahead)."""
+    first, second, third = trio
+    first.deploy_files({"serve.yaml": serve_yaml(("a", "/a"))})
+    files = {"serve.yaml": serve_yaml(("b", "/b"))}
+    waiting = first.create_session_from_files("default", files).session_id
+    first.prepare("default", waiting)
+    second.delete_application("default", "default")
+    assert first.activate("default", waiting).generation == waiting
+    assert [app.name for app in third.live().applications] == ["b"]
+    history = third.history("default", "default")
+    assert [entry.generation for entry in history][:1] == [waiting]

@@ -40,6 +40,10 @@ class Database(Protocol):
     def read(self, statement: Any, params: Mapping[str, Any]) -> list[Any]:
         """One read in autocommit mode: it sees every write committed before it."""
 
+    def write_alone(self, statement: Any, params: Mapping[str, Any]) -> list[Any]:
+        """One write statement as its own durable transaction (PostgreSQL: in autocommit
+        mode, so no BEGIN and COMMIT round trips); its rows."""
+
     def table_batches(self, table: Any) -> Iterator[list[dict[str, Any]]]:
         """Every row of a table, in primary key order, in batches (copying a store)."""
 

@@ -119,6 +119,13 @@ class SqlAlchemyDatabase:
         with self.guard():
             return list(self._run().execute(self._reader_connection(), statement, params).all())
 
+    def write_alone(self, statement: Any, params: Mapping[str, Any]) -> list[Any]:
+        if not self.location.shared:
+            with self.transaction(durable=True) as conn:
+                return list(conn.execute(statement, params).all())
+        # The autocommit connection: the statement commits itself when it ends.
+        return self.read(statement, params)
+
     def table_batches(self, table: Any) -> Iterator[list[dict[str, Any]]]:
         with self.guard():
             yield from rows_of(self._reader_connection(), table)

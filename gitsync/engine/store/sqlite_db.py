@@ -130,6 +130,10 @@ class SqliteDatabase:
         with self._guard():
             return self._execute(self._reader_connection(), statement, params).all()
 
+    def write_alone(self, statement: Any, params: Mapping[str, Any]) -> list[Any]:
+        with self.transaction(durable=True) as conn:
+            return list(conn.execute(statement, params).all())
+
     def table_batches(self, table: Any) -> Iterator[list[dict[str, Any]]]:
         import sqlalchemy as sa  # copying a store: a command of its own
 

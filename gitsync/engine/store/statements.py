@@ -293,7 +293,7 @@ class Statements:
             .on_conflict_do_nothing()
         )
         if shared:
-            self._activation_in_two(active_of_session)
+            self._activation_on_postgresql(active_of_session)
         self.delete_active_session = (
             sessions.update()
             .where(
@@ -405,21 +405,22 @@ class Statements:
             },
         )
 
-    def _activation_in_two(self, active_of_session: Any) -> None:
-        """PostgreSQL: an activation's reads in one statement and its writes in another,
-        as each statement costs a round trip and the server's per-statement work (ten
-        statements took ~1 ms more than two). SQLite runs them one by one (each costs
-        microseconds; it has no data-modifying WITH)."""
+    def _activation_on_postgresql(self, active_of_session: Any) -> None:
+        """PostgreSQL: an activation is one read, then one statement that is all of its
+        writes and its own transaction (autocommit: no BEGIN and COMMIT round trips; ten
+        statements in a transaction took ~1 ms more than two alone). SQLite runs the
+        statements one by one in a transaction (each costs microseconds; it has no
+        data-modifying WITH).
+
+        The read takes no lock: the engine checks what it read, and the write re-checks
+        what the checks relied on under row locks, writing everything or nothing."""
         from sqlalchemy.dialects.postgresql import ARRAY, JSON, insert
 
         s, a, sv = sessions.c, applications.c, serve_apps.c
-        # The state version's row lock, the session, its unit's active session and the
-        # unit's Serve application digests. The reads see the statement's snapshot,
-        # taken before the lock may be granted: the writes re-check what they rely on.
         same_unit = sa.and_(
             sv.tenant == s.tenant, sv.application == s.application, sv.instance == s.instance
         )
-        bump = state_version.update().values(version=state_version.c.version + 1)
+        # The session, its unit's active session and the unit's Serve application digests.
         self.activation_read = (
             sa.select(
                 s.status,
@@ -434,15 +435,71 @@ class Statements:
             )
             .select_from(sessions.outerjoin(serve_apps, same_unit))
             .where(_session_row())
-            .add_cte(bump.cte("bump"))
         )
-        # Every write; the number of application rows written (0: stale, roll back).
-        app = self.activate_application.returning(a.session_id).cte("app")
+
+        # The write. Its snapshot is taken before it waits for any lock, so what it relies
+        # on is read under a row lock, which sees the newest committed row (PostgreSQL's
+        # READ COMMITTED re-check). First the state version's row lock (every writer takes
+        # it first: no deadlock); then the session, still as the engine checked it (not
+        # re-prepared since); then the unit's active session moved from ``previous`` (or
+        # added when it had none). Every other write reads the unit from that row
+        # (``app``), so it happens only if that one did.
+        bump = (
+            state_version.update()
+            .values(version=state_version.c.version + 1)
+            .returning(state_version.c.version)
+            .cte("bump")
+        )
+        checked = (
+            sa.select(s.config)
+            .where(
+                _session_row(),
+                s.changed == P("changed", type_=sa.Double),
+                sa.exists(sa.select(bump.c.version)),
+            )
+            .with_for_update()
+            .cte("checked")
+        )
+        previous = P("previous", type_=sa.Integer)
+        unit_columns = (a.tenant, a.application, a.instance, a.session_id)
+        moved = (
+            applications.update()
+            .where(unit_of(applications), a.session_id == previous, sa.exists(checked.select()))
+            .values(
+                session_id=P("sid", type_=sa.Integer),
+                checksum=P("checksum", type_=sa.Text),
+                activated=P("now", type_=sa.Double),
+                config=sa.select(checked.c.config).scalar_subquery(),
+            )
+            .returning(*unit_columns)
+            .cte("moved")
+        )
+        added = (
+            insert(applications)
+            .from_select(
+                [*unit_columns, a.checksum, a.activated, a.config],
+                _bare(
+                    P("tenant", type_=sa.Text),
+                    P("application", type_=sa.Text),
+                    P("instance", type_=sa.Text),
+                    P("sid", type_=sa.Integer),
+                    P("checksum", type_=sa.Text),
+                    P("now", type_=sa.Double),
+                    checked.c.config,
+                ).where(previous.is_(None)),
+            )
+            .on_conflict_do_nothing()
+            .returning(*unit_columns)
+            .cte("added")
+        )
+        app = sa.union_all(moved.select(), added.select()).cte("app")
         # The names of the Serve applications to drop as an array (looked up by the
         # primary key, not a scan of the unit's rows); those to write as JSON text (the
         # driver encodes arrays in Python, escaping every quote of every config).
         gone = serve_apps.delete().where(
-            unit_of(serve_apps), sv.name == sa.any_(P("gone", type_=ARRAY(sa.Text)))
+            unit_of(serve_apps),
+            sv.name == sa.any_(P("gone", type_=ARRAY(sa.Text))),
+            sa.exists(app.select()),
         )
         rows = (
             sa.func.json_to_recordset(sa.cast(P("put"), JSON))
@@ -454,21 +511,20 @@ class Statements:
             )
             .render_derived(name="u", with_types=True)
         )
+        unit = (app.c.tenant, app.c.application, app.c.instance)
         serve_columns = [sv.tenant, sv.application, sv.instance, sv.name, sv.route_prefix]
         serve_columns += [sv.config, sv.digest, sv.last_deployed, sv.generation]
         put = insert(serve_apps).from_select(
             serve_columns,
-            sa.select(
-                P("tenant", type_=sa.Text),
-                P("application", type_=sa.Text),
-                P("instance", type_=sa.Text),
+            _bare(
+                *unit,
                 rows.c.name,
                 rows.c.route_prefix,
                 rows.c.config,
                 rows.c.digest,
                 P("now", type_=sa.Double),
-                P("sid", type_=sa.Integer),
-            ),
+                app.c.session_id,
+            ).select_from(app, rows),
         )
         put = put.on_conflict_do_update(
             index_elements=["tenant", "application", "instance", "name"],
@@ -477,38 +533,67 @@ class Statements:
                 for k in ("route_prefix", "config", "digest", "last_deployed", "generation")
             },
         )
-        record = insert(history).values(
-            tenant=P("tenant"),
-            application=P("application"),
-            instance=P("instance"),
-            generation=P("sid"),
-            session_id=P("sid"),
-            time=P("now"),
-            kind=P("kind"),
-            revision=P("revision"),
-            meta=P("meta"),
-            summary=P("summary"),
-            rollback_of=P("rollback_of", type_=sa.Integer),
-            health=P("health"),
-            health_message="",
+        h = history.c
+        record = insert(history).from_select(
+            [h.tenant, h.application, h.instance, h.generation, *(h[k] for k in _HISTORY_FIELDS)],
+            _bare(
+                *unit,
+                app.c.session_id,
+                app.c.session_id,
+                P("now", type_=sa.Double),
+                P("kind", type_=sa.Text),
+                P("revision", type_=sa.Text),
+                P("meta", type_=sa.Text),
+                P("summary", type_=sa.Text),
+                P("rollback_of", type_=sa.Integer),
+                P("health", type_=sa.Text),
+                sa.literal(""),
+            ),
         )
         record = record.on_conflict_do_update(
             index_elements=["tenant", "application", "instance", "generation"],
             set_={k: record.excluded[k] for k in _HISTORY_FIELDS},
         )
+        f, hf = session_files.c, history_files.c
+        keep_files = (
+            insert(history_files)
+            .from_select(
+                [hf.tenant, hf.application, hf.instance, hf.generation, hf.path, hf.sha256],
+                # By the parameters, not by app's columns: the session's rows are found
+                # by the primary key whatever the planner guesses of app.
+                _bare(*unit, app.c.session_id, f.path, f.sha256).where(
+                    f.tenant == P("tenant"),
+                    f.session_id == P("sid"),
+                    f.kind == "file",
+                    f.status != "deleted",
+                ),
+            )
+            .on_conflict_do_nothing()
+        )
+        # This session ACTIVE and the previous one DEACTIVATED, each by its primary key
+        # (a generic plan for ``id IN (sid, previous)`` scans the tenant's sessions).
+        status = sessions.update().where(sa.exists(app.select())).values(changed=P("now"))
         writes = [
-            self.swap_active_session.cte("swap"),
+            status.where(_session_row()).values(status="ACTIVE").cte("activated"),
+            status.where(s.tenant == P("tenant"), s.id == previous)
+            .values(status="DEACTIVATED")
+            .cte("deactivated"),
             gone.cte("gone"),
             put.cte("put"),
             record.cte("record"),
-            self.keep_history_files.cte("files"),
+            keep_files.cte("files"),
         ]
-        count = sa.select(sa.func.count()).select_from(app)
+        count = sa.select(sa.func.count()).select_from(app).add_cte(bump, checked, moved, added)
         self.activation_write = count.add_cte(*writes)
         # With a health gate, older pending generations are superseded too: a statement
         # of its own, so an ungated activation does not scan the unit's history.
-        supersede = self.supersede_pending.cte("supersede")
+        supersede = self.supersede_pending.where(sa.exists(app.select())).cte("supersede")
         self.activation_write_gated = count.add_cte(*writes, supersede)
+
+
+def _bare(*columns: Any) -> sa.Select[Any]:
+    """A SELECT of values as they are, without a label each (an INSERT's rows)."""
+    return sa.select(*columns).set_label_style(sa.LABEL_STYLE_NONE)
 
 
 _HISTORY_FIELDS = (

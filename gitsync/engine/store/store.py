@@ -32,6 +32,7 @@ from gitsync.engine.records import (
 )
 from gitsync.engine.store.connect import DirLock, StoreError, StoreLocation
 from gitsync.engine.store.database import NAMES, Database, Executor
+from gitsync.engine.store.known import Known
 from gitsync.errors import BadRequest, GitsyncError
 
 #: The embedded SQLite store runs on sqlite3 with compiled plans (sqlite_db.py); False
@@ -100,6 +101,7 @@ class Store:
         self._sql = NAMES  # statements by name: the database builds or loads them
         self._db: Database | None = None
         self._writes = 0  # committed write transactions of this process
+        self._known = Known()  # a shared store's guesses (known.py)
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -136,6 +138,13 @@ class Store:
                 yield conn
             if bump:
                 self._writes += 1
+
+    def _write_alone(self, statement: Any, params: Mapping[str, Any]) -> list[Any]:
+        """One data-modifying statement that is a whole write transaction."""
+        with self._mutex:
+            rows = self._database().write_alone(statement, params)
+            self._writes += 1
+            return rows
 
     def _rows(self, statement: Any, **params: Any) -> list[Any]:
         """One read in autocommit mode: no BEGIN/COMMIT round trips, and it sees every
@@ -192,6 +201,7 @@ class Store:
             tenants,
         )
 
+        self._known.forget_tenant(tenant)
         with self._tx() as conn:
             conn.execute(tenants.delete().where(tenants.c.name == tenant))
             for table in (sessions, session_files, applications, serve_apps, history):
@@ -251,7 +261,11 @@ class Store:
                     sql.copy_history_files,
                     _p(dict(unit, sid=session_id, generation=copy_from_history)),
                 )
-            return session_id
+        if self.location.shared:
+            status = SessionStatus.NEW
+            info = SessionInfo(app.tenant, session_id, status, app, now, now, previous_active)
+            self._known.created(info)
+        return session_id
 
     def _put_blob(self, conn: Executor, data: bytes) -> str:
         sha = package.sha256_hex(data)
@@ -294,6 +308,7 @@ class Store:
         sql = self._sql
         key = dict(tenant=tenant, session_id=session_id)
         ids = dict(tenant=tenant, sid=session_id)
+        self._known.forget(tenant, session_id)
         with self._tx() as conn:
             for path, data, status in change.writes:
                 sha = self._put_blob(conn, data)
@@ -338,6 +353,7 @@ class Store:
                     )
                 ),
             )
+        self._known.prepared(tenant, session_id, app, now)
 
     def prepared_json(self, tenant: str, session_id: int) -> JsonDict | None:
         """The prepare record of a session with its ``config``; None if not prepared."""
@@ -355,6 +371,7 @@ class Store:
 
     def delete_session(self, tenant: str, session_id: int) -> None:
         """Remove a session and its file rows (a failed prepare); blobs go at expiry."""
+        self._known.forget(tenant, session_id)
         with self._tx() as conn:
             conn.execute(self._sql.delete_session, _p(dict(tenant=tenant, sid=session_id)))
             conn.execute(self._sql.delete_session_files, _p(dict(tenant=tenant, sid=session_id)))
@@ -395,9 +412,20 @@ class Store:
         row lock and what the engine checks (the session, its unit's active session);
         the engine then writes with ``tx.write`` (committed when the block ends) or
         leaves without writing (nothing is committed)."""
-        shared = self.location.shared
+        if self.location.shared:
+            # PostgreSQL: what this engine last wrote, or a read; then one statement that
+            # writes everything or nothing (what it relies on re-checked under row
+            # locks), as its own transaction. A guess is forgotten unless it was right.
+            tx = ActivationTx(self, None, tenant, session_id)
+            try:
+                yield tx
+            except BaseException:
+                if tx.guessed and tx.session is not None:
+                    self._known.forget(tenant, session_id, tx.session.app)
+                raise
+            return
         try:
-            with self._tx(durable=True, bump=not shared) as conn:
+            with self._tx(durable=True) as conn:
                 tx = ActivationTx(self, conn, tenant, session_id)
                 yield tx
                 if not tx.written:
@@ -413,32 +441,42 @@ class Store:
             tx.write(act)
 
     def _activation_reads(
-        self, conn: Executor, tenant: str, session_id: int
-    ) -> tuple[SessionInfo | None, int | None, dict[str, str] | None]:
+        self, conn: Executor | None, tenant: str, session_id: int
+    ) -> tuple[SessionInfo | None, int | None, Mapping[str, str] | None, bool]:
         """The session, its unit's active session id and (PostgreSQL: in the same
-        statement, which also bumps the state version) the unit's Serve app digests."""
-        ids = _p(dict(tenant=tenant, sid=session_id))
-        if not self.location.shared:
+        statement, outside any transaction, unless this engine knows them) the unit's
+        Serve app digests; whether they are guesses."""
+        if conn is None:
+            info = self._known.session(tenant, session_id)
+            unit = self._known.unit(info.app) if info is not None else None
+            if info is not None and unit is not None:
+                return info, unit.active, unit.digests, True
+        else:
+            ids = _p(dict(tenant=tenant, sid=session_id))
             row = conn.execute(self._sql.session_and_active, ids).first()
             if row is None:
-                return None, None, None
-            return _session_info(tenant, session_id, row[:6]), row[6], None
-        rows = conn.execute(self._sql.activation_read, ids).all()
+                return None, None, None, False
+            return _session_info(tenant, session_id, row[:6]), row[6], None, False
+        rows = self._rows(self._sql.activation_read, tenant=tenant, sid=session_id)
         if not rows:
-            return None, None, None
+            return None, None, None, False
         digests = {row[7]: row[8] for row in rows if row[7] is not None}
-        return _session_info(tenant, session_id, rows[0][:6]), rows[0][6], digests
+        info = _session_info(tenant, session_id, rows[0][:6])
+        self._known.read(info.app, rows[0][6], digests)
+        return info, rows[0][6], digests, False
 
     def _write_activation(
-        self, conn: Executor, act: Activation, existing: dict[str, str] | None
+        self, conn: Executor | None, act: Activation, existing: Mapping[str, str] | None
     ) -> None:
-        """The activation's writes; ``existing``: the unit's Serve app digests when read
-        already (PostgreSQL: then every write is one statement)."""
+        """The activation's writes: in ``conn``'s transaction, or (PostgreSQL: no
+        ``conn``, ``existing`` the unit's Serve app digests as read) one statement that
+        is its own transaction."""
         sql, app, sid, now = self._sql, act.app, act.session_id, act.now
         unit = _unit(app)
         previous = act.previous_session
         stale = StaleActivation(f"the active session of {app.full_string()} changed")
-        if existing is not None:
+        if conn is None:
+            assert existing is not None
             gone, changed = _serve_changes(existing, act.digests)
             configs = act.app_configs(changed)
             params = dict(
@@ -468,8 +506,10 @@ class Store:
                 health=act.health,
             )
             write = sql.activation_write_gated if act.health else sql.activation_write
-            if conn.execute(write, _p(params)).scalar() != 1:
+            if self._write_alone(write, _p(params))[0][0] != 1:
+                self._known.forget(app.tenant, sid, app)
                 raise stale
+            self._known.activated(app, sid, act.digests)
             return
         written = conn.execute(
             sql.activate_application,
@@ -531,6 +571,7 @@ class Store:
 
     def delete_application(self, app: AppId, now: float) -> None:
         unit = _unit(app)
+        self._known.forget_unit(app)
         with self._tx(durable=True) as conn:
             conn.execute(self._sql.delete_active_session, _p(dict(unit, now=now)))
             conn.execute(self._sql.drop_application, _p(unit))
@@ -649,7 +690,9 @@ class Store:
                 conn.execute(sql.delete_session, _p(dict(tenant=tenant, sid=session_id)))
                 conn.execute(sql.delete_session_files, _p(dict(tenant=tenant, sid=session_id)))
             conn.execute(sql.drop_unused_blobs)
-            return [(str(t), int(i)) for t, i in expired]
+        for tenant, session_id in expired:
+            self._known.forget(tenant, session_id)
+        return [(str(t), int(i)) for t, i in expired]
 
 
 class _NothingWritten(Exception):
@@ -657,13 +700,15 @@ class _NothingWritten(Exception):
 
 
 class ActivationTx:
-    """An open activation transaction (``Store.activation``): what the engine checks,
-    read under the state version's row lock, and ``write``."""
+    """An open activation (``Store.activation``): what the engine checks and ``write``.
+    On SQLite they are read under the write lock. On PostgreSQL they are read, or
+    ``guessed`` from what this engine last wrote, and the write verifies them."""
 
-    def __init__(self, store: Store, conn: Executor, tenant: str, session_id: int) -> None:
+    def __init__(self, store: Store, conn: Executor | None, tenant: str, session_id: int) -> None:
         self._store = store
         self._conn = conn
-        self.session, self.active, self._digests = store._activation_reads(conn, tenant, session_id)
+        reads = store._activation_reads(conn, tenant, session_id)
+        self.session, self.active, self._digests, self.guessed = reads
         self.written = False
 
     def write(self, act: Activation) -> None:
