@@ -65,12 +65,22 @@ def main() -> None:
     )
     args = parser.parse_args()
     stores: list[str | None] = [None] if not args.store else [None, args.store]
+    medians = []
     for store in stores:
         print(f"== store: {'SQLite (embedded)' if store is None else 'PostgreSQL'}")
-        run(args, store)
+        medians.append(run(args, store))
+    if len(medians) == 2:
+        sqlite, postgresql = medians
+        ratios = ", ".join(
+            f"{apps}-application unit {postgresql[apps] / sqlite[apps]:.1f}x"
+            f" ({postgresql[apps]:.2f} / {sqlite[apps]:.2f} ms)"
+            for apps in sqlite
+        )
+        print(f"PostgreSQL / SQLite, single-update activation p50: {ratios} [target <= 2x]")
 
 
-def run(args: argparse.Namespace, store: str | None) -> None:
+def run(args: argparse.Namespace, store: str | None) -> dict[int, float]:
+    """The run on one store; the single-update activation p50 (ms) per unit size."""
     with (
         tempfile.TemporaryDirectory() as tmp,
         Engine(Path(tmp) / "state", store=store) as engine,
@@ -115,16 +125,19 @@ def run(args: argparse.Namespace, store: str | None) -> None:
             return activations, wholes
 
         engine.create_tenant("single")
+        medians: dict[int, float] = {}
         for apps, tenant in ((args.apps, "default"), (1, "single")):
             activations, wholes = run_updates(apps, tenant, "default")
             ms = [v * 1000 for v in activations]
+            medians[apps] = statistics.median(ms)
             whole_ms = [v * 1000 for v in wholes]
             print(
                 f"{args.updates} single-application updates in a {apps}-application unit: "
-                f"activation p50 {statistics.median(ms):.1f} ms, p99 {percentile(ms, 0.99):.1f} "
+                f"activation p50 {statistics.median(ms):.2f} ms, p99 {percentile(ms, 0.99):.1f} "
                 f"ms [target p50 <= 20]; create+prepare+activate p50 "
                 f"{statistics.median(whole_ms):.1f} ms, p99 {percentile(whole_ms, 0.99):.1f} ms"
             )
+        return medians
 
 
 if __name__ == "__main__":
