@@ -471,64 +471,30 @@ class Store:
         """The activation's writes: in ``conn``'s transaction, or (PostgreSQL: no
         ``conn``, ``existing`` the unit's Serve app digests as read) one statement that
         is its own transaction."""
-        sql, app, sid, now = self._sql, act.app, act.session_id, act.now
-        unit = _unit(app)
-        previous = act.previous_session
+        app = act.app
         stale = StaleActivation(f"the active session of {app.full_string()} changed")
         if conn is None:
             assert existing is not None
             gone, changed = _serve_changes(existing, act.digests)
             configs = act.app_configs(changed)
-            params = dict(
-                unit,
-                sid=sid,
-                checksum=act.checksum,
-                now=now,
-                previous=previous,
-                changed=act.session_changed,
-                gone=gone,
-                put=_dumps(
-                    [
-                        dict(
-                            name=name,
-                            route_prefix=act.route_prefixes.get(name),
-                            config=_dumps(configs[name]),
-                            digest=act.digests[name],
-                        )
-                        for name in changed
-                    ]
-                ),
-                kind=act.kind,
-                revision=act.revision,
-                meta=_dumps(act.meta),
-                summary=_dumps(act.summary),
-                rollback_of=act.rollback_of,
-                health=act.health,
-            )
-            write = sql.activation_write_gated if act.health else sql.activation_write
+            put = [_serve_row(act, name, configs[name]) for name in changed]
+            params = dict(_moved(act), **_record(act), gone=gone, put=_dumps(put))
+            write = self._sql.activation_write_gated if act.health else self._sql.activation_write
             if self._write_alone(write, _p(params))[0][0] != 1:
-                self._known.forget(app.tenant, sid, app)
+                self._known.forget(app.tenant, act.session_id, app)
                 raise stale
-            self._known.activated(app, sid, act.digests)
+            self._known.activated(app, act.session_id, act.digests)
             return
-        written = conn.execute(
-            sql.activate_application,
-            _p(
-                dict(
-                    unit,
-                    sid=sid,
-                    checksum=act.checksum,
-                    now=now,
-                    previous=previous,
-                    changed=act.session_changed,
-                )
-            ),
-        ).rowcount
-        if written != 1:
+        if conn.execute(self._sql.activate_application, _p(_moved(act))).rowcount != 1:
             raise stale
+        self._write_rest_of_activation(conn, act)
+
+    def _write_rest_of_activation(self, conn: Executor, act: Activation) -> None:
+        """SQLite: the writes after the unit's active session moved, one by one."""
+        sql, sid, now, unit = self._sql, act.session_id, act.now, _unit(act.app)
         conn.execute(
             sql.swap_active_session,
-            _p(dict(tenant=app.tenant, sid=sid, previous=previous, now=now)),
+            _p(dict(tenant=act.app.tenant, sid=sid, previous=act.previous_session, now=now)),
         )
         existing = dict(conn.execute(sql.serve_digests, _p(unit)).all())
         gone, changed = _serve_changes(existing, act.digests)
@@ -538,33 +504,13 @@ class Store:
             configs = act.app_configs(changed)
             rows = [
                 dict(
-                    unit,
-                    name=name,
-                    route_prefix=act.route_prefixes.get(name),
-                    config=_dumps(configs[name]),
-                    digest=act.digests[name],
-                    last_deployed=now,
-                    generation=sid,
+                    unit, **_serve_row(act, name, configs[name]), last_deployed=now, generation=sid
                 )
                 for name in changed
             ]
             conn.execute(sql.put_serve_app, rows)
-        conn.execute(
-            sql.put_history,
-            dict(
-                unit,
-                generation=sid,
-                session_id=sid,
-                time=now,
-                kind=act.kind,
-                revision=act.revision,
-                meta=_dumps(act.meta),
-                summary=_dumps(act.summary),
-                rollback_of=act.rollback_of,
-                health=act.health,
-                health_message="",
-            ),
-        )
+        record = dict(unit, generation=sid, session_id=sid, time=now, health_message="")
+        conn.execute(sql.put_history, dict(record, **_record(act)))
         if act.health:
             conn.execute(sql.supersede_pending, _p(dict(unit, sid=sid)))
         conn.execute(sql.keep_history_files, _p(dict(unit, sid=sid)))
@@ -737,6 +683,41 @@ def _serve_changes(
     gone = sorted(existing.keys() - digests.keys())
     changed = [name for name, digest in digests.items() if existing.get(name) != digest]
     return gone, changed
+
+
+def _moved(act: Activation) -> dict[str, Any]:
+    """The unit's active session moved from ``previous`` to this one, if the session is
+    still as checked (its ``changed`` stamp)."""
+    return dict(
+        _unit(act.app),
+        sid=act.session_id,
+        checksum=act.checksum,
+        now=act.now,
+        previous=act.previous_session,
+        changed=act.session_changed,
+    )
+
+
+def _record(act: Activation) -> dict[str, Any]:
+    """The activation's history record, beside its unit, generation and time."""
+    return dict(
+        kind=act.kind,
+        revision=act.revision,
+        meta=_dumps(act.meta),
+        summary=_dumps(act.summary),
+        rollback_of=act.rollback_of,
+        health=act.health,
+    )
+
+
+def _serve_row(act: Activation, name: str, config: Any) -> dict[str, Any]:
+    """One Serve application the activation writes."""
+    return dict(
+        name=name,
+        route_prefix=act.route_prefixes.get(name),
+        config=_dumps(config),
+        digest=act.digests[name],
+    )
 
 
 def _p(params: Mapping[str, Any] | Sequence[Mapping[str, Any]]) -> Any:
