@@ -222,15 +222,7 @@ class Statements:
         )
         upsert_app = insert(applications).from_select(
             [*app_columns, a.activated, a.config],
-            sa.select(
-                P("tenant", type_=sa.Text),
-                P("application", type_=sa.Text),
-                P("instance", type_=sa.Text),
-                P("sid", type_=sa.Integer),
-                P("checksum", type_=sa.Text),
-                P("now", type_=sa.Double),
-                s.config,
-            ).where(
+            _application_row(s.config).where(
                 _session_row(),
                 # The session as the engine checked it (not re-prepared since).
                 s.changed == P("changed", type_=sa.Double),
@@ -478,15 +470,7 @@ class Statements:
             insert(applications)
             .from_select(
                 [*unit_columns, a.checksum, a.activated, a.config],
-                _bare(
-                    P("tenant", type_=sa.Text),
-                    P("application", type_=sa.Text),
-                    P("instance", type_=sa.Text),
-                    P("sid", type_=sa.Integer),
-                    P("checksum", type_=sa.Text),
-                    P("now", type_=sa.Double),
-                    checked.c.config,
-                ).where(previous.is_(None)),
+                _application_row(checked.c.config).where(previous.is_(None)),
             )
             .on_conflict_do_nothing()
             .returning(*unit_columns)
@@ -516,7 +500,7 @@ class Statements:
         serve_columns += [sv.config, sv.digest, sv.last_deployed, sv.generation]
         put = insert(serve_apps).from_select(
             serve_columns,
-            _bare(
+            sa.select(
                 *unit,
                 rows.c.name,
                 rows.c.route_prefix,
@@ -536,7 +520,7 @@ class Statements:
         h = history.c
         record = insert(history).from_select(
             [h.tenant, h.application, h.instance, h.generation, *(h[k] for k in _HISTORY_FIELDS)],
-            _bare(
+            sa.select(
                 *unit,
                 app.c.session_id,
                 app.c.session_id,
@@ -561,7 +545,7 @@ class Statements:
                 [hf.tenant, hf.application, hf.instance, hf.generation, hf.path, hf.sha256],
                 # By the parameters, not by app's columns: the session's rows are found
                 # by the primary key whatever the planner guesses of app.
-                _bare(*unit, app.c.session_id, f.path, f.sha256).where(
+                sa.select(*unit, app.c.session_id, f.path, f.sha256).where(
                     f.tenant == P("tenant"),
                     f.session_id == P("sid"),
                     f.kind == "file",
@@ -591,9 +575,18 @@ class Statements:
         self.activation_write_gated = count.add_cte(*writes, supersede)
 
 
-def _bare(*columns: Any) -> sa.Select[Any]:
-    """A SELECT of values as they are, without a label each (an INSERT's rows)."""
-    return sa.select(*columns).set_label_style(sa.LABEL_STYLE_NONE)
+def _application_row(config: Any) -> sa.Select[Any]:
+    """The unit's applications row an activation writes: the parameters and ``config``,
+    the session's deploy config."""
+    return sa.select(
+        P("tenant", type_=sa.Text),
+        P("application", type_=sa.Text),
+        P("instance", type_=sa.Text),
+        P("sid", type_=sa.Integer),
+        P("checksum", type_=sa.Text),
+        P("now", type_=sa.Double),
+        config,
+    )
 
 
 _HISTORY_FIELDS = (
