@@ -12,6 +12,8 @@ import zipfile
 from collections.abc import Callable
 from typing import Any
 
+from gitsync.engine.store.plan_cache import plans_digest
+
 BOMB_BYTES = 300 * 1024 * 1024  # over the 256 MiB decompression cap
 
 
@@ -115,14 +117,44 @@ def _nested(depth: int) -> Any:
     return value
 
 
-def _with_plans(good: dict[str, Any], **extra: Any) -> bytes:
-    return json.dumps({**good, "plans": {**good["plans"], **extra}}).encode()
+def _with_plans(good: dict[str, Any], extra: dict[str, Any], *, digest: bool = True) -> bytes:
+    """The good file with ``extra`` plans (replacing any of the same key), carrying the
+    digest of its new plans (as whoever edits it knowing the format would write it) or
+    the old one (``digest=False``: as damage leaves it)."""
+    plans = {**good["plans"], **extra}
+    return json.dumps(
+        {**good, "plans": plans, **({"digest": plans_digest(plans)} if digest else {})}
+    ).encode()
 
 
 def _padded_past(good: dict[str, Any], cap: int) -> bytes:
     """A whole, well-keyed file one byte past the cap (any file past it is refused)."""
     skeleton = json.dumps({**good, "pad": ""}).encode()
     return json.dumps({**good, "pad": "x" * (cap + 1 - len(skeleton))}).encode()
+
+
+def _edited_plan(good: dict[str, Any], name: str, edit: Callable[[dict[str, Any]], None]) -> bytes:
+    """The good file with the plan of statement ``name`` edited in place, as damage
+    would: still whole, well keyed and well typed, but no longer what the compiler made
+    nor what the digest it carries says. (An edit that writes the digest too is trusted,
+    as the database beside the file is.)"""
+    plans = json.loads(json.dumps(good["plans"]))
+    (key,) = [key for key in plans if key.startswith(f"{name}|") and key.endswith("|one")]
+    edit(plans[key])
+    return json.dumps({**good, "plans": plans}).encode()
+
+
+def _typo_in_sql(plan: dict[str, Any]) -> None:
+    plan["sql"] = plan["sql"].replace("UPDATE", "UPDATF", 1)
+
+
+def _swap_name_and_route(plan: dict[str, Any]) -> None:
+    sources = plan["sources"]
+    name, route = (
+        [i for i, source in enumerate(sources) if source[0] == key][0]
+        for key in ("name", "route_prefix")
+    )
+    sources[name], sources[route] = sources[route], sources[name]
 
 
 PLAN_FILES: dict[str, PlanFile] = {
@@ -137,18 +169,24 @@ PLAN_FILES: dict[str, PlanFile] = {
     "no key": lambda good, cap: json.dumps({k: v for k, v in good.items() if k != "key"}).encode(),
     "plans a list": lambda good, cap: json.dumps({**good, "plans": [1, 2]}).encode(),
     "a plan's sql a number": lambda good, cap: _with_plans(
-        good, **{"bump||one": {"sql": 1, "sources": []}}
+        good, {"bump||one": {"sql": 1, "sources": []}}
     ),
     "a plan's sources a string": lambda good, cap: _with_plans(
-        good, **{"bump||one": {"sql": "SELECT 1", "sources": "abc"}}
+        good, {"bump||one": {"sql": "SELECT 1", "sources": "abc"}}
     ),
     "a plan's conversion unknown": lambda good, cap: _with_plans(
-        good, **{"bump||one": {"sql": "SELECT ?", "sources": [["p_a", None, "eval"]]}}
+        good, {"bump||one": {"sql": "SELECT ?", "sources": [["p_a", None, "eval"]]}}
     ),
-    "junk beside the good plans": lambda good, cap: _with_plans(good, **{"junk||one": 5}),
+    "junk beside the good plans": lambda good, cap: _with_plans(good, {"junk||one": 5}),
+    "junk beside the good plans, its digest stale": lambda good, cap: _with_plans(
+        good, {"junk||one": 5}, digest=False
+    ),
     "a nested constant in a plan": lambda good, cap: _with_plans(
-        good, **{"junk||one": {"sql": "SELECT ?", "sources": [[None, _nested(500), None]]}}
+        good, {"junk||one": {"sql": "SELECT ?", "sources": [[None, _nested(500), None]]}}
     ),
+    "no digest": lambda good, cap: json.dumps(
+        {k: v for k, v in good.items() if k != "digest"}
+    ).encode(),
     "head not a string": lambda good, cap: json.dumps({**good, "head": {"a": [1]}}).encode(),
     "top level a list": lambda good, cap: json.dumps([good]).encode(),
     "top level a string": lambda good, cap: b'"engine.sql-plans.json"',
@@ -160,5 +198,11 @@ PLAN_FILES: dict[str, PlanFile] = {
     "binary": lambda good, cap: bytes(range(256)) * 64,
     "a number past Python's digit limit": lambda good, cap: b'{"format": ' + b"9" * 5000 + b"}",
     "nested past the reader's depth bound": lambda good, cap: b"[" * 100_000,
+    "a typo in a plan's SQL, its digest stale": lambda good, cap: _edited_plan(
+        good, "bump", _typo_in_sql
+    ),
+    "two of a plan's values swapped, its digest stale": lambda good, cap: _edited_plan(
+        good, "put_serve_app", _swap_name_and_route
+    ),
     "bigger than the cap": _padded_past,
 }

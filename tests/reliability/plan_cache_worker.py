@@ -2,7 +2,8 @@
 it back, close. The plan cache suite runs it on a hostile plan file, under a timeout.
 
 Usage: ``python -m tests.reliability.plan_cache_worker STATE_DIR PRICE``. Prints one JSON
-line: the generation deployed, the live generation and its price, and the bytes the
+line: the generation deployed, the live generation, its application's name, route prefix
+and price, and the bytes the
 process read while the engine ran (``rchar`` of ``/proc/self/io``: every ``read``, of
 files, pipes and devices alike). SQLAlchemy and the plan compiler are loaded before
 counting, so a run that compiles reads about as much as one that does not.
@@ -35,11 +36,12 @@ def main(state: Path, price: int) -> dict[str, object]:
         live = engine.live()
     read = bytes_read() - before
     assert live.config is not None
-    deployment = live.config["applications"][0]["deployments"][0]
+    (app,) = live.config["applications"]
     return {
         "deployed": deployed.generation,
         "live": live.generation,
-        "price": deployment["user_config"]["price"],
+        "app": [app["name"], app["route_prefix"]],
+        "price": app["deployments"][0]["user_config"]["price"],
         "read": read,
     }
 

@@ -94,15 +94,15 @@ def listing(directory: Path) -> list[tuple[str, int, int, int, int]]:
     return entries
 
 
-def assert_good(path: Path, plans: set[str]) -> None:
+def assert_good(path: Path, plans: dict[str, Any]) -> None:
     """The engine's own file: regular, readable by its owner, made for this key, and
-    holding exactly the plans a good file holds, each of which loads."""
+    holding exactly the plans the compiler makes, each of which loads."""
     info = path.lstat()
     assert stat.S_ISREG(info.st_mode), stat.filemode(info.st_mode)
     assert info.st_mode & 0o600 == 0o600, stat.filemode(info.st_mode)
     data = json.loads(path.read_bytes())
-    assert (data["format"], data["key"]) == (1, plan_cache.cache_key())
-    assert set(data["plans"]) == plans
+    assert data["key"] == plan_cache.cache_key()
+    assert data["plans"] == plans
     cache = PlanCache(path.parent)
     cache.load()
     assert cache.head == data["head"]
@@ -113,13 +113,13 @@ def assert_good(path: Path, plans: set[str]) -> None:
     assert "DROP TABLE" not in path.read_text()
 
 
-def assert_recovers(state: Path, outside: Path, plans: set[str]) -> None:
+def assert_recovers(state: Path, outside: Path, plans: dict[str, Any]) -> None:
     """Deploys and reads back, within bounds; rewrites a good file, and only that; the
     next process takes that file as it is (it has every plan: nothing to save)."""
     before = listing(outside)
     result = run_engine(state, 2)
     assert result["live"] == result["deployed"] > 1
-    assert result["price"] == 2
+    assert (result["app"], result["price"]) == (["app1", "/a"], 2)
     assert result["read"] < READ_BOUND, result["read"]
     assert listing(outside) == before  # nothing written or replaced elsewhere
     path = state / CACHE_NAME
@@ -128,7 +128,7 @@ def assert_recovers(state: Path, outside: Path, plans: set[str]) -> None:
     kept = listing(state)
     again = run_engine(state, 3)
     assert again["live"] == again["deployed"] == result["deployed"] + 1
-    assert again["price"] == 3
+    assert (again["app"], again["price"]) == (["app1", "/a"], 3)
     assert [e for e in listing(state) if e[0] == CACHE_NAME] == [
         e for e in kept if e[0] == CACHE_NAME
     ]
@@ -141,7 +141,7 @@ def test_a_damaged_plan_file_is_ignored_and_rewritten(
     good = good_data(state)
     content = PLAN_FILES[name](good, plan_cache.MAX_BYTES)
     (state / CACHE_NAME).write_bytes(content)
-    assert_recovers(state, outside, set(good["plans"]))
+    assert_recovers(state, outside, good["plans"])
 
 
 def _unreadable(path: Path, outside: Path, good: bytes) -> None:
@@ -198,7 +198,7 @@ def test_a_plan_file_that_is_not_a_plain_file_of_its_own_is_replaced(
 ) -> None:
     path = state / CACHE_NAME
     good = path.read_bytes()
-    plans = set(good_data(state)["plans"])
+    plans = good_data(state)["plans"]
     path.unlink()
     PLACES[name](path, outside, good)
     assert_recovers(state, outside, plans)
@@ -217,7 +217,8 @@ def test_a_directory_in_the_plan_files_place_is_left_alone(state: Path, in_the_w
     """Nothing can be saved there, and nothing is removed: every process compiles."""
     for price in (2, 3):
         result = run_engine(state, price)
-        assert result["live"] == result["deployed"] and result["price"] == price
+        assert result["live"] == result["deployed"]
+        assert (result["app"], result["price"]) == (["app1", "/a"], price)
         assert result["read"] < READ_BOUND
     assert [p.name for p in in_the_way.iterdir()] == ["kept"]
     assert [p.name for p in state.iterdir() if p.name.startswith(f".{CACHE_NAME}")] == []

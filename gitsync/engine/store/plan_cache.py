@@ -15,8 +15,10 @@ processes saving at once both leave a valid one.
 
 The file is read as untrusted input: only a regular file of at most ``MAX_BYTES`` is
 read, never through a symbolic link (opening a FIFO or a terminal would wait for a
-writer, a device may never end), and entries that are not plans are dropped at the next
-save instead of being carried on.
+writer, a device may never end). It carries a digest of its plans, so a file damaged
+inside a well-formed plan (a character of its SQL, two of its values swapped) is
+ignored too, rather than failing every process or binding values to the wrong columns;
+and entries that are not plans are dropped at the next save instead of carried on.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 CACHE_NAME = "engine.sql-plans.json"
-_FORMAT = 1
+_FORMAT = 2  # 2: with the plans' digest
 MAX_BYTES = 4 << 20  # a few hundred plans take ~100 kB: anything far bigger is not ours
 # The sources whose change may change a compiled statement (beside this module).
 _SOURCES = (
@@ -204,7 +206,13 @@ class PlanCache:
         current = _read(self.path, self.key)
         plans = _plans_only(current["plans"]) if current is not None else {}
         plans.update(self._added)
-        data = {"format": _FORMAT, "key": self.key, "head": self.head, "plans": plans}
+        data = {
+            "format": _FORMAT,
+            "key": self.key,
+            "head": self.head,
+            "digest": plans_digest(plans),
+            "plans": plans,
+        }
         with contextlib.suppress(OSError):
             _write_atomically(self.path, json.dumps(data, sort_keys=True).encode())
             self._added, self._dirty = {}, False
@@ -238,15 +246,24 @@ def _read_bounded(path: Path) -> bytes:
 
 
 def _read(path: Path, key: str) -> dict[str, Any] | None:
+    """The file's data if it is whole, made for ``key``, and its plans are the ones it
+    was written with; else None."""
     try:
         data = json.loads(_read_bounded(path))
+        if not isinstance(data, dict) or data.get("key") != key or data.get("format") != _FORMAT:
+            return None
+        plans = data.get("plans")
+        if not isinstance(plans, dict) or data.get("digest") != plans_digest(plans):
+            return None
     except (OSError, ValueError, RecursionError):
         return None
-    if not isinstance(data, dict) or data.get("key") != key or data.get("format") != _FORMAT:
-        return None
-    if not isinstance(data.get("plans"), dict):
-        return None
     return data
+
+
+def plans_digest(plans: Mapping[str, Any]) -> str:
+    """What the plans say, in one canonical form: a file whose plans changed after it
+    was written (by damage or by hand) has another digest than the one it carries."""
+    return hashlib.sha256(json.dumps(plans, sort_keys=True).encode()).hexdigest()
 
 
 def _write_atomically(path: Path, content: bytes) -> None:
