@@ -143,6 +143,7 @@ class SessionLifecycle:
             files = store.session_file_data(tenant, session_id)
             live = store.active_session_id(app)  # not its config: the prepared cache has it
             live_prepared = self._ctx.prepared_package(tenant, live) if live else None
+            store.note_unit(app, live, live_prepared.app_digests if live_prepared else {})
             others = store.serve_apps_of_tenant(tenant, exclude=app)
             try:
                 prepared = prepare_package(

@@ -85,3 +85,27 @@ def test_a_unit_deleted_elsewhere_is_activated_as_stored(trio: list[Engine]) -> 
     assert [app.name for app in third.live().applications] == ["b"]
     history = third.history("default", "default")
     assert [entry.generation for entry in history][:1] == [waiting]
+
+
+def test_a_deploy_spread_over_engines_activates_from_its_own_prepare(
+    trio: list[Engine],
+) -> None:
+    """Each engine's prepare reads the unit's active session, and its activation starts
+    from that: deploys taking turns on the engines (as behind a load balancer) write as
+    often as deploys on one engine, with no wasted attempt (the state version counts
+    every write)."""
+
+    def writes_per_deploy(order: list[Engine]) -> list[int]:
+        counts = []
+        for step, engine in enumerate(order):
+            before = engine._store.version()
+            files = {"serve.yaml": serve_yaml(("a", "/a"), price=step + 2)}
+            result = engine.deploy_files(files)
+            counts.append(engine._store.version() - before)
+            assert trio[(step + 1) % 3].live().generation == result.generation
+        return counts
+
+    alone = writes_per_deploy([trio[0]] * 4)
+    spread = writes_per_deploy(trio + trio[:1])
+    assert len(set(alone)) == 1
+    assert spread == alone

@@ -390,6 +390,14 @@ class Store:
         rows = self._rows(self._sql.active_session, **_unit(app))
         return int(rows[0][0]) if rows else None
 
+    def note_unit(self, app: AppId, active: int | None, digests: Mapping[str, str]) -> None:
+        """What the engine just read of a unit (its active session and that session's
+        Serve app digests, as a prepare reads them): on a shared store, the guess the
+        session's activation starts from, so a deploy spread over engines by a load
+        balancer activates from what its own prepare saw."""
+        if self.location.shared:
+            self._known.read(app, active, digests)
+
     def session_counts(self) -> dict[tuple[str, str], int]:
         """(tenant, status) -> number of sessions, for the ``gitsync_sessions`` gauge."""
         rows = self._rows(self._sql.session_counts)
