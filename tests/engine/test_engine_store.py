@@ -92,8 +92,10 @@ def test_an_activation_whose_active_session_moved_writes_nothing(engine: Engine)
     info = ctx.session("default", waiting)
     prepared = ctx.prepared_package("default", waiting)
     for stale in (None, active + 100):
-        with pytest.raises(StaleActivation):
+        with pytest.raises(StaleActivation) as refused:
             store.activate(build_activation(info, stale, 1.0, prepared, "deploy", None, None))
+        # Still so after the engine's last attempt: a 409, as a lost race is.
+        assert (refused.value.http_status, refused.value.error_code) == (409, "ACTIVATION_CONFLICT")
         # Nothing at all was written: not the session, the Serve applications or history.
         assert store.active_session_id(app) == active
         assert ctx.session("default", waiting).status.value == "PREPARED"

@@ -33,16 +33,17 @@ from gitsync.engine.records import (
 from gitsync.engine.store.connect import DirLock, StoreError, StoreLocation
 from gitsync.engine.store.database import NAMES, Database, Executor
 from gitsync.engine.store.known import Known
-from gitsync.errors import BadRequest, GitsyncError
+from gitsync.errors import ActivationConflict, BadRequest
 
 #: The embedded SQLite store runs on sqlite3 with compiled plans (sqlite_db.py); False
 #: drives it through SQLAlchemy as a shared store is (the store's tests run both ways).
 COMPILED_SQLITE = True
 
 
-class StaleActivation(GitsyncError):
-    """The application's active session changed between the engine's check and the
-    activation's transaction (another engine activated): check again."""
+class StaleActivation(ActivationConflict):
+    """The application's active session or the session changed between the engine's
+    check and the activation's write (another engine wrote): the engine checks again;
+    a 409 if it still is after the last attempt."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -480,7 +481,9 @@ class Store:
         ``conn``, ``existing`` the unit's Serve app digests as read) one statement that
         is its own transaction."""
         app = act.app
-        stale = StaleActivation(f"the active session of {app.full_string()} changed")
+        stale = StaleActivation(
+            f"{app.full_string()}: another engine activated or changed it meanwhile, try again"
+        )
         if conn is None:
             assert existing is not None
             gone, changed = _serve_changes(existing, act.digests)
