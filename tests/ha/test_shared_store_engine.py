@@ -109,3 +109,20 @@ def test_a_deploy_spread_over_engines_activates_from_its_own_prepare(
     spread = writes_per_deploy(trio + trio[:1])
     assert len(set(alone)) == 1
     assert spread == alone
+
+
+def test_a_tenant_made_again_elsewhere_is_activated_as_stored(trio: list[Engine]) -> None:
+    """Session ids start again in a tenant made again: this engine's guess of session 2
+    (its own, prepared before the tenant was deleted elsewhere) is not the stored one,
+    so the activation is checked against the stored session 2 and activates its content."""
+    first, second, _ = trio
+    first.create_tenant("t")
+    mine = first.create_session_from_files("t", {"serve.yaml": serve_yaml(("a", "/a"))})
+    first.prepare("t", mine.session_id)
+    second.delete_tenant("t")
+    second.create_tenant("t")
+    theirs = second.create_session_from_files("t", {"serve.yaml": serve_yaml(("b", "/b"))})
+    second.prepare("t", theirs.session_id)
+    assert theirs.session_id == mine.session_id
+    first.activate("t", mine.session_id)
+    assert [app.name for app in second.live("t").applications] == ["b"]

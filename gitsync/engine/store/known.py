@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Generic, TypeVar
 
 from gitsync.engine.records import AppId, SessionInfo, SessionStatus
 
-_LIMIT = 1024  # entries of each kind: an engine activates what it has just prepared
+# An engine activates what it has just prepared: few entries are needed. A unit's entry
+# holds a digest per Serve application, so units are bounded tighter.
+_SESSIONS = 1024
+_UNITS = 64
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -25,8 +28,9 @@ V = TypeVar("V")
 class _Recent(Generic[K, V]):
     """A bounded mapping that forgets its oldest entries first."""
 
-    def __init__(self) -> None:
+    def __init__(self, limit: int) -> None:
         self._items: OrderedDict[K, V] = OrderedDict()
+        self._limit = limit
         self._mutex = threading.Lock()
 
     def get(self, key: K) -> V | None:
@@ -37,16 +41,16 @@ class _Recent(Generic[K, V]):
         with self._mutex:
             self._items[key] = value
             self._items.move_to_end(key)
-            while len(self._items) > _LIMIT:
+            while len(self._items) > self._limit:
                 self._items.popitem(last=False)
 
     def forget(self, key: K) -> None:
         with self._mutex:
             self._items.pop(key, None)
 
-    def forget_where(self, first: object) -> None:
+    def forget_where(self, keep: Callable[[K], bool]) -> None:
         with self._mutex:
-            for key in [key for key in self._items if isinstance(key, tuple) and key[0] == first]:
+            for key in [key for key in self._items if not keep(key)]:
                 del self._items[key]
 
 
@@ -64,8 +68,8 @@ class Known:
     """The guesses (see the module's docstring)."""
 
     def __init__(self) -> None:
-        self._sessions: _Recent[tuple[str, int], SessionInfo] = _Recent()
-        self._units: _Recent[tuple[str, str, str], UnitState] = _Recent()
+        self._sessions: _Recent[tuple[str, int], SessionInfo] = _Recent(_SESSIONS)
+        self._units: _Recent[tuple[str, str, str], UnitState] = _Recent(_UNITS)
 
     def session(self, tenant: str, session_id: int) -> SessionInfo | None:
         return self._sessions.get((tenant, session_id))
@@ -100,8 +104,8 @@ class Known:
         self._units.forget(_key(app))
 
     def forget_tenant(self, tenant: str) -> None:
-        self._sessions.forget_where(tenant)
-        self._units.forget_where(tenant)
+        self._sessions.forget_where(lambda key: key[0] != tenant)
+        self._units.forget_where(lambda key: key[0] != tenant)
 
 
 def _key(app: AppId) -> tuple[str, str, str]:
