@@ -95,6 +95,21 @@ def test_identical_files_are_stored_once(engine: Engine, sid: int) -> None:
     assert store.blob_count() == count + 1
 
 
+def test_one_package_with_the_same_bytes_twice_keeps_them_once(engine: Engine) -> None:
+    """Within one upload too (on PostgreSQL a new session's files and blobs are one
+    statement), and bytes come back exactly, NUL and non-UTF-8 bytes included."""
+    store = engine._store
+    count = store.blob_count()
+    raw = bytes(range(256)) * 3
+    files = {"serve.yaml": b"applications: []\n", "a.bin": raw, "b/a.bin": raw}
+    session = engine.create_session(T, package.build_zip(files), "application/zip")
+    assert store.blob_count() == count + 2
+    for path in ("a.bin", "b/a.bin"):
+        assert engine.get_content(T, session.session_id, path) == FileContent(path, raw)
+    empty = engine.create_session(T, package.build_zip({}), "application/zip")
+    assert engine.get_content(T, empty.session_id, "") == DirListing("", [])
+
+
 def test_unreferenced_blobs_go_at_expiry(engine: Engine, sid: int, clock: ManualClock) -> None:
     engine.put_content(T, sid, "fresh.py", b"only here")
     count = engine._store.blob_count()

@@ -286,6 +286,7 @@ class Statements:
         )
         if shared:
             self._activation_on_postgresql(active_of_session)
+            self._writes_alone_on_postgresql()
         self.delete_active_session = (
             sessions.update()
             .where(
@@ -397,6 +398,78 @@ class Statements:
             },
         )
 
+    def _writes_alone_on_postgresql(self) -> None:
+        """PostgreSQL: a deploy's other two writes, each one statement that is its own
+        transaction (no BEGIN and COMMIT round trips, and the state version's lock held
+        for one statement): a new session with its files, and a prepare."""
+        from sqlalchemy.dialects.postgresql import ARRAY, insert
+
+        s, f = sessions.c, session_files.c
+        bump = _bumped()
+        session_id = (
+            tenants.update()
+            .where(tenants.c.name == P("tenant"), sa.exists(bump.select()))
+            .values(last_session=tenants.c.last_session + 1)
+            .returning(tenants.c.last_session.label("id"))
+            .cte("next_id")
+        )
+        session = insert(sessions).from_select(
+            [s.tenant, s.id, s.status, s.application, s.instance, s.created, s.changed]
+            + [s.previous_active],
+            sa.select(
+                P("tenant", type_=sa.Text),
+                session_id.c.id,
+                sa.literal("NEW"),
+                P("application", type_=sa.Text),
+                P("instance", type_=sa.Text),
+                P("now", type_=sa.Double),
+                P("now", type_=sa.Double),
+                P("previous", type_=sa.Integer),
+            ),
+        )
+        # The files as arrays, a row per file: their blobs (kept once per content) and
+        # the session's rows naming them.
+        blob_rows = (
+            sa.func.unnest(
+                P("blob_shas", type_=ARRAY(sa.Text)),
+                P("md5s", type_=ARRAY(sa.Text)),
+                P("sizes", type_=ARRAY(sa.Integer)),
+                P("datas", type_=ARRAY(sa.LargeBinary)),
+            )
+            .table_valued("sha256", "md5", "size", "data")
+            .render_derived(name="b")
+        )
+        blobs_added = (
+            insert(blobs)
+            .from_select(
+                ["sha256", "md5", "size", "data"],
+                sa.select(blob_rows.c.sha256, blob_rows.c.md5, blob_rows.c.size, blob_rows.c.data),
+            )
+            .on_conflict_do_nothing()
+        )
+        file_rows = (
+            sa.func.unnest(P("paths", type_=ARRAY(sa.Text)), P("shas", type_=ARRAY(sa.Text)))
+            .table_valued("path", "sha256")
+            .render_derived(name="u")
+        )
+        files = session_files.insert().from_select(
+            [f.tenant, f.session_id, f.path, f.kind, f.sha256, f.status],
+            sa.select(
+                P("tenant", type_=sa.Text),
+                session_id.c.id,
+                file_rows.c.path,
+                sa.literal("file"),
+                file_rows.c.sha256,
+                sa.literal("new"),
+            ).select_from(session_id, file_rows),
+        )
+        self.session_with_files = (
+            sa.select(session_id.c.id)
+            .add_cte(bump, session_id)
+            .add_cte(session.cte("session"), blobs_added.cte("blobs"), files.cte("files"))
+        )
+        self.save_prepared_alone = self.save_prepared.where(sa.exists(bump.select())).add_cte(bump)
+
     def _activation_on_postgresql(self, active_of_session: Any) -> None:
         """PostgreSQL: an activation is one read, then one statement that is all of its
         writes and its own transaction (autocommit: no BEGIN and COMMIT round trips; ten
@@ -436,12 +509,7 @@ class Statements:
         # re-prepared since); then the unit's active session moved from ``previous`` (or
         # added when it had none). Every other write reads the unit from that row
         # (``app``), so it happens only if that one did.
-        bump = (
-            state_version.update()
-            .values(version=state_version.c.version + 1)
-            .returning(state_version.c.version)
-            .cte("bump")
-        )
+        bump = _bumped()
         checked = (
             sa.select(s.config)
             .where(
@@ -573,6 +641,17 @@ class Statements:
         # of its own, so an ungated activation does not scan the unit's history.
         supersede = self.supersede_pending.where(sa.exists(app.select())).cte("supersede")
         self.activation_write_gated = count.add_cte(*writes, supersede)
+
+
+def _bumped() -> Any:
+    """The state version's row lock and count, first in a statement that is a whole
+    write (every writer takes it first: no deadlock)."""
+    return (
+        state_version.update()
+        .values(version=state_version.c.version + 1)
+        .returning(state_version.c.version)
+        .cte("bump")
+    )
 
 
 def _application_row(config: Any) -> sa.Select[Any]:

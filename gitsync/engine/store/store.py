@@ -224,6 +224,13 @@ class Store:
     ) -> int:
         """A NEW session with the next id of the tenant (the first is 2)."""
         sql = self._sql
+        if self.location.shared and copy_from is None and copy_from_history is None:
+            session_id = self._create_session_alone(app, now, previous_active, files or {})
+            info = SessionInfo(
+                app.tenant, session_id, SessionStatus.NEW, app, now, now, previous_active
+            )
+            self._known.created(info)
+            return session_id
         with self._tx() as conn:
             session_id = int(
                 conn.execute(sql.next_session_id, _p(dict(name=app.tenant))).scalar_one()
@@ -267,6 +274,28 @@ class Store:
             info = SessionInfo(app.tenant, session_id, status, app, now, now, previous_active)
             self._known.created(info)
         return session_id
+
+    def _create_session_alone(
+        self, app: AppId, now: float, previous_active: int, files: Mapping[str, bytes]
+    ) -> int:
+        """PostgreSQL: the session, its files and their blobs in one statement."""
+        shas = [package.sha256_hex(data) for data in files.values()]
+        contents = dict(zip(shas, files.values(), strict=True))  # each content once
+        params = dict(
+            _unit(app),
+            now=now,
+            previous=previous_active,
+            paths=list(files),
+            shas=shas,
+            blob_shas=list(contents),
+            md5s=[package.md5_hex(data) for data in contents.values()],
+            sizes=[len(data) for data in contents.values()],
+            datas=list(contents.values()),
+        )
+        rows = self._write_alone(self._sql.session_with_files, _p(params))
+        if not rows:
+            raise StoreError(f"No tenant '{app.tenant}' in the state store")
+        return int(rows[0][0])
 
     def _put_blob(self, conn: Executor, data: bytes) -> str:
         sha = package.sha256_hex(data)
@@ -339,21 +368,22 @@ class Store:
     ) -> None:
         """Record a prepare: the session becomes PREPARED for ``app``. The deploy config is
         kept serialised on its own, so activation copies it without decoding it."""
-        with self._tx() as conn:
-            conn.execute(
-                self._sql.save_prepared,
-                _p(
-                    dict(
-                        tenant=tenant,
-                        sid=session_id,
-                        application=app.application,
-                        instance=app.instance,
-                        prepared=_dumps(prepared),
-                        config=_dumps(config),
-                        now=now,
-                    )
-                ),
+        params = _p(
+            dict(
+                tenant=tenant,
+                sid=session_id,
+                application=app.application,
+                instance=app.instance,
+                prepared=_dumps(prepared),
+                config=_dumps(config),
+                now=now,
             )
+        )
+        if self.location.shared:
+            self._write_alone(self._sql.save_prepared_alone, params)
+        else:
+            with self._tx() as conn:
+                conn.execute(self._sql.save_prepared, params)
         self._known.prepared(tenant, session_id, app, now)
 
     def prepared_json(self, tenant: str, session_id: int) -> JsonDict | None:
