@@ -6,10 +6,12 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import os
 import stat
 import tarfile
 import zipfile
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from gitsync.engine.store.plan_cache import plans_digest
@@ -205,4 +207,59 @@ PLAN_FILES: dict[str, PlanFile] = {
         good, "put_serve_app", _swap_name_and_route
     ),
     "bigger than the cap": _padded_past,
+}
+
+
+# -- things in a file's place ---------------------------------------------------------
+# Each puts something at ``path`` instead of the file that belongs there, whose good
+# content is ``good``; whatever it makes beside it goes in ``outside``, which a reader of
+# ``path`` must leave as it was.
+
+FilePlace = Callable[[Path, Path, bytes], None]
+
+
+def _unreadable(path: Path, outside: Path, good: bytes) -> None:
+    # Root reads it all the same (the tests run as root here): the reader then finds
+    # half of the good content rather than none.
+    path.write_bytes(good[: len(good) // 2])
+    path.chmod(0)
+
+
+def _fifo_elsewhere(path: Path, outside: Path, good: bytes) -> None:
+    os.mkfifo(outside / "fifo")
+    path.symlink_to(outside / "fifo")
+
+
+def _big_file_elsewhere(path: Path, outside: Path, good: bytes) -> None:
+    with (outside / "big").open("wb") as big:
+        big.truncate(1 << 30)  # sparse: 1 GiB of zeros that takes no room
+    path.symlink_to(outside / "big")
+
+
+def _good_file_elsewhere(path: Path, outside: Path, good: bytes) -> None:
+    (outside / "elsewhere").write_bytes(good)
+    path.symlink_to(outside / "elsewhere")
+
+
+def _hard_link_elsewhere(path: Path, outside: Path, good: bytes) -> None:
+    (outside / "elsewhere").write_bytes(b"not json")
+    os.link(outside / "elsewhere", path)
+
+
+FILE_PLACES: dict[str, FilePlace] = {
+    "unreadable (mode 000)": _unreadable,
+    "a FIFO": lambda path, outside, good: os.mkfifo(path),
+    "a symlink to a FIFO elsewhere": _fifo_elsewhere,
+    "a symlink to the reader's standard input": lambda path, outside, good: path.symlink_to(
+        "/proc/self/fd/0"
+    ),
+    "a symlink to an endless device": lambda path, outside, good: path.symlink_to("/dev/zero"),
+    "a symlink to a file past the cap": _big_file_elsewhere,
+    "a symlink to a good file elsewhere": _good_file_elsewhere,
+    "a symlink to a directory elsewhere": lambda path, outside, good: path.symlink_to(outside),
+    "a dangling symlink into another directory": lambda path, outside, good: path.symlink_to(
+        outside / "elsewhere"
+    ),
+    "a symlink to itself": lambda path, outside, good: path.symlink_to(path),
+    "a hard link to a file elsewhere": _hard_link_elsewhere,
 }

@@ -13,7 +13,7 @@ import shutil
 import stat
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,7 @@ import pytest
 
 from gitsync.engine.store import plan_cache
 from gitsync.engine.store.plan_cache import CACHE_NAME, PlanCache
-from tests.reliability.hostile_inputs import PLAN_FILES
+from tests.reliability.hostile_inputs import FILE_PLACES, PLAN_FILES
 from tests.testing.tools import python_env
 
 RUN_TIMEOUT_S = 60.0  # a run takes well under a second; a hang is killed, not waited on
@@ -144,55 +144,7 @@ def test_a_damaged_plan_file_is_ignored_and_rewritten(
     assert_recovers(state, outside, good["plans"])
 
 
-def _unreadable(path: Path, outside: Path, good: bytes) -> None:
-    # Root reads it all the same: the engine finds it damaged rather than unreadable.
-    # Either way it is ignored and replaced by a file of the engine's own mode.
-    path.write_bytes(good[: len(good) // 2])
-    path.chmod(0)
-
-
-def _fifo_elsewhere(path: Path, outside: Path, good: bytes) -> None:
-    os.mkfifo(outside / "fifo")
-    path.symlink_to(outside / "fifo")
-
-
-def _big_file_elsewhere(path: Path, outside: Path, good: bytes) -> None:
-    with (outside / "big").open("wb") as big:
-        big.truncate(1 << 30)  # sparse: 1 GiB of zeros that takes no room
-    path.symlink_to(outside / "big")
-
-
-def _good_file_elsewhere(path: Path, outside: Path, good: bytes) -> None:
-    (outside / "plans.json").write_bytes(good)
-    path.symlink_to(outside / "plans.json")
-
-
-def _hard_link_elsewhere(path: Path, outside: Path, good: bytes) -> None:
-    (outside / "plans.json").write_bytes(b"not json")
-    os.link(outside / "plans.json", path)
-
-
-# Each puts something in the plan file's place; ``outside`` must be left as it was.
-PLACES: dict[str, Callable[[Path, Path, bytes], None]] = {
-    "unreadable (mode 000)": _unreadable,
-    "a FIFO": lambda path, outside, good: os.mkfifo(path),
-    "a symlink to a FIFO elsewhere": _fifo_elsewhere,
-    "a symlink to the engine's standard input": lambda path, outside, good: path.symlink_to(
-        "/proc/self/fd/0"
-    ),
-    "a symlink to an endless device": lambda path, outside, good: path.symlink_to("/dev/zero"),
-    "a symlink to a file past the cap": _big_file_elsewhere,
-    "a symlink to a good file elsewhere": _good_file_elsewhere,
-    "a symlink to a directory elsewhere": lambda path, outside, good: path.symlink_to(outside),
-    "a dangling symlink into another directory": lambda path, outside, good: path.symlink_to(
-        outside / "plans.json"
-    ),
-    "a symlink to itself": lambda path, outside, good: path.symlink_to(path),
-    "a hard link to a file elsewhere": _hard_link_elsewhere,
-}
-
-
-@pytest.mark.parametrize("name", list(PLACES))
+@pytest.mark.parametrize("name", list(FILE_PLACES))
 def test_a_plan_file_that_is_not_a_plain_file_of_its_own_is_replaced(
     state: Path, outside: Path, name: str
 ) -> None:
@@ -200,7 +152,7 @@ def test_a_plan_file_that_is_not_a_plain_file_of_its_own_is_replaced(
     good = path.read_bytes()
     plans = good_data(state)["plans"]
     path.unlink()
-    PLACES[name](path, outside, good)
+    FILE_PLACES[name](path, outside, good)
     assert_recovers(state, outside, plans)
 
 

@@ -28,13 +28,13 @@ import hashlib
 import importlib.util
 import json
 import operator
-import os
 import sqlite3
-import stat
 import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
+
+from gitsync.localfile import read_regular, write_replacing
 
 CACHE_NAME = "engine.sql-plans.json"
 _FORMAT = 2  # 2: with the plans' digest
@@ -51,8 +51,6 @@ _SOURCES = (
 # The conversions a saved plan may name (SQLAlchemy's own for these types on SQLite).
 CONVERSIONS: dict[str, Callable[[Any], Any]] = {"float": float, "binary": sqlite3.Binary}
 CONSTANTS = (str, int, float, type(None))  # what a saved plan may carry as a value
-# Not through a link, not waiting on a FIFO's writer, not taking a terminal.
-_OPEN_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
 
 Source = tuple[
     str | None, Any, str | None
@@ -214,7 +212,7 @@ class PlanCache:
             "plans": plans,
         }
         with contextlib.suppress(OSError):
-            _write_atomically(self.path, json.dumps(data, sort_keys=True).encode())
+            write_replacing(self.path, json.dumps(data, sort_keys=True).encode())
             self._added, self._dirty = {}, False
 
 
@@ -231,25 +229,11 @@ def _plans_only(entries: Mapping[str, Any]) -> dict[str, Any]:
     return plans
 
 
-def _read_bounded(path: Path) -> bytes:
-    """The file's bytes if it is a regular file of at most ``MAX_BYTES``; OSError or
-    ValueError otherwise, having read nothing of it."""
-    fd = os.open(path, _OPEN_FLAGS)
-    with os.fdopen(fd, "rb") as file:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_BYTES:
-            raise ValueError("not a plan cache")
-        content = file.read(MAX_BYTES + 1)  # it may have grown since
-    if len(content) > MAX_BYTES:
-        raise ValueError("not a plan cache")
-    return content
-
-
 def _read(path: Path, key: str) -> dict[str, Any] | None:
     """The file's data if it is whole, made for ``key``, and its plans are the ones it
     was written with; else None."""
     try:
-        data = json.loads(_read_bounded(path))
+        data = json.loads(read_regular(path, MAX_BYTES))
         if not isinstance(data, dict) or data.get("key") != key or data.get("format") != _FORMAT:
             return None
         plans = data.get("plans")
@@ -264,17 +248,3 @@ def plans_digest(plans: Mapping[str, Any]) -> str:
     """What the plans say, in one canonical form: a file whose plans changed after it
     was written (by damage or by hand) has another digest than the one it carries."""
     return hashlib.sha256(json.dumps(plans, sort_keys=True).encode()).hexdigest()
-
-
-def _write_atomically(path: Path, content: bytes) -> None:
-    import tempfile
-
-    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(content)
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
