@@ -2,13 +2,13 @@
 
 The revision is a content digest (``dir:<sha256>``), so two reads of the same files
 give the same revision and any edit gives a new one. Symlinks are recorded, never
-followed; VCS metadata (``.git/`` …) is skipped. :class:`DirectoryWatcher` turns
-bursts of file-system events (an editor's save, a ``git checkout``) into one callback.
+followed; a FIFO, socket or device is refused at its name, never opened; VCS metadata
+(``.git/`` …) is skipped. :class:`DirectoryWatcher` turns bursts of file-system events
+(an editor's save, a ``git checkout``) into one callback.
 """
 
 from __future__ import annotations
 
-import errno
 import logging
 import os
 import stat
@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from gitsync.config.snapshot import Snapshot
 from gitsync.errors import SourceError, UnsafeInput
+from gitsync.localfile import FileTooLarge, NotRegularFile, kind_of, read_regular
 from gitsync.sources.collect import (
     DEFAULT_LIMITS,
     VCS_DIRS,
@@ -38,9 +39,7 @@ _log = logging.getLogger(__name__)
 
 REVISION_PREFIX = "dir:"
 
-# O_NOFOLLOW: a file swapped for a symlink between listing and reading is not followed.
-# O_NONBLOCK: a file swapped for a FIFO does not block the open.
-_OPEN_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+_KINDS = "a config tree holds regular files, directories and symbolic links only"
 
 
 def read_directory(
@@ -60,7 +59,7 @@ def read_directory(
     limits = Limits(max_file_bytes, max_total_bytes, max_files)
     base = resolve_base(root, subpath)
     builder = SnapshotBuilder(limits)
-    _walk(base, "", builder)
+    _walk(base, builder)
     meta = {"source": str(root)}
     clean = normalize_subpath(subpath)
     if clean:
@@ -86,60 +85,70 @@ def resolve_base(root: Path, subpath: str) -> Path:
     return base
 
 
-def _walk(directory: Path, prefix: str, builder: SnapshotBuilder) -> None:
-    try:
-        entries = sorted(os.scandir(directory), key=lambda e: e.name)
-    except OSError as exc:
-        raise SourceError(f"directory {directory} cannot be read: {_reason(exc)}") from exc
-    for entry in entries:
-        rel = _relative_name(prefix, entry.name, directory)
+def _walk(base: Path, builder: SnapshotBuilder) -> None:
+    """Every entry below ``base``, depth first in name order. A stack, not recursion: a
+    tree nested a thousand directories deep is a tree, not a crash."""
+    stack = [("", iter(_entries(base)))]
+    while stack:
+        prefix, entries = stack[-1]
+        entry = next(entries, None)
+        if entry is None:
+            stack.pop()
+            continue
+        rel = _relative_name(prefix, entry.name, entry.path)
         try:
             mode = entry.stat(follow_symlinks=False).st_mode
         except FileNotFoundError:
             continue  # deleted while we walked; the watcher will trigger a new read
         except OSError as exc:
             raise SourceError(f"{rel} cannot be read: {_reason(exc)}") from exc
+        if entry.name in VCS_DIRS:
+            continue
         if stat.S_ISLNK(mode):
-            if entry.name not in VCS_DIRS:
-                builder.add_symlink(rel)
+            builder.add_symlink(rel)
         elif stat.S_ISDIR(mode):
-            if entry.name not in VCS_DIRS:
-                _walk(Path(entry.path), rel, builder)
-        elif stat.S_ISREG(mode) and entry.name not in VCS_DIRS:
+            stack.append((rel, iter(_entries(Path(entry.path)))))
+        elif stat.S_ISREG(mode):
             data = _read_file(Path(entry.path), rel, builder.limits)
             if data is not None:
                 builder.add_file(rel, data)
-        # FIFOs, sockets and devices are not configuration: skipped.
+        else:
+            # Left out, a FIFO named serve.yaml would take its applications out of the
+            # config without a word; read, it would block the reader for ever.
+            raise SourceError(f"{rel} is {kind_of(mode)}, not a regular file: {_KINDS}")
 
 
-def _relative_name(prefix: str, name: str, directory: Path) -> str:
+def _entries(directory: Path) -> list[os.DirEntry[str]]:
+    try:
+        with os.scandir(directory) as listing:
+            return sorted(listing, key=lambda e: e.name)
+    except OSError as exc:
+        raise SourceError(f"directory {directory} cannot be read: {_reason(exc)}") from exc
+
+
+def _relative_name(prefix: str, name: str, path: str) -> str:
     try:
         name.encode("utf-8")
     except UnicodeEncodeError as exc:
         shown = name.encode("utf-8", "backslashreplace").decode()
+        directory = os.path.dirname(path)
         raise UnsafeInput(f"{directory}: file name {shown!r} is not valid UTF-8") from exc
     return f"{prefix}/{name}" if prefix else name
 
 
 def _read_file(path: Path, rel: str, limits: Limits) -> bytes | None:
-    """The file's bytes, or None when it vanished or stopped being a regular file."""
+    """The file's bytes, or None when it vanished since the listing."""
     try:
-        fd = os.open(path, _OPEN_FLAGS)
+        return read_regular(path, limits.max_file_bytes)
     except FileNotFoundError:
         return None
+    except NotRegularFile as exc:  # swapped for a link, a FIFO ... since the listing
+        raise SourceError(f"{rel} is {exc.kind}, not a regular file: {_KINDS}") from None
+    except FileTooLarge as exc:
+        check_size(rel, exc.size, limits)
+        raise  # not reached: check_size refuses it
     except OSError as exc:
-        if exc.errno == errno.ELOOP:  # replaced by a symlink since the listing
-            return None
         raise SourceError(f"{rel} cannot be read: {_reason(exc)}") from exc
-    with os.fdopen(fd, "rb") as handle:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            return None
-        check_size(rel, info.st_size, limits)
-        # Read one byte past the cap: a file growing while we read is still refused.
-        data = handle.read(limits.max_file_bytes + 1)
-    check_size(rel, len(data), limits)
-    return data
 
 
 def _reason(exc: OSError) -> str:

@@ -11,6 +11,8 @@ from gitsync.config.loader import LoadResult, load_snapshot
 from gitsync.config.schema import UnknownKeys
 from gitsync.config.snapshot import Snapshot
 from gitsync.errors import SourceError
+from gitsync.localfile import FileTooLarge, NotRegularFile, read_regular
+from gitsync.sources.collect import DEFAULT_LIMITS, SnapshotBuilder, check_size
 from gitsync.sources.directory import read_directory
 
 
@@ -82,19 +84,31 @@ def _code_files(base: Path, dirs: Sequence[str]) -> dict[str, bytes]:
 
 
 def _files_snapshot(paths: Sequence[Path], base: Path) -> Snapshot:
-    files = {}
+    builder = SnapshotBuilder(DEFAULT_LIMITS)
     for path in paths:
+        rel = _relative(path, base)
         try:
-            files[_relative(path, base)] = path.read_bytes()
+            # Named on the command line: a link is followed, as the user meant; what it
+            # leads to is still read only if it is a regular file within the cap.
+            data = read_regular(path, DEFAULT_LIMITS.max_file_bytes, follow_links=True)
+        except NotRegularFile as exc:
+            hint = " (give - to read standard input)" if exc.kind != "a directory" else ""
+            raise SourceError(
+                f"cannot read {path}: it is {exc.kind}, not a regular file{hint}"
+            ) from None
+        except FileTooLarge as exc:
+            check_size(path.as_posix(), exc.size, DEFAULT_LIMITS)
+            raise  # not reached: check_size refuses it
         except OSError as exc:
             raise SourceError(f"cannot read {path}: {exc.strerror}") from exc
-    return Snapshot("files", files)
+        builder.add_file(rel, data)
+    return Snapshot("files", builder.files)
 
 
 def _relative(path: Path, base: Path) -> str:
     try:
         return path.resolve().relative_to(base.resolve()).as_posix()
-    except ValueError:
+    except (ValueError, OSError, RuntimeError):  # RuntimeError: a link loop (Python 3.11)
         return path.as_posix()
 
 

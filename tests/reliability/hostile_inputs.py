@@ -218,6 +218,26 @@ PLAN_FILES: dict[str, PlanFile] = {
 FilePlace = Callable[[Path, Path, bytes], None]
 
 
+def listing(directory: Path) -> list[tuple[str, int, int, int, int]]:
+    """Each entry's name, type and mode, size, inode and change time, links not followed:
+    equal before and after a run when the run wrote, created and replaced nothing there."""
+    entries = []
+    for name in sorted(os.listdir(directory)):
+        info = os.lstat(directory / name)
+        entries.append((name, info.st_mode, info.st_size, info.st_ino, info.st_mtime_ns))
+    return entries
+
+
+def release_fifo_readers(path: Path) -> None:
+    """Let a process still waiting to open the FIFO ``path`` go on (it then reads an
+    end of file): a test that failed must not leave a hung process behind it."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK)
+    except OSError:
+        return  # no reader waits (ENXIO), or nothing is there any more
+    os.close(fd)
+
+
 def _unreadable(path: Path, outside: Path, good: bytes) -> None:
     # Root reads it all the same (the tests run as root here): the reader then finds
     # half of the good content rather than none.

@@ -21,7 +21,7 @@ import pytest
 
 from gitsync.engine.store import plan_cache
 from gitsync.engine.store.plan_cache import CACHE_NAME, PlanCache
-from tests.reliability.hostile_inputs import FILE_PLACES, PLAN_FILES
+from tests.reliability.hostile_inputs import FILE_PLACES, PLAN_FILES, listing
 from tests.testing.tools import python_env
 
 RUN_TIMEOUT_S = 60.0  # a run takes well under a second; a hang is killed, not waited on
@@ -83,15 +83,6 @@ def outside(tmp_path: Path) -> Path:
 def good_data(state: Path) -> dict[str, Any]:
     data: dict[str, Any] = json.loads((state / CACHE_NAME).read_bytes())
     return data
-
-
-def listing(directory: Path) -> list[tuple[str, int, int, int, int]]:
-    """Each entry's name, type and mode, size, inode and change time, links not followed."""
-    entries = []
-    for name in sorted(os.listdir(directory)):
-        info = os.lstat(directory / name)
-        entries.append((name, info.st_mode, info.st_size, info.st_ino, info.st_mtime_ns))
-    return entries
 
 
 def assert_good(path: Path, plans: dict[str, Any]) -> None:

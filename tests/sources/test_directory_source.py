@@ -61,10 +61,18 @@ def test_symlinks_are_recorded_never_followed(tmp_path: Path) -> None:
     assert read_directory(root).revision != snap.revision
 
 
-def test_special_files_are_skipped(tmp_path: Path) -> None:
+def test_special_files_are_refused_at_their_name(tmp_path: Path) -> None:
+    """Left out, a FIFO named serve.yaml would take its applications out of the config
+    without a word (tests/reliability/test_local_files.py runs the hostile variants)."""
     make_tree(tmp_path, {"app.yaml": "a\n"})
-    os.mkfifo(tmp_path / "pipe")
-    assert list(read_directory(tmp_path).files) == ["app.yaml"]
+    (tmp_path / "sub").mkdir()
+    os.mkfifo(tmp_path / "sub" / "pipe")
+    with pytest.raises(SourceError) as info:
+        read_directory(tmp_path)
+    assert info.value.message == (
+        "sub/pipe is a FIFO, not a regular file: a config tree holds regular files, "
+        "directories and symbolic links only"
+    )
 
 
 def test_subpath(tmp_path: Path) -> None:

@@ -68,3 +68,36 @@ def run_gitsync(
         env={**os.environ, "NO_COLOR": "1", **(env or {})},
         timeout=timeout_s,
     )
+
+
+def run_bounded(
+    command: list[str],
+    *,
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+    timeout_s: float = 60,
+) -> subprocess.CompletedProcess[str]:
+    """``command`` with a standard input held open and never written (a read of it would
+    wait for ever), without colour; past ``timeout_s`` it is killed and AssertionError
+    says it hung. The result is not checked."""
+    reader, writer = os.pipe()
+    try:
+        process = subprocess.Popen(
+            command,
+            cwd=cwd,
+            stdin=reader,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**python_env(), "NO_COLOR": "1", **(env or {})},
+        )
+        try:
+            out, err = process.communicate(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.communicate()
+            raise AssertionError(f"{command[1:]} did not finish within {timeout_s:g} s") from None
+    finally:
+        os.close(reader)
+        os.close(writer)
+    return subprocess.CompletedProcess(command, process.returncode, out, err)
