@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 Severity = Literal["error", "warning"]
 PathPart = str | int
@@ -34,8 +33,7 @@ def _quote(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-@dataclass(frozen=True, slots=True)
-class Issue:
+class Issue(NamedTuple):
     """One finding. ``path`` is the JSON path inside ``file``; line/column are 1-based
     (0 when the finding has no position, e.g. a missing file). ``rule`` names the check
     that found it (``schema`` for JSON Schema, else a cross-field rule such as
@@ -71,8 +69,7 @@ class Issue:
         }
 
 
-@dataclass(frozen=True)
-class Finding:
+class Finding(NamedTuple):
     """A problem at a JSON path of the merged config, before it is located in a file."""
 
     path: JsonPath

@@ -13,7 +13,7 @@ import fnmatch
 import posixpath
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from gitsync.config import rules, schema, yamlio
 from gitsync.config.collector import gc_paused
@@ -58,8 +58,7 @@ class LoadResult:
         return [issue for issue in self.issues if issue.severity == "warning"]
 
 
-@dataclass(frozen=True)
-class _Origin:
+class _Origin(NamedTuple):
     file: str
     prefix: JsonPath  # where the merged subtree sits inside that file
 

@@ -15,8 +15,7 @@ import io
 import stat
 import zlib
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, NamedTuple
 
 from gitsync.config.snapshot import Snapshot
 from gitsync.errors import BadRequest, PayloadTooLarge, UnsafeInput
@@ -30,8 +29,7 @@ _CHUNK = 64 * 1024
 _FIXED_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 
 
-@dataclass(frozen=True, slots=True)
-class PackageLimits:
+class PackageLimits(NamedTuple):
     """Caps applied while reading a package."""
 
     max_compressed: int = 64 * 1024 * 1024

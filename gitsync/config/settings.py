@@ -14,8 +14,7 @@ Every other key is kept as it is and travels in the deployed package.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from gitsync.config import yamlio
 from gitsync.config.issues import Issue
@@ -42,8 +41,7 @@ def read_settings(snapshot: Snapshot) -> dict[str, Any]:
     return value
 
 
-@dataclass(frozen=True)
-class Selection:
+class Selection(NamedTuple):
     """Which files are the config: an exact list, or a root and name patterns."""
 
     files: list[str] | None = None
@@ -70,8 +68,7 @@ def config_selection(snapshot: Snapshot) -> Selection:
     return Selection(files=lists["files"], root=root, include=lists["include"])
 
 
-@dataclass(frozen=True)
-class PruneSettings:
+class PruneSettings(NamedTuple):
     """What the repository says about pruning (None: it says nothing)."""
 
     allow_mass_prune: bool = False

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from gitsync.config.issues import JsonPath
 
@@ -22,8 +21,7 @@ IsValid = Callable[[Any], bool]
 Entry = tuple[int, int | None] | None  # (application, deployment or None); None: top level
 
 
-@dataclass(frozen=True)
-class Validators:
+class Validators(NamedTuple):
     """Yes-or-no checks of one part each: the config without its applications, one
     application without its deployments, one deployment."""
 
@@ -32,8 +30,7 @@ class Validators:
     deployment: IsValid
 
 
-@dataclass(frozen=True)
-class Tally:
+class Tally(NamedTuple):
     failing: int  # entries (top level, applications, deployments) that fail validation
     complete: bool  # False when the budget ran out: ``failing`` is a lower bound
 

@@ -28,8 +28,7 @@ import re
 import resource
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import yaml_rs
 
@@ -45,8 +44,7 @@ if TYPE_CHECKING:
 __all__ = ["DEFAULT_LIMITS", "YamlCapExceeded", "YamlError", "YamlLimits"]
 
 
-@dataclass(frozen=True)
-class YamlLimits:
+class YamlLimits(NamedTuple):
     """Caps that keep a hostile file from costing memory or time."""
 
     max_file_bytes: int = 64 * 1024 * 1024
