@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import posixpath
 from collections.abc import Mapping
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from gitsync.config.snapshot import Snapshot
 from gitsync.errors import UnsafeInput
@@ -19,8 +19,7 @@ from gitsync.errors import UnsafeInput
 VCS_DIRS = frozenset({".git", ".hg", ".svn", ".bzr", "_darcs", "CVS"})
 
 
-@dataclass(frozen=True)
-class Limits:
+class Limits(NamedTuple):
     """Caps on one snapshot. A config repository may carry code directories
     (``working_dir``), so these are generous but finite."""
 

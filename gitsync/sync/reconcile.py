@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from gitsync.config import model, package, settings
 from gitsync.config.loader import LoadResult, load_snapshot
@@ -28,8 +28,7 @@ KEPT_FILE = "gitsync-kept-applications.yaml"
 DEFAULT_MAX_PRUNE = 0.5
 
 
-@dataclass(frozen=True)
-class PrunePolicy:
+class PrunePolicy(NamedTuple):
     """The prune safety rules: refuse a plan that removes every application, or more than
     ``max_prune`` of them, unless mass pruning is allowed; ``prune=False`` keeps them."""
 

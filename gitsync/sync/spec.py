@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from gitsync.errors import BadRequest, NotFound
 from gitsync.sync.target import EmbeddedTarget, Target
@@ -26,8 +26,7 @@ class NoEngineState(NotFound):
     exit_code = 2
 
 
-@dataclass(frozen=True)
-class TargetSpec:
+class TargetSpec(NamedTuple):
     """``--engine URL`` (remote) or ``--state-dir DIR`` (embedded, in-process).
 
     ``$GITSYNC_ENGINE`` stands for ``--engine`` when neither option is given. A state

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from gitsync.engine.records import ActivateResult, AppLive, DeploySource, HistoryEntry
 from gitsync.engine.unit_leases import UnitLease
@@ -20,8 +20,7 @@ if TYPE_CHECKING:
     from gitsync.engine import Engine
 
 
-@dataclass(frozen=True)
-class Applied:
+class Applied(NamedTuple):
     """The outcome of an activation, as both targets can report it."""
 
     generation: int
@@ -56,8 +55,7 @@ class LiveView:
         return self.history[0].revision if self.history else None
 
 
-@dataclass(frozen=True)
-class LeaseToken:
+class LeaseToken(NamedTuple):
     """The agent lease a deploy is fenced with: refused unless it still holds the unit."""
 
     holder: str
