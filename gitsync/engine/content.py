@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from gitsync.engine.records import DirListing, FileContent, FileStatus
 from gitsync.errors import BadRequest, NotFound
 
 
-@dataclass(frozen=True, slots=True)
-class FileRow:
+class FileRow(NamedTuple):
     """One path of a session: a file (``sha256`` None once deleted) or an explicit
     directory made with mkdir. ``status`` is new, changed or deleted."""
 

@@ -10,7 +10,7 @@ active right before it.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from gitsync.engine.records import ChangeActions, HistoryEntry
 
@@ -32,8 +32,7 @@ def gated_apps(actions: ChangeActions) -> tuple[str, ...]:
     return tuple(sorted(names))
 
 
-@dataclass(frozen=True, slots=True)
-class RollbackDecision:
+class RollbackDecision(NamedTuple):
     """Where an automatic rollback goes: ``target`` (None: no rollback) and, when there
     is none, why (empty when there is nothing to report, e.g. a newer generation came)."""
 

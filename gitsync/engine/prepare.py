@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from gitsync.config import loader, model, package
 from gitsync.config.issues import Issue
@@ -102,8 +102,7 @@ def code_digests(files: Mapping[str, bytes], code_paths: Sequence[str]) -> dict[
     return {path: package.tree_digest(files, path) for path in code_paths}
 
 
-@dataclass(frozen=True)
-class CheckedPackage:
+class CheckedPackage(NamedTuple):
     """A package validated before the engine's lock was taken, keyed by the digest of
     the exact files validated: prepare reuses the result only for those same bytes."""
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 JsonDict = dict[str, Any]
 
@@ -41,8 +41,7 @@ class AppId:
         return f"{self.tenant}:{self.application}:{self.instance}"
 
 
-@dataclass(frozen=True, slots=True)
-class OtherUnitApp:
+class OtherUnitApp(NamedTuple):
     """A Serve application live in some deployment unit of a tenant (for the
     cross-unit name and route prefix checks of prepare)."""
 
@@ -60,8 +59,7 @@ class DeploySource:
     meta: Mapping[str, str] = field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True)
-class LogEntry:
+class LogEntry(NamedTuple):
     """One ``log`` entry of a Vespa response; ``time`` in milliseconds."""
 
     time: int
@@ -141,8 +139,7 @@ class SessionInfo:
     previous_active_generation: int
 
 
-@dataclass(frozen=True, slots=True)
-class PrepareResult:
+class PrepareResult(NamedTuple):
     """What ``PUT …/session/{id}/prepared`` answers (vespa-deploy-api.md §2.5)."""
 
     session: SessionInfo
@@ -164,8 +161,7 @@ class ActivateResult:
     actions: ChangeActions = field(default_factory=ChangeActions)
 
 
-@dataclass(frozen=True, slots=True)
-class ApplicationInfo:
+class ApplicationInfo(NamedTuple):
     """An active deployment unit (``GET …/application/{a}``, §2.8)."""
 
     app: AppId
@@ -174,16 +170,14 @@ class ApplicationInfo:
     activated_at: float
 
 
-@dataclass(frozen=True, slots=True)
-class FileContent:
+class FileContent(NamedTuple):
     """A file of a package (``GET …/content/{path}``)."""
 
     path: str
     data: bytes
 
 
-@dataclass(frozen=True, slots=True)
-class DirListing:
+class DirListing(NamedTuple):
     """A directory listing: paths relative to the package root, directories end in ``/``,
     dot-files hidden, sorted (§2.4)."""
 
@@ -191,8 +185,7 @@ class DirListing:
     entries: list[str]
 
 
-@dataclass(frozen=True, slots=True)
-class FileStatus:
+class FileStatus(NamedTuple):
     """``return=status`` for one path: ``new``, ``changed`` or ``deleted``; md5 ``""`` for
     directories (§2.4)."""
 
@@ -202,8 +195,7 @@ class FileStatus:
     is_dir: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class HistoryEntry:
+class HistoryEntry(NamedTuple):
     """One activation of a deployment unit."""
 
     app: AppId
@@ -238,8 +230,7 @@ class HistoryEntry:
         }
 
 
-@dataclass(frozen=True, slots=True)
-class DeployedApp:
+class DeployedApp(NamedTuple):
     """A Serve application of the active generation, as the store holds it; the input
     a Runtime turns into live state."""
 
@@ -265,8 +256,7 @@ class DeploymentLive:
     raw: JsonDict | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class AppLive:
+class AppLive(NamedTuple):
     """Live state of one Serve application (Ray's ApplicationDetails, reduced)."""
 
     name: str

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 from gitsync.engine.records import AppId, AppLive, DeployedApp, DeploymentLive, JsonDict
 
@@ -58,8 +58,7 @@ class UnitDeploy:
     gate: tuple[str, ...] | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class GateOutcome:
+class GateOutcome(NamedTuple):
     """The health gate's verdict on one generation."""
 
     app: AppId

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import fcntl
 import os
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from gitsync.errors import BadRequest, LockHeld, StoreError, StoreUnavailable
 
@@ -26,8 +26,7 @@ SQLITE_PRAGMAS = ("journal_mode=WAL", "synchronous=NORMAL", "busy_timeout=5000")
 SQLITE_BEGIN = "BEGIN IMMEDIATE"  # writes take the write lock up front
 
 
-@dataclass(frozen=True, slots=True)
-class StoreLocation:
+class StoreLocation(NamedTuple):
     """``url`` for SQLAlchemy (a PostgreSQL URL with its password); ``state_dir`` only
     for the embedded SQLite store."""
 
