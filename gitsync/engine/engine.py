@@ -9,12 +9,13 @@ records of records.py; errors are GitsyncErrors carrying the Vespa code and stat
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 from gitsync.config import model, package
 from gitsync.config.schema import UnknownKeys
@@ -40,8 +41,10 @@ from gitsync.engine.records import (
 from gitsync.engine.runtime import NoneRuntime, Runtime
 from gitsync.engine.sessions import app_id
 from gitsync.engine.store import Store, locate
-from gitsync.engine.unit_leases import UnitLeases
 from gitsync.errors import NotFound
+
+if TYPE_CHECKING:
+    from gitsync.engine.unit_leases import UnitLeases
 
 #: The lease whose holder runs session expiry when several engines share a store.
 MAINTENANCE_LEASE = "maintenance"
@@ -88,7 +91,14 @@ class Engine:
         self._sessions = SessionLifecycle(self._ctx, self._driver)
         self._files = SessionFiles(self._ctx, self.limits)
         self._apps = Applications(self._ctx, self._driver)
-        self.unit_leases = UnitLeases(self._ctx)  # one agent per unit (no Vespa endpoint)
+
+    @functools.cached_property
+    def unit_leases(self) -> UnitLeases:
+        """The agents' leases, one agent per unit (no Vespa endpoint); loaded on first use:
+        a push hook's engine takes none."""
+        from gitsync.engine.unit_leases import UnitLeases
+
+        return UnitLeases(self._ctx)
 
     @property
     def runtime(self) -> Runtime:

@@ -14,10 +14,10 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from gitsync.engine.records import ActivateResult, AppLive, DeploySource, HistoryEntry
-from gitsync.engine.unit_leases import UnitLease
 
 if TYPE_CHECKING:
     from gitsync.engine import Engine
+    from gitsync.engine.unit_leases import UnitLease
 
 
 class Applied(NamedTuple):
