@@ -8,7 +8,6 @@ copies the config into the live state.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from gitsync.config import loader, model, package
@@ -21,22 +20,52 @@ from gitsync.plan import diff as plan
 from gitsync.plan.render import render_text
 
 
-@dataclass
 class PreparedPackage:
-    """What prepare records with the session."""
+    """What prepare records with the session.
 
-    config: JsonDict
-    code_digests: dict[str, str]
-    app_digests: dict[str, str]  # Serve app name -> fingerprint (config + code)
-    actions: ChangeActions
-    log: list[LogEntry]
-    checksum: str
-    revision: str
-    route_prefixes: dict[str, str | None] = field(default_factory=dict)
-    # The plan against the generation it was prepared on, as ``gitsync diff`` prints it
-    # (values masked): what the web page shows for this generation.
-    plan_text: str = ""
-    cached_model: model.DeployConfig | None = field(default=None, compare=False, repr=False)
+    A plain class, not a dataclass: a push hook's fresh process builds this class at
+    import, where a dataclass costs it milliseconds; nothing compares two of them."""
+
+    __slots__ = (
+        "config",
+        "code_digests",
+        "app_digests",
+        "actions",
+        "log",
+        "checksum",
+        "revision",
+        "route_prefixes",
+        "plan_text",
+        "cached_model",
+    )
+
+    def __init__(
+        self,
+        config: JsonDict,
+        code_digests: dict[str, str],
+        app_digests: dict[str, str],  # Serve app name -> fingerprint (config + code)
+        actions: ChangeActions,
+        log: list[LogEntry],
+        checksum: str,
+        revision: str,
+        route_prefixes: dict[str, str | None] | None = None,
+        # The plan against the generation it was prepared on, as ``gitsync diff`` prints
+        # it (values masked): what the web page shows for this generation.
+        plan_text: str = "",
+        cached_model: model.DeployConfig | None = None,
+    ) -> None:
+        self.config = config
+        self.code_digests = code_digests
+        self.app_digests = app_digests
+        self.actions = actions
+        self.log = log
+        self.checksum = checksum
+        self.revision = revision
+        self.route_prefixes: dict[str, str | None] = (
+            {} if route_prefixes is None else route_prefixes
+        )
+        self.plan_text = plan_text
+        self.cached_model = cached_model
 
     def to_json(self) -> JsonDict:
         """The record without ``config`` (the store keeps that in its own column)."""
