@@ -12,7 +12,6 @@ import bisect
 import fnmatch
 import posixpath
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from gitsync.config import rules, schema, yamlio
@@ -30,20 +29,33 @@ _APP_ONLY_KEYS = frozenset(
 )
 
 
-@dataclass
 class LoadResult:
     """The merged config (None when a file could not be read) and every issue found.
 
     In ``warn`` mode the config no longer holds the unknown keys Ray drops (each one is
     a warning): it is the config as Ray reads it, so a dropped key is never a change.
+    A plain class, not a dataclass: a push hook's fresh process builds it at import.
     """
 
-    config: dict[str, Any] | None
-    issues: list[Issue]
-    code_paths: list[str] = field(default_factory=list)
-    files: list[str] = field(default_factory=list)
-    unknown_keys: UnknownKeys = "error"
-    missing_code_paths: list[str] = field(default_factory=list)  # local dirs not in the snapshot
+    __slots__ = ("config", "issues", "code_paths", "files", "unknown_keys", "missing_code_paths")
+
+    def __init__(
+        self,
+        config: dict[str, Any] | None,
+        issues: list[Issue],
+        code_paths: list[str] | None = None,
+        files: list[str] | None = None,
+        unknown_keys: UnknownKeys = "error",
+        missing_code_paths: list[str] | None = None,  # local dirs not in the snapshot
+    ) -> None:
+        self.config = config
+        self.issues = issues
+        self.code_paths: list[str] = [] if code_paths is None else code_paths
+        self.files: list[str] = [] if files is None else files
+        self.unknown_keys = unknown_keys
+        self.missing_code_paths: list[str] = (
+            [] if missing_code_paths is None else missing_code_paths
+        )
 
     @property
     def ok(self) -> bool:
