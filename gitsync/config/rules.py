@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from gitsync.config.issues import Finding, JsonPath
@@ -18,14 +17,19 @@ DEFAULT_APP_NAME = "default"
 DEFAULT_ROUTE_PREFIX = "/"
 
 
-@dataclass
 class CodeRefs:
     """The working_dir and py_modules strings that are not URIs, with their paths, as
     the rules met them: the loader checks them against the snapshot without walking
-    every application again. ``complete`` once the walk has seen them all."""
+    every application again. ``complete`` once the walk has seen them all. (A plain
+    class: a hook's process builds no dataclass at import.)"""
 
-    found: list[tuple[JsonPath, str]] = field(default_factory=list)
-    complete: bool = False
+    __slots__ = ("found", "complete")
+
+    def __init__(
+        self, found: list[tuple[JsonPath, str]] | None = None, complete: bool = False
+    ) -> None:
+        self.found: list[tuple[JsonPath, str]] = [] if found is None else found
+        self.complete = complete
 
 
 def check(config: Any, code_refs: CodeRefs | None = None) -> list[Finding]:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import NamedTuple
+
+_NO_META: Mapping[str, str] = MappingProxyType({})
 
 
-@dataclass(frozen=True)
-class Snapshot:
+class Snapshot(NamedTuple):
     """The files of a source at one revision.
 
     ``files`` maps POSIX paths relative to the snapshot root to their bytes (regular
@@ -19,7 +21,7 @@ class Snapshot:
     revision: str
     files: Mapping[str, bytes]
     symlinks: frozenset[str] = frozenset()
-    meta: Mapping[str, str] = field(default_factory=dict)
+    meta: Mapping[str, str] = _NO_META
 
     def is_dir(self, rel: str) -> bool:
         """True when some file lies below ``rel`` (directories are implied by files)."""

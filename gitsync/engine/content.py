@@ -7,7 +7,6 @@ into a ContentChange the store applies in one transaction.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from gitsync.engine.records import DirListing, FileContent, FileStatus
@@ -25,14 +24,23 @@ class FileRow(NamedTuple):
     status: str
 
 
-@dataclass
 class ContentChange:
-    """What a content PUT/DELETE does; the store applies it and resets the session to NEW."""
+    """What a content PUT/DELETE does; the store applies it and resets the session to NEW.
+    (A plain class: a hook's process builds no dataclass at import.)"""
 
-    writes: list[tuple[str, bytes, str]] = field(default_factory=list)  # path, data, status
-    mkdirs: list[str] = field(default_factory=list)
-    deletes: list[str] = field(default_factory=list)  # files marked deleted
-    rmdirs: list[str] = field(default_factory=list)
+    __slots__ = ("writes", "mkdirs", "deletes", "rmdirs")
+
+    def __init__(
+        self,
+        writes: list[tuple[str, bytes, str]] | None = None,  # path, data, status
+        mkdirs: list[str] | None = None,
+        deletes: list[str] | None = None,  # files marked deleted
+        rmdirs: list[str] | None = None,
+    ) -> None:
+        self.writes: list[tuple[str, bytes, str]] = [] if writes is None else writes
+        self.mkdirs: list[str] = [] if mkdirs is None else mkdirs
+        self.deletes: list[str] = [] if deletes is None else deletes
+        self.rmdirs: list[str] = [] if rmdirs is None else rmdirs
 
 
 def content_path(path: str) -> tuple[str, bool]:

@@ -9,9 +9,11 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any, NamedTuple
 
 JsonDict = dict[str, Any]
+_NO_META: Mapping[str, str] = MappingProxyType({})
 
 
 class SessionStatus(enum.Enum):
@@ -50,13 +52,12 @@ class OtherUnitApp(NamedTuple):
     route_prefix: str | None
 
 
-@dataclass(frozen=True, slots=True)
-class DeploySource:
+class DeploySource(NamedTuple):
     """Where a deployment came from: the source revision and commit metadata
     (``author``, ``message``, ``time``...) the caller passes to activation."""
 
     revision: str = ""
-    meta: Mapping[str, str] = field(default_factory=dict)
+    meta: Mapping[str, str] = _NO_META
 
 
 class LogEntry(NamedTuple):

@@ -10,7 +10,6 @@ prepare → activate).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from gitsync.config import model, package, settings
@@ -40,17 +39,28 @@ class PrunePolicy(NamedTuple):
 DEFAULT_POLICY = PrunePolicy()
 
 
-@dataclass
 class Proposal:
-    """What a sync of ``snapshot`` would do."""
+    """What a sync of ``snapshot`` would do. (A plain class: a hook builds no dataclass.)"""
 
-    snapshot: Snapshot
-    load: LoadResult
-    live: LiveView
-    plan: plan.Plan
-    files: dict[str, bytes]  # the package to deploy
-    policy: PrunePolicy
-    kept: list[str] = field(default_factory=list)  # live apps kept by --no-prune
+    __slots__ = ("snapshot", "load", "live", "plan", "files", "policy", "kept")
+
+    def __init__(
+        self,
+        snapshot: Snapshot,
+        load: LoadResult,
+        live: LiveView,
+        plan: plan.Plan,
+        files: dict[str, bytes],  # the package to deploy
+        policy: PrunePolicy,
+        kept: list[str] | None = None,  # live apps kept by --no-prune
+    ) -> None:
+        self.snapshot = snapshot
+        self.load = load
+        self.live = live
+        self.plan = plan
+        self.files = files
+        self.policy = policy
+        self.kept: list[str] = [] if kept is None else kept
 
     @property
     def in_sync(self) -> bool:
