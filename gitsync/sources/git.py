@@ -29,12 +29,7 @@ from gitsync.sources.collect import (
     SnapshotBuilder,
     normalize_subpath,
 )
-from gitsync.sources.gitauth import (
-    check_transport,
-    git_environment,
-    resolve_credentials,
-    split_credentials,
-)
+from gitsync.sources.gitauth import check_transport, git_environment
 from gitsync.sources.gitcmd import GitRunner, GitSourceError
 from gitsync.sources.gitrefs import RefResolver, check_ref, is_full_sha
 
@@ -73,11 +68,17 @@ class GitSource:
         self.depth = depth
         self.limits = limits
         self.is_remote = is_remote(raw)
+        creds = None
         if self.is_remote:
             check_transport(raw)
-        parsed = split_credentials(raw) if self.is_remote else None
-        creds = resolve_credentials(parsed) if parsed is not None else None
-        self.url = parsed.url if parsed is not None else str(Path(raw).absolute())
+            # Only a remote has credentials: a push hook reads its own repository.
+            from gitsync.sources.gitcreds import resolve_credentials, split_credentials
+
+            parsed = split_credentials(raw)
+            creds = resolve_credentials(parsed)
+            self.url = parsed.url
+        else:
+            self.url = str(Path(raw).absolute())
         secrets = (creds.password,) if creds is not None else ()
         local = not self.is_remote or raw.lower().startswith("file://")
         env = git_environment(creds, timeout_s, allow_file=local)

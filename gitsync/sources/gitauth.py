@@ -1,4 +1,4 @@
-"""Git credentials: taken from the environment (or a URL), given to git through a
+"""Git credentials (found by :mod:`gitsync.sources.gitcreds`), given to git through a
 ``GIT_ASKPASS`` helper, and kept out of URLs on disk, command lines, logs and errors.
 
 The helper script holds no secret: git runs it with a prompt, and it prints the
@@ -12,12 +12,13 @@ import atexit
 import os
 import stat
 import threading
-from collections.abc import Mapping
-from dataclasses import dataclass
-from urllib.parse import urlsplit, urlunsplit
+from typing import TYPE_CHECKING
 
 from gitsync.errors import SourceError
 from gitsync.redact import redact_text
+
+if TYPE_CHECKING:
+    from gitsync.sources.gitcreds import Credentials
 
 ENV_USERNAME = "GITSYNC_GIT_USERNAME"
 ENV_PASSWORD = "GITSYNC_GIT_PASSWORD"
@@ -35,66 +36,6 @@ case "$1" in
   *) printf '%s\\n' "${_HELPER_PASS}" ;;
 esac
 """
-
-
-@dataclass(frozen=True)
-class Credentials:
-    username: str
-    password: str
-
-    def __repr__(self) -> str:
-        return f"Credentials(username={self.username!r}, password='***')"
-
-
-@dataclass(frozen=True)
-class ParsedUrl:
-    """A remote URL split into the URL git sees and the userinfo it carried."""
-
-    url: str  # safe to show, log and store
-    user: str | None = None
-    password: str | None = None
-
-
-def split_credentials(url: str) -> ParsedUrl:
-    """Take the userinfo (``user:pass@`` or a bare ``token@``) out of an http(s) URL.
-
-    For ssh URLs the user name is part of the address (``git@host``) and stays; only a
-    password is removed.
-    """
-    parts = urlsplit(url)
-    if "@" not in parts.netloc:
-        return ParsedUrl(url)
-    userinfo, _, hostport = parts.netloc.rpartition("@")
-    user, has_password, password = userinfo.partition(":")
-    if parts.scheme in ("http", "https"):
-        clean = urlunsplit(parts._replace(netloc=hostport))
-        return ParsedUrl(clean, user, password if has_password else None)
-    if has_password:
-        clean = urlunsplit(parts._replace(netloc=f"{user}@{hostport}"))
-        return ParsedUrl(clean, None, password)
-    return ParsedUrl(url)
-
-
-def resolve_credentials(
-    parsed: ParsedUrl, env: Mapping[str, str] | None = None
-) -> Credentials | None:
-    """Credentials for a remote: the URL's own, else the environment's.
-
-    Environment: ``GITSYNC_GIT_TOKEN`` (user ``GITSYNC_GIT_USERNAME`` or
-    ``x-access-token``), or ``GITSYNC_GIT_USERNAME`` + ``GITSYNC_GIT_PASSWORD``.
-    A URL with a bare ``name@`` takes its password from the environment when one is
-    set, else the name is taken as a token (``https://TOKEN@github.com/...``).
-    """
-    env = os.environ if env is None else env
-    secret = env.get(ENV_TOKEN) or env.get(ENV_PASSWORD) or ""
-    env_user = env.get(ENV_USERNAME) or TOKEN_USERNAME
-    if parsed.password is not None:
-        return Credentials(parsed.user or env_user, parsed.password)
-    if parsed.user:
-        if secret:
-            return Credentials(parsed.user, secret)
-        return Credentials(TOKEN_USERNAME, parsed.user)
-    return Credentials(env_user, secret) if secret else None
 
 
 def redact(text: str, secrets: tuple[str, ...] = ()) -> str:

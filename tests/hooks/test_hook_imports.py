@@ -69,8 +69,9 @@ def test_the_hooks_without_an_agent_load_only_what_the_embedded_engine_needs(
         assert code == 0, out
         assert loaded(modules, "sqlalchemy.dialects.postgresql", "psycopg", "alembic") == []
         assert loaded(modules, "httpx", "httpcore", "starlette", "uvicorn", "click") == []
-        # Agents' unit leases are the agent's and the API's: a hook takes none.
-        assert loaded(modules, "gitsync.engine.unit_leases") == [], hook
+        # Agents' unit leases are the agent's and the API's: a hook takes none. It reads
+        # its own repository: no remote URL's credentials.
+        assert loaded(modules, "gitsync.engine.unit_leases", "gitsync.sources.gitcreds") == []
     assert "applied as generation" in out
     # The next push finds the statements compiled in the state directory: no SQLAlchemy.
     bare, update = pushed(tmp_path, repo, price=2)

@@ -7,12 +7,10 @@ import subprocess
 
 import pytest
 
-from gitsync.sources.gitauth import (
+from gitsync.sources.gitauth import askpass_helper, git_environment, redact
+from gitsync.sources.gitcreds import (
     Credentials,
     ParsedUrl,
-    askpass_helper,
-    git_environment,
-    redact,
     resolve_credentials,
     split_credentials,
 )
