@@ -12,6 +12,7 @@ name's place, whatever was there (a link is replaced, never written through).
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import stat
 from pathlib import Path
@@ -90,6 +91,29 @@ def read_regular(
     if size > max_bytes:
         raise FileTooLarge(path, size, max_bytes)
     return b"".join(chunks)
+
+
+def open_lock_file(path: str | os.PathLike[str], access: int, *, create: bool = False) -> int:
+    """A descriptor on the lock file ``path`` (``access``: ``os.O_RDONLY`` or
+    ``os.O_RDWR``), created if asked. Only a regular file of that very name with no
+    other name is opened: a link is not followed (nor created through, when it dangles),
+    a FIFO or device is refused (NotRegularFile) without waiting, and a second name (a
+    hard link) would let a write to the lock land in another file."""
+    flags = access | _READ_FLAGS | os.O_NOFOLLOW | (os.O_CREAT if create else 0)
+    try:
+        fd = os.open(path, flags, 0o600)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP and stat.S_ISLNK(os.lstat(path).st_mode):
+            raise NotRegularFile(path, "a symbolic link") from None
+        raise
+    info = os.fstat(fd)
+    kind = kind_of(info.st_mode) if not stat.S_ISREG(info.st_mode) else None
+    if kind is None and info.st_nlink > 1:
+        kind = f"a file with {info.st_nlink} names (hard links)"
+    if kind is not None:
+        os.close(fd)
+        raise NotRegularFile(path, kind)
+    return fd
 
 
 def write_replacing(path: Path, content: bytes, mode: int = 0o600) -> None:

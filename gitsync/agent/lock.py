@@ -14,8 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from gitsync.errors import LockHeld, SourceError
+from gitsync.localfile import NotRegularFile, open_lock_file, read_regular
 
 AGENTS_DIR = "agents"
+_MAX_BYTES = 64 * 1024  # a pid and a URL: anything bigger is not ours
 
 
 def lock_path(state_dir: Path, tenant: str, application: str) -> Path:
@@ -34,7 +36,12 @@ class AgentLock:
     def acquire(self) -> AgentLock:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            # The lock is written (pid and URL): never through a link or another name.
+            fd = open_lock_file(self.path, os.O_RDWR, create=True)
+        except NotRegularFile as exc:
+            raise SourceError(
+                f"cannot use the agent lock: {exc}; remove it (no agent holds it) and try again"
+            ) from None
         except OSError as exc:
             raise SourceError(f"cannot create the agent lock {self.path}: {exc.strerror}") from exc
         try:
@@ -74,8 +81,8 @@ class AgentLock:
 
 def read_info(path: Path) -> dict[str, Any]:
     try:
-        data = json.loads(path.read_text() or "{}")
-    except (OSError, ValueError):
+        data = json.loads(read_regular(path, _MAX_BYTES) or "{}")
+    except (OSError, ValueError, RecursionError):
         return {}
     return data if isinstance(data, dict) else {}
 
@@ -86,8 +93,8 @@ def running_agent_url(state_dir: Path, tenant: str, application: str) -> str | N
     if not path.exists():
         return None
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-    except OSError:
+        fd = open_lock_file(path, os.O_RDONLY)  # a push hook asks: it must not wait here
+    except (OSError, ValueError):
         return None
     try:
         fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)

@@ -16,32 +16,34 @@ import os
 from pathlib import Path
 
 from gitsync.engine.store import LOCK_NAME
+from gitsync.localfile import open_lock_file, read_regular, write_replacing
 
 SERVED_FILE = "api.json"
+_MAX_BYTES = 64 * 1024  # a pid and a URL: anything bigger is not ours
 
 
 def publish(state_dir: Path, url: str) -> None:
     """Record ``url`` as the API of this process (which holds the state directory)."""
-    path = state_dir / SERVED_FILE
-    temporary = path.with_suffix(".tmp")
-    temporary.write_text(json.dumps({"pid": os.getpid(), "url": url}) + "\n")
-    temporary.replace(path)
+    record = json.dumps({"pid": os.getpid(), "url": url}) + "\n"
+    write_replacing(state_dir / SERVED_FILE, record.encode(), 0o644)
 
 
 def withdraw(state_dir: Path) -> None:
     """Forget this process's record (on a clean stop)."""
     path = state_dir / SERVED_FILE
-    with contextlib.suppress(OSError, ValueError):
-        if json.loads(path.read_text()).get("pid") == os.getpid():
+    with contextlib.suppress(OSError, ValueError, AttributeError, RecursionError):
+        if json.loads(read_regular(path, _MAX_BYTES)).get("pid") == os.getpid():
             path.unlink()
 
 
 def served_url(state_dir: Path) -> str | None:
     """The URL of the API serving ``state_dir``, None when no server holds it."""
     try:
-        data = json.loads((state_dir / SERVED_FILE).read_text())
+        # Every command given the state directory reads it: a FIFO or a device there
+        # must not stall them, a link must not lead them to a record elsewhere.
+        data = json.loads(read_regular(state_dir / SERVED_FILE, _MAX_BYTES))
         url, pid = str(data["url"]), int(data["pid"])
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError, RecursionError):
         return None
     if pid == os.getpid() or not _alive(pid) or not _lock_held(state_dir / LOCK_NAME):
         return None
@@ -60,8 +62,8 @@ def _alive(pid: int) -> bool:
 
 def _lock_held(path: Path) -> bool:
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-    except OSError:
+        fd = open_lock_file(path, os.O_RDONLY)
+    except (OSError, ValueError):
         return False
     try:
         fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)

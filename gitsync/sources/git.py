@@ -21,6 +21,7 @@ from typing import NamedTuple
 
 from gitsync.config.snapshot import Snapshot
 from gitsync.errors import SourceError, UnsafeInput
+from gitsync.localfile import open_lock_file
 from gitsync.sources import is_remote
 from gitsync.sources.collect import (
     DEFAULT_LIMITS,
@@ -190,7 +191,13 @@ class GitSource:
         self._make_cache_root()
         lock_path = self.repo_dir.with_name(self.repo_dir.name + ".lock")
         deadline = time.monotonic() + self.timeout_s
-        with open(lock_path, "a+b") as handle:
+        try:
+            fd = open_lock_file(lock_path, os.O_RDWR, create=True)
+        except (OSError, ValueError) as exc:  # ValueError: not a regular file of its own
+            raise GitSourceError(
+                f"the lock of the cache of {self.url} cannot be used: {exc}", reason="failed"
+            ) from None
+        with os.fdopen(fd, "rb") as handle:
             while True:
                 try:
                     fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)

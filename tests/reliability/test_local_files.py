@@ -1,5 +1,6 @@
 """Files gitsync opens by name, with something else in their place: a config file of a
-watched directory, a file named on the command line. Whatever lies
+watched directory, a file named on the command line, and the records of a state
+directory (the served API's URL, the engine's and an agent's lock files). Whatever lies
 there (a FIFO, a socket, a device, a link to the reader's standard input, to
 ``/dev/zero``, to a huge file or out of the tree, a directory, a loop), real ``gitsync``
 processes finish within a timeout with a clear message at the file or carry on as if it
@@ -8,6 +9,7 @@ were absent, never trace back, read nothing past the caps, and write nothing els
 from __future__ import annotations
 
 import os
+import shutil
 import stat
 import subprocess
 import sys
@@ -16,8 +18,11 @@ from pathlib import Path
 
 import pytest
 
+from gitsync.sources.git import GitSource
+from gitsync.sources.gitcmd import GitSourceError
 from tests.reliability.hostile_inputs import FILE_PLACES, listing, release_fifo_readers
 from tests.testing.configs import serve_yaml
+from tests.testing.git import WorkRepo
 from tests.testing.tools import gitsync_command, run_bounded
 
 RUN_TIMEOUT_S = 30.0  # each run takes about a second; a hang is killed, not waited on
@@ -183,3 +188,121 @@ def test_validate_reads_a_named_file_only_if_it_is_a_file_within_the_cap(
         assert words in said(done)
         assert (done.returncode == 0) == (words == "valid: 1 application in 1 file"), said(done)
     assert listing(outside) == before
+
+
+# -- the state directory's records ---------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A state directory after one sync of application a."""
+    base = tmp_path_factory.mktemp("synced")
+    (base / "config").mkdir()
+    (base / "config" / "serve.yaml").write_bytes(GOOD)
+    done = gitsync("sync", "config", "--state-dir", "state", cwd=base)
+    assert done.returncode == 0, said(done)
+    return base
+
+
+@pytest.fixture
+def synced(template: Path, tmp_path: Path) -> Iterator[Path]:
+    copy = tmp_path / "synced"
+    shutil.copytree(template, copy, symlinks=True)
+    yield copy
+    for name in ("api.json", "engine.lock", "agents/default.default.lock"):
+        release_fifo_readers(copy / "state" / name)
+
+
+def _deep_json(path: Path, outside: Path, good: bytes) -> None:
+    path.write_bytes(b"[" * 60_000)  # past the JSON reader's recursion bound
+
+
+RECORD_PLACES = {**FILE_PLACES, "JSON nested 60,000 deep": _deep_json}
+
+
+@pytest.mark.parametrize("name", list(RECORD_PLACES))
+def test_every_command_carries_on_past_anything_in_the_served_records_place(
+    synced: Path, outside: Path, name: str
+) -> None:
+    """``api.json`` names the API serving the state directory; anything else there is
+    no server, and the command reads the store itself."""
+    RECORD_PLACES[name](
+        synced / "state" / "api.json", outside, b'{"pid": 1, "url": "http://127.0.0.1:9"}'
+    )
+    before = listing(outside)
+    done = gitsync("diff", "config", "--state-dir", "state", cwd=synced)
+    assert done.returncode == 0, said(done)  # the store's config: no change
+    assert listing(outside) == before
+
+
+LOCK_REFUSED = {
+    **{name: "is a symbolic link, not a regular file" for name in LINKS},
+    "a FIFO": "its lock file state/engine.lock is a FIFO, not a regular file",
+    "a hard link to a file elsewhere": "is a file with 2 names (hard links), not a regular file",
+}
+
+
+@pytest.mark.parametrize("name", list(LOCK_REFUSED))
+def test_an_engine_lock_file_that_is_not_its_own_file_is_refused_and_nothing_is_made_elsewhere(
+    synced: Path, outside: Path, name: str
+) -> None:
+    lock = synced / "state" / "engine.lock"
+    lock.unlink()
+    FILE_PLACES[name](lock, outside, b"")
+    before = listing(outside)
+    done = gitsync("sync", "config", "--state-dir", "state", cwd=synced)
+    assert done.returncode == 2, said(done)
+    assert "Cannot open the state store in 'state'" in said(done)
+    assert LOCK_REFUSED[name] in said(done)
+    assert listing(outside) == before
+
+
+AGENT_LOCK = "state/agents/default.default.lock"
+# A child asks, as a push hook does, which agent holds the lock; then takes the lock
+# and records its URL, as an agent does.
+_ASK_AND_TAKE = """
+import sys
+from pathlib import Path
+from gitsync.agent.lock import AgentLock, running_agent_url
+from gitsync.errors import GitsyncError
+print("asked:", running_agent_url(Path("state"), "default", "default"))
+try:
+    with AgentLock(Path("state"), "default", "default") as lock:
+        lock.publish("http://127.0.0.1:9")
+        print("took it")
+except GitsyncError as exc:
+    print("refused:", exc.message)
+"""
+AGENT_LOCK_PLACES = LOCK_REFUSED | {"a FIFO": "is a FIFO, not a regular file"}
+
+
+@pytest.mark.parametrize("name", list(AGENT_LOCK_PLACES))
+def test_an_agent_lock_file_that_is_not_its_own_file_stalls_no_hook_and_is_never_written(
+    synced: Path, outside: Path, name: str
+) -> None:
+    lock = synced / AGENT_LOCK
+    lock.parent.mkdir()
+    FILE_PLACES[name](lock, outside, b"")
+    before = listing(outside)
+    done = run_bounded([sys.executable, "-c", _ASK_AND_TAKE], cwd=synced, timeout_s=RUN_TIMEOUT_S)
+    assert "Traceback" not in done.stderr, done.stderr
+    assert done.stdout.splitlines()[0] == "asked: None"
+    assert AGENT_LOCK_PLACES[name] in done.stdout.splitlines()[1]
+    assert done.stdout.splitlines()[1].startswith("refused: cannot use the agent lock: ")
+    assert listing(outside) == before
+
+
+def test_a_git_cache_lock_that_is_a_link_is_refused_and_nothing_is_made_elsewhere(
+    tmp_path: Path, outside: Path, repo: WorkRepo
+) -> None:
+    repo.commit("first", {"serve.yaml": GOOD})
+    source = GitSource(f"file://{repo.path}", cache_dir=tmp_path / "cache", timeout_s=30)
+    (tmp_path / "cache").mkdir()
+    lock = source.repo_dir.with_name(source.repo_dir.name + ".lock")
+    FILE_PLACES["a dangling symlink into another directory"](lock, outside, b"")
+    before = listing(outside)
+    with pytest.raises(GitSourceError, match="is a symbolic link, not a regular file"):
+        source.snapshot()
+    assert listing(outside) == before
+    lock.unlink()
+    assert source.snapshot().files == {"serve.yaml": GOOD}

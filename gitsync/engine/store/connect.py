@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from gitsync.errors import BadRequest, LockHeld, StoreError, StoreUnavailable
+from gitsync.localfile import NotRegularFile, open_lock_file
 
 DB_NAME = "engine.sqlite3"
 LOCK_NAME = "engine.lock"
@@ -82,7 +83,12 @@ class DirLock:
     def acquire(self) -> None:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            fd = open_lock_file(self.path, os.O_RDWR, create=True)
+        except NotRegularFile as exc:
+            raise StoreError(
+                f"Cannot open the state store in '{self.path.parent}': its lock file {exc}; "
+                "remove it (no engine holds it) and try again"
+            ) from None
         except OSError as exc:
             raise StoreError(f"Cannot open the state store in '{self.path.parent}': {exc}") from exc
         try:
