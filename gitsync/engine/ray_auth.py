@@ -15,7 +15,10 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 from gitsync.errors import RuntimeUnavailable
+from gitsync.localfile import FileTooLarge, NotRegularFile, read_regular
 from gitsync.redact import redact_text
+
+_MAX_TOKEN_BYTES = 64 * 1024  # Ray's tokens are tens of bytes
 
 
 @dataclass(frozen=True)
@@ -36,10 +39,22 @@ def ray_token(env: os._Environ[str] | dict[str, str] | None = None) -> str | Non
         return token
     path = Path(environ.get("RAY_AUTH_TOKEN_PATH") or Path.home() / ".ray" / "auth_token")
     try:
-        token = path.read_text(encoding="utf-8").strip()
+        # Followed through a link, as Ray's CLI does; still only a regular file, so that
+        # a FIFO or a device there cannot stall or flood the engine.
+        raw = read_regular(path, _MAX_TOKEN_BYTES, follow_links=True)
+        token = raw.decode("utf-8").strip()
     except OSError as exc:
         raise RuntimeUnavailable(
             f"RAY_AUTH_MODE=token but the token file {path} cannot be read ({exc.strerror})"
+        ) from None
+    except (NotRegularFile, FileTooLarge) as exc:
+        reason = f"is {exc.kind}" if isinstance(exc, NotRegularFile) else "is too big"
+        raise RuntimeUnavailable(
+            f"RAY_AUTH_MODE=token but the token file {path} {reason}, not a token"
+        ) from None
+    except UnicodeDecodeError:
+        raise RuntimeUnavailable(
+            f"RAY_AUTH_MODE=token but the token file {path} is not UTF-8 text"
         ) from None
     if not token:
         raise RuntimeUnavailable(f"RAY_AUTH_MODE=token but the token file {path} is empty")

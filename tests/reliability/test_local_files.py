@@ -1,10 +1,11 @@
 """Files gitsync opens by name, with something else in their place: a config file of a
-watched directory, a file named on the command line, and the records of a state
-directory (the served API's URL, the engine's and an agent's lock files). Whatever lies
-there (a FIFO, a socket, a device, a link to the reader's standard input, to
-``/dev/zero``, to a huge file or out of the tree, a directory, a loop), real ``gitsync``
-processes finish within a timeout with a clear message at the file or carry on as if it
-were absent, never trace back, read nothing past the caps, and write nothing elsewhere."""
+watched directory, a file named on the command line, the records of a state directory
+(the served API's URL, the engine's, an agent's and a git cache's lock files), a bare
+repository's hooks and Ray's token file. Whatever lies there (a FIFO, a socket, a device,
+a link to the reader's standard input, to ``/dev/zero``, to a huge file or out of the
+tree, a directory, a loop), real ``gitsync`` processes finish within a timeout with a
+clear message at the file or carry on as if it were absent, never trace back, read
+nothing past the caps, and write nothing elsewhere."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from gitsync.sources.git import GitSource
 from gitsync.sources.gitcmd import GitSourceError
 from tests.reliability.hostile_inputs import FILE_PLACES, listing, release_fifo_readers
 from tests.testing.configs import serve_yaml
-from tests.testing.git import WorkRepo
+from tests.testing.git import WorkRepo, git
 from tests.testing.tools import gitsync_command, run_bounded
 
 RUN_TIMEOUT_S = 30.0  # each run takes about a second; a hang is killed, not waited on
@@ -306,3 +307,70 @@ def test_a_git_cache_lock_that_is_a_link_is_refused_and_nothing_is_made_elsewher
     assert listing(outside) == before
     lock.unlink()
     assert source.snapshot().files == {"serve.yaml": GOOD}
+
+
+# -- a bare repository's hooks, and the Ray token file ---------------------------------
+
+
+def test_hook_install_waits_on_no_fifo_and_replaces_a_linked_hook_without_writing_through(
+    tmp_path: Path, outside: Path
+) -> None:
+    bare = tmp_path / "deploy.git"
+    git(tmp_path, "init", "--quiet", "--bare", str(bare))
+    shared = outside / "shared-hook"  # a script other repositories link to
+    shared.write_text("#!/bin/sh\necho shared\n")
+    (bare / "hooks" / "post-receive").symlink_to(shared)
+    os.mkfifo(bare / "hooks" / "pre-receive")
+    before = listing(outside)
+    install = ["hook", "install", str(bare), "--state-dir", str(tmp_path / "state")]
+    try:
+        refused = gitsync(*install, cwd=tmp_path)
+        assert refused.returncode == 2, said(refused)
+        assert "pre-receive exists and was not written by gitsync: pass --force" in said(refused)
+        forced = gitsync(*install, "--force", cwd=tmp_path)
+        assert forced.returncode == 0, said(forced)
+    finally:
+        release_fifo_readers(bare / "hooks" / "pre-receive")
+    for name in ("pre-receive", "post-receive"):
+        info = (bare / "hooks" / name).lstat()
+        assert stat.S_ISREG(info.st_mode) and info.st_mode & 0o777 == 0o755
+        assert b"# gitsync push-to-deploy hook" in (bare / "hooks" / name).read_bytes()
+    assert listing(outside) == before
+    assert shared.read_text() == "#!/bin/sh\necho shared\n"
+    again = gitsync(*install, cwd=tmp_path)  # its own hooks: no --force needed
+    assert again.returncode == 0, said(again)
+
+
+_RAY_TOKEN = """
+from gitsync.engine.ray_auth import ray_token
+from gitsync.errors import GitsyncError
+try:
+    print("token:", ray_token())
+except GitsyncError as exc:
+    print("refused:", exc.message)
+"""
+RAY_TOKEN_FILES = {
+    "a FIFO": "is a FIFO, not a token",
+    "a symlink to the reader's standard input": "is a FIFO, not a token",
+    "a symlink to an endless device": "is a character device, not a token",
+    "a symlink to a file past the cap": "is too big, not a token",
+    "a symlink to a directory elsewhere": "is a directory, not a token",
+    "a symlink to a good file elsewhere": "token: s3cr3t",  # Ray's CLI follows it too
+}
+
+
+@pytest.mark.parametrize("name", list(RAY_TOKEN_FILES))
+def test_the_ray_token_file_is_read_only_if_it_is_a_small_file(
+    tmp_path: Path, outside: Path, name: str
+) -> None:
+    token_file = tmp_path / "auth_token"
+    FILE_PLACES[name](token_file, outside, b"s3cr3t\n")
+    env = {"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": "", "RAY_AUTH_TOKEN_PATH": str(token_file)}
+    try:
+        done = run_bounded(
+            [sys.executable, "-c", _RAY_TOKEN], cwd=tmp_path, env=env, timeout_s=RUN_TIMEOUT_S
+        )
+    finally:
+        release_fifo_readers(token_file)
+    assert "Traceback" not in done.stderr, done.stderr
+    assert RAY_TOKEN_FILES[name] in done.stdout
