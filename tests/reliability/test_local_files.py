@@ -258,6 +258,43 @@ def test_an_engine_lock_file_that_is_not_its_own_file_is_refused_and_nothing_is_
     assert listing(outside) == before
 
 
+DATABASE_FILES = ["engine.sqlite3", "engine.sqlite3-wal", "engine.sqlite3-shm"]
+DATABASE_FILES.append("engine.sqlite3-journal")
+DATABASE_PLACES = {
+    "a FIFO": "a FIFO",
+    "a symlink to the reader's standard input": "a symbolic link",
+    "a dangling symlink into another directory": "a symbolic link",
+}
+
+
+@pytest.mark.parametrize("place", list(DATABASE_PLACES))
+@pytest.mark.parametrize("name", DATABASE_FILES)
+def test_sqlite_is_never_given_a_database_file_that_is_not_a_file_of_the_state_directory(
+    synced: Path, outside: Path, name: str, place: str
+) -> None:
+    path = synced / "state" / name
+    kept = synced / "kept"
+    if path.exists():
+        path.rename(kept)
+    FILE_PLACES[place](path, outside, b"")
+    before = listing(outside)
+    try:
+        done = gitsync("sync", "config", "--state-dir", "state", cwd=synced)
+    finally:
+        release_fifo_readers(path)
+    assert done.returncode == 2, said(done)
+    assert (
+        f"Cannot open the state store in 'state': {name} is {DATABASE_PLACES[place]}, "
+        "not a regular file; move it out of the state directory"
+    ) in said(done)
+    assert listing(outside) == before
+    path.unlink()
+    if kept.exists():
+        kept.rename(path)
+    again = gitsync("diff", "config", "--state-dir", "state", cwd=synced)
+    assert again.returncode == 0, said(again)  # all there, as it was
+
+
 AGENT_LOCK = "state/agents/default.default.lock"
 # A child asks, as a push hook does, which agent holds the lock; then takes the lock
 # and records its URL, as an agent does.

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import fcntl
 import os
+import stat
 from pathlib import Path
 from typing import NamedTuple
 
 from gitsync.errors import BadRequest, LockHeld, StoreError, StoreUnavailable
-from gitsync.localfile import NotRegularFile, open_lock_file
+from gitsync.localfile import NotRegularFile, kind_of, open_lock_file
 
 DB_NAME = "engine.sqlite3"
 LOCK_NAME = "engine.lock"
@@ -100,9 +101,36 @@ class DirLock:
                 f"(lock file '{self.path}' is held)"
             ) from exc
         self._fd = fd
+        try:
+            _check_database_files(self.path.parent)
+        except BaseException:
+            self.release()
+            raise
 
     def release(self) -> None:
         if self._fd is not None:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
             os.close(self._fd)
             self._fd = None
+
+
+# SQLite's own files beside the database: it opens each without looking at what it is.
+_DATABASE_FILES = (DB_NAME, f"{DB_NAME}-wal", f"{DB_NAME}-shm", f"{DB_NAME}-journal")
+
+
+def _check_database_files(state_dir: Path) -> None:
+    """Refuse the store when the database or one of SQLite's files beside it is not a
+    regular file of the state directory: SQLite would follow a link anywhere, and wait
+    for ever on a FIFO in its journal's place."""
+    for name in _DATABASE_FILES:
+        try:
+            mode = os.lstat(state_dir / name).st_mode
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            raise StoreError(f"Cannot open the state store in '{state_dir}': {exc}") from exc
+        if not stat.S_ISREG(mode):
+            raise StoreError(
+                f"Cannot open the state store in '{state_dir}': {name} is {kind_of(mode)}, "
+                "not a regular file; move it out of the state directory"
+            )
