@@ -12,7 +12,7 @@ from gitsync.config.loader import LoadResult
 from gitsync.config.schema import UnknownKeys
 from gitsync.errors import BadRequest
 from gitsync.output import echo, paint, use_color
-from gitsync.sources.paths import load_paths, load_stdin
+from gitsync.sources.paths import load_paths, load_stdin, read_stdin
 
 EXIT_VALID = 0
 EXIT_INVALID = 1
@@ -27,7 +27,7 @@ def validate(
 ) -> int:
     """Validate files, directories or ``-`` (stdin). Exit 0 valid, 1 invalid."""
     if list(paths) == ["-"]:
-        data = sys.stdin.buffer.read()
+        data = read_stdin(sys.stdin.buffer)
         if not data.strip():
             raise BadRequest("nothing on stdin: pipe a config into 'gitsync validate -'")
         result = load_stdin(data, root=Path(root) if root else None, unknown_keys=unknown_keys)

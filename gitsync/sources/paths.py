@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import BinaryIO
 
 from gitsync.config.issues import Issue
 from gitsync.config.loader import LoadResult, load_snapshot
 from gitsync.config.schema import UnknownKeys
 from gitsync.config.snapshot import Snapshot
-from gitsync.errors import SourceError
+from gitsync.errors import SourceError, UnsafeInput
 from gitsync.localfile import FileTooLarge, NotRegularFile, read_regular
 from gitsync.sources.collect import DEFAULT_LIMITS, SnapshotBuilder, check_size
 from gitsync.sources.directory import read_directory
@@ -54,6 +55,16 @@ def load_paths(
             for i in result.issues
         ]
     return result
+
+
+def read_stdin(stream: BinaryIO) -> bytes:
+    """One config from ``stream``, of at most the cap on one file: ``gitsync validate -``
+    given ``/dev/zero`` or an endless pipe stops there, with UnsafeInput."""
+    limit = DEFAULT_LIMITS.max_file_bytes
+    data = stream.read(limit + 1)
+    if len(data) > limit:
+        raise UnsafeInput(f"<stdin>: more than {limit} bytes, over the limit of one file")
+    return data
 
 
 def load_stdin(

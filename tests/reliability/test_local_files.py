@@ -191,6 +191,27 @@ def test_validate_reads_a_named_file_only_if_it_is_a_file_within_the_cap(
     assert listing(outside) == before
 
 
+@pytest.mark.parametrize("given", ["/dev/zero", "a file past the cap"])
+def test_validate_reads_standard_input_only_up_to_the_cap(
+    tmp_path: Path, outside: Path, given: str
+) -> None:
+    source = Path(given) if given.startswith("/") else outside / "big"
+    if not given.startswith("/"):
+        _sparse_past_the_cap(source, outside, b"")
+    with source.open("rb") as stdin:
+        done = subprocess.run(
+            gitsync_command("validate", "-"),
+            cwd=tmp_path,
+            stdin=stdin,
+            capture_output=True,
+            text=True,
+            timeout=RUN_TIMEOUT_S,
+        )
+    assert "Traceback" not in done.stderr, done.stderr
+    assert done.returncode == 2, said(done)
+    assert f"<stdin>: more than {FILE_CAP} bytes, over the limit of one file" in said(done)
+
+
 # -- the state directory's records ---------------------------------------------------
 
 
