@@ -75,21 +75,31 @@ class LogEntry(NamedTuple):
         return out
 
 
-@dataclass(frozen=True, slots=True)
 class ChangeActions:
     """Vespa's ``configChangeActions`` plus our own per-class detail.
 
     ``restart`` holds Vespa-shaped entries (clusterName, clusterType, serviceType,
     messages, services); ``refeed`` and ``reindex`` are always empty for Serve.
     ``create``/``delete`` list Serve application names; ``reconfigure``/``scale`` list
-    ``{"application", "deployment", "fields"}`` entries.
+    ``{"application", "deployment", "fields"}`` entries. A plain class, not a
+    dataclass: a push hook's fresh process builds it at import.
     """
 
-    restart: list[JsonDict] = field(default_factory=list)
-    create: list[str] = field(default_factory=list)
-    delete: list[str] = field(default_factory=list)
-    reconfigure: list[JsonDict] = field(default_factory=list)
-    scale: list[JsonDict] = field(default_factory=list)
+    __slots__ = ("restart", "create", "delete", "reconfigure", "scale")
+
+    def __init__(
+        self,
+        restart: list[JsonDict] | None = None,
+        create: list[str] | None = None,
+        delete: list[str] | None = None,
+        reconfigure: list[JsonDict] | None = None,
+        scale: list[JsonDict] | None = None,
+    ) -> None:
+        self.restart: list[JsonDict] = [] if restart is None else restart
+        self.create: list[str] = [] if create is None else create
+        self.delete: list[str] = [] if delete is None else delete
+        self.reconfigure: list[JsonDict] = [] if reconfigure is None else reconfigure
+        self.scale: list[JsonDict] = [] if scale is None else scale
 
     def to_vespa_json(self) -> JsonDict:
         """The exact Vespa shape: ``{"restart": [...], "refeed": [], "reindex": []}``."""
@@ -148,18 +158,40 @@ class PrepareResult(NamedTuple):
     actions: ChangeActions
 
 
-@dataclass(frozen=True, slots=True)
 class ActivateResult:
-    """What an activation answers (§2.2, §2.7); ``activated`` False only for a dry run."""
+    """What an activation answers (§2.2, §2.7); ``activated`` False only for a dry run.
+    A plain class, not a dataclass: a push hook's fresh process builds it at import."""
 
-    session: SessionInfo
-    app: AppId
-    generation: int
-    previous_active_generation: int
-    checksum: str
-    activated: bool = True
-    log: list[LogEntry] = field(default_factory=list)
-    actions: ChangeActions = field(default_factory=ChangeActions)
+    __slots__ = (
+        "session",
+        "app",
+        "generation",
+        "previous_active_generation",
+        "checksum",
+        "activated",
+        "log",
+        "actions",
+    )
+
+    def __init__(
+        self,
+        session: SessionInfo,
+        app: AppId,
+        generation: int,
+        previous_active_generation: int,
+        checksum: str,
+        activated: bool = True,
+        log: list[LogEntry] | None = None,
+        actions: ChangeActions | None = None,
+    ) -> None:
+        self.session = session
+        self.app = app
+        self.generation = generation
+        self.previous_active_generation = previous_active_generation
+        self.checksum = checksum
+        self.activated = activated
+        self.log: list[LogEntry] = [] if log is None else log
+        self.actions: ChangeActions = ChangeActions() if actions is None else actions
 
 
 class ApplicationInfo(NamedTuple):
@@ -278,22 +310,44 @@ class AppLive(NamedTuple):
         return "\n".join(f"{d.name}: {d.message}" for d in self.deployments if d.message)
 
 
-@dataclass(frozen=True, slots=True)
 class ServeState:
     """Everything ``GET /api/serve/applications/`` needs for one deployment unit.
 
     ``config`` is the active deploy config (instance options included) or None when
-    nothing is deployed; ``generation`` is 0 then.
+    nothing is deployed; ``generation`` is 0 then. A plain class, not a dataclass: a
+    push hook's fresh process builds it at import.
     """
 
-    app: AppId
-    generation: int
-    config: JsonDict | None
-    applications: list[AppLive]
-    runtime: str
-    # How the runtime's config differs from the active generation (a managed runtime).
-    drift: list[str] = field(default_factory=list)
-    runtime_error: str | None = None  # the runtime's last failure, None when it answers
-    # Ray's instance-level details (controller_info, proxies, the start-only options as
-    # Serve runs them, target_groups); None without a managed runtime or its answer.
-    instance: JsonDict | None = None
+    __slots__ = (
+        "app",
+        "generation",
+        "config",
+        "applications",
+        "runtime",
+        "drift",
+        "runtime_error",
+        "instance",
+    )
+
+    def __init__(
+        self,
+        app: AppId,
+        generation: int,
+        config: JsonDict | None,
+        applications: list[AppLive],
+        runtime: str,
+        # How the runtime's config differs from the active generation (a managed runtime).
+        drift: list[str] | None = None,
+        runtime_error: str | None = None,  # the runtime's last failure, None when it answers
+        # Ray's instance-level details (controller_info, proxies, the start-only options
+        # as Serve runs them, target_groups); None without a managed runtime or its answer.
+        instance: JsonDict | None = None,
+    ) -> None:
+        self.app = app
+        self.generation = generation
+        self.config = config
+        self.applications = applications
+        self.runtime = runtime
+        self.drift: list[str] = [] if drift is None else drift
+        self.runtime_error = runtime_error
+        self.instance = instance

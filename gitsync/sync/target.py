@@ -8,7 +8,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
@@ -32,22 +31,47 @@ class Applied(NamedTuple):
         return cls(result.generation, result.previous_active_generation, result.activated)
 
 
-@dataclass(frozen=True)
 class LiveView:
-    """The live state of one deployment unit."""
+    """The live state of one deployment unit. (A plain class, not a dataclass: a push
+    hook's fresh process builds it at import.)"""
 
-    generation: int
-    config: dict[str, Any] | None
-    code_digests: dict[str, str]
-    applications: list[AppLive]
-    runtime: str
-    history: list[HistoryEntry] = field(default_factory=list)  # newest first
-    # How the runtime's own config differs from the active generation (someone deployed
-    # around the engine), and the runtime's last failure; both empty without a runtime.
-    runtime_drift: list[str] = field(default_factory=list)
-    runtime_error: str | None = None
-    # What prepare warned about in the active generation (unknown keys Ray drops).
-    warnings: list[str] = field(default_factory=list)
+    __slots__ = (
+        "generation",
+        "config",
+        "code_digests",
+        "applications",
+        "runtime",
+        "history",
+        "runtime_drift",
+        "runtime_error",
+        "warnings",
+    )
+
+    def __init__(
+        self,
+        generation: int,
+        config: dict[str, Any] | None,
+        code_digests: dict[str, str],
+        applications: list[AppLive],
+        runtime: str,
+        history: list[HistoryEntry] | None = None,  # newest first
+        # How the runtime's own config differs from the active generation (someone
+        # deployed around the engine), and the runtime's last failure; both empty
+        # without a runtime.
+        runtime_drift: list[str] | None = None,
+        runtime_error: str | None = None,
+        # What prepare warned about in the active generation (unknown keys Ray drops).
+        warnings: list[str] | None = None,
+    ) -> None:
+        self.generation = generation
+        self.config = config
+        self.code_digests = code_digests
+        self.applications = applications
+        self.runtime = runtime
+        self.history: list[HistoryEntry] = [] if history is None else history
+        self.runtime_drift: list[str] = [] if runtime_drift is None else runtime_drift
+        self.runtime_error = runtime_error
+        self.warnings: list[str] = [] if warnings is None else warnings
 
     @property
     def revision(self) -> str | None:
