@@ -22,6 +22,7 @@ import pytest
 from gitsync.sources.git import GitSource
 from gitsync.sources.gitcmd import GitSourceError
 from tests.reliability.hostile_inputs import FILE_PLACES, listing, release_fifo_readers
+from tests.testing.agent import AgentProcess
 from tests.testing.configs import serve_yaml
 from tests.testing.git import WorkRepo, git
 from tests.testing.tools import gitsync_command, run_bounded
@@ -114,6 +115,27 @@ def test_a_config_file_that_is_not_a_file_is_refused_and_nothing_is_lost(
     (tree / "serve.yaml").write_bytes(GOOD)
     same = gitsync("diff", str(tree), "--state-dir", str(state), cwd=tmp_path)
     assert same.returncode == 0, said(same)
+
+
+def test_the_agent_reports_a_fifo_in_its_directory_and_applies_nothing_until_it_is_gone(
+    tmp_path: Path, tree: Path, start_agent: Callable[..., AgentProcess]
+) -> None:
+    agent = start_agent(str(tree), "--interval", "3600")
+    first = agent.wait_status(
+        lambda s: bool(s["lastSync"]) and s["lastSync"]["result"] == "applied", "the first sync"
+    )
+    (tree / "serve.yaml").unlink()
+    os.mkfifo(tree / "serve.yaml")
+    failed = agent.wait_status(
+        lambda s: s["lastSync"]["result"] == "source-unavailable", "the FIFO reported"
+    )
+    assert "serve.yaml is a FIFO, not a regular file" in failed["lastSync"]["error"]
+    assert failed["revisions"]["applied"] == first["revisions"]["applied"]
+    (tree / "serve.yaml").unlink()
+    (tree / "serve.yaml").write_bytes(GOOD)
+    back = agent.wait_status(lambda s: s["lastSync"]["result"] == "in-sync", "serve.yaml back")
+    assert back["generation"] == first["generation"]  # application a was never deleted
+    assert agent.stop() == 0
 
 
 @pytest.mark.parametrize("name", LINKS)
