@@ -8,7 +8,6 @@ runtime driver while still holding the lock (so the runtime sees generation orde
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import replace
 
 from gitsync.config import package
 from gitsync.engine import health, sessions
@@ -170,7 +169,7 @@ class SessionLifecycle:
                     )
             return PrepareResult(
                 # What the transaction wrote: no need to read the session back.
-                session=replace(info, status=SessionStatus.PREPARED, app=app, changed=now),
+                session=info._replace(status=SessionStatus.PREPARED, app=app, changed=now),
                 log=prepared.log,
                 actions=prepared.actions,
             )
@@ -267,7 +266,7 @@ class SessionLifecycle:
                     tx.write(activation)
                     # What the transaction wrote: no need to read the session back, and
                     # the cached package stays current (the next prepare diffs against it).
-                    info = replace(info, status=SessionStatus.ACTIVE, changed=activation.now)
+                    info = info._replace(status=SessionStatus.ACTIVE, changed=activation.now)
                     self._ctx.prepared.restamp(tenant, session_id, activation.now)
             result = ActivateResult(
                 session=info,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
@@ -137,8 +137,7 @@ class ChangeActions:
         }
 
 
-@dataclass(frozen=True, slots=True)
-class SessionInfo:
+class SessionInfo(NamedTuple):
     """A session as the engine holds it."""
 
     tenant: str
@@ -274,19 +273,41 @@ class DeployedApp(NamedTuple):
     generation: int
 
 
-@dataclass(frozen=True, slots=True)
 class DeploymentLive:
-    """Live state of one Serve deployment (Ray's DeploymentDetails, reduced)."""
+    """Live state of one Serve deployment (Ray's DeploymentDetails, reduced). A plain
+    class, not a dataclass: a push hook's fresh process builds it at import."""
 
-    name: str
-    status: str  # DeploymentStatus: HEALTHY, UPDATING, ...
-    status_trigger: str
-    message: str
-    deployment_config: JsonDict
-    target_num_replicas: int
-    replicas: list[JsonDict] = field(default_factory=list)
-    # Ray's own DeploymentDetails as it answered (the Ray runtime), served as is.
-    raw: JsonDict | None = None
+    __slots__ = (
+        "name",
+        "status",
+        "status_trigger",
+        "message",
+        "deployment_config",
+        "target_num_replicas",
+        "replicas",
+        "raw",
+    )
+
+    def __init__(
+        self,
+        name: str,
+        status: str,  # DeploymentStatus: HEALTHY, UPDATING, ...
+        status_trigger: str,
+        message: str,
+        deployment_config: JsonDict,
+        target_num_replicas: int,
+        replicas: list[JsonDict] | None = None,
+        # Ray's own DeploymentDetails as it answered (the Ray runtime), served as is.
+        raw: JsonDict | None = None,
+    ) -> None:
+        self.name = name
+        self.status = status
+        self.status_trigger = status_trigger
+        self.message = message
+        self.deployment_config = deployment_config
+        self.target_num_replicas = target_num_replicas
+        self.replicas: list[JsonDict] = [] if replicas is None else replicas
+        self.raw = raw
 
 
 class AppLive(NamedTuple):

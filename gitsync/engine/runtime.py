@@ -11,10 +11,12 @@ through a listener whether a generation became healthy (the health gate).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 from gitsync.engine.records import AppId, AppLive, DeployedApp, DeploymentLive, JsonDict
+
+_NO_CODE: Mapping[str, bytes] = MappingProxyType({})
 
 NO_RUNTIME_MESSAGE = "No runtime is attached: the engine holds the configuration only."
 
@@ -41,8 +43,7 @@ class Runtime(Protocol):
         ...
 
 
-@dataclass(frozen=True, slots=True)
-class UnitDeploy:
+class UnitDeploy(NamedTuple):
     """One activation as a managed runtime receives it.
 
     ``config`` None removes the unit. ``code`` holds the package files below the local
@@ -54,7 +55,7 @@ class UnitDeploy:
     app: AppId
     generation: int
     config: JsonDict | None
-    code: Mapping[str, bytes] = field(default_factory=dict)
+    code: Mapping[str, bytes] = _NO_CODE
     gate: tuple[str, ...] | None = None
 
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import replace
 from typing import Protocol
 
 from gitsync.engine.context import EngineContext
@@ -82,7 +81,7 @@ class RuntimeLeader:
         if self.driving:
             self._send(unit)
         else:
-            self._runtime.adopt(replace(unit, gate=None))
+            self._runtime.adopt(unit._replace(gate=None))
             self._remember(unit)
 
     def may_decide(self) -> bool:
@@ -193,7 +192,7 @@ class RuntimeLeader:
         """Record under the lease, then hand over; a lost lease sends nothing."""
         if not self.lease.record_sent(unit.app, unit.generation):
             self._step_down("the runtime lease is no longer this engine's")
-            self._runtime.adopt(replace(unit, gate=None))
+            self._runtime.adopt(unit._replace(gate=None))
             self._remember(unit)
             return
         self._runtime.deploy(unit)

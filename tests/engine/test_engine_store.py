@@ -114,7 +114,6 @@ def test_an_activation_of_a_session_changed_since_it_was_read_writes_nothing(
     """Another engine may re-prepare a session between this engine's check and its
     write: the write checks the session's ``changed`` stamp, so the package recorded
     with the activation is the one that was checked."""
-    from dataclasses import replace
 
     from gitsync.engine.activation import build_activation
     from gitsync.engine.store import StaleActivation
@@ -127,7 +126,7 @@ def test_an_activation_of_a_session_changed_since_it_was_read_writes_nothing(
     store, ctx = engine._store, engine._ctx
     info = ctx.session("default", waiting)
     prepared = ctx.prepared_package("default", waiting)
-    read_before = replace(info, changed=info.changed - 1.0)
+    read_before = info._replace(changed=info.changed - 1.0)
     with pytest.raises(StaleActivation):
         store.activate(build_activation(read_before, active, 1.0, prepared, "deploy", None, None))
     assert store.active_session_id(app) == active

@@ -11,7 +11,6 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
-from dataclasses import replace
 from typing import Generic, TypeVar
 
 from gitsync.engine.records import AppId, SessionInfo, SessionStatus
@@ -85,7 +84,7 @@ class Known:
         was (its other fields come from there)."""
         info = self._sessions.get((tenant, session_id))
         if info is not None:
-            prepared = replace(info, status=SessionStatus.PREPARED, app=app, changed=now)
+            prepared = info._replace(status=SessionStatus.PREPARED, app=app, changed=now)
             self._sessions.put((tenant, session_id), prepared)
 
     def activated(self, app: AppId, session_id: int, digests: Mapping[str, str]) -> None:
