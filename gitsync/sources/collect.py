@@ -17,6 +17,11 @@ from gitsync.errors import UnsafeInput
 
 # Version-control metadata never belongs to a snapshot.
 VCS_DIRS = frozenset({".git", ".hg", ".svn", ".bzr", "_darcs", "CVS"})
+# Nor does an engine's state directory inside a tree (the default ``./.gitsync`` of
+# ``gitsync sync .``): a directory holding the engine's lock file (the engine's
+# ``LOCK_NAME``, which the sources may not import). Read, its database would be content,
+# every activation would change it, and a watching agent would sync for ever.
+STATE_LOCK_NAME = "engine.lock"
 
 
 class Limits(NamedTuple):

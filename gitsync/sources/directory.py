@@ -3,7 +3,8 @@
 The revision is a content digest (``dir:<sha256>``), so two reads of the same files
 give the same revision and any edit gives a new one. Symlinks are recorded, never
 followed; a FIFO, socket or device is refused at its name, never opened; VCS metadata
-(``.git/`` …) is skipped. :class:`DirectoryWatcher` turns bursts of file-system events
+(``.git/`` …) and an engine's state directory inside the tree (``./.gitsync`` below the
+directory synced by default) are skipped. :class:`DirectoryWatcher` turns bursts of file-system events
 (an editor's save, a ``git checkout``) into one callback.
 """
 
@@ -24,6 +25,7 @@ from gitsync.errors import SourceError, UnsafeInput
 from gitsync.localfile import FileTooLarge, NotRegularFile, kind_of, read_regular
 from gitsync.sources.collect import (
     DEFAULT_LIMITS,
+    STATE_LOCK_NAME,
     VCS_DIRS,
     Limits,
     SnapshotBuilder,
@@ -107,7 +109,9 @@ def _walk(base: Path, builder: SnapshotBuilder) -> None:
         if stat.S_ISLNK(mode):
             builder.add_symlink(rel)
         elif stat.S_ISDIR(mode):
-            stack.append((rel, iter(_entries(Path(entry.path)))))
+            entries_below = _entries(Path(entry.path))
+            if not any(below.name == STATE_LOCK_NAME for below in entries_below):
+                stack.append((rel, iter(entries_below)))
         elif stat.S_ISREG(mode):
             data = _read_file(Path(entry.path), rel, builder.limits)
             if data is not None:
@@ -116,6 +120,16 @@ def _walk(base: Path, builder: SnapshotBuilder) -> None:
             # Left out, a FIFO named serve.yaml would take its applications out of the
             # config without a word; read, it would block the reader for ever.
             raise SourceError(f"{rel} is {kind_of(mode)}, not a regular file: {_KINDS}")
+
+
+def _in_state_directory(real_root: str, rel: str) -> bool:
+    """True when ``rel`` lies in a directory below the root that holds an engine's lock
+    file (one stat per level of the path)."""
+    parts = rel.split("/")[:-1]
+    return any(
+        os.path.isfile(os.path.join(real_root, *parts[: depth + 1], STATE_LOCK_NAME))
+        for depth in range(len(parts))
+    )
 
 
 def _entries(directory: Path) -> list[os.DirEntry[str]]:
@@ -255,6 +269,8 @@ class DirectoryWatcher:
         rel = raw_path[len(self._real_root) :].replace(os.sep, "/")
         if any(part in VCS_DIRS for part in rel.split("/")):
             return None
+        if _in_state_directory(self._real_root, rel):
+            return None  # the engine's own writes: reading them would trigger a sync each
         if not self.subpath:
             return rel
         if rel == self.subpath or self.subpath.startswith(rel + "/"):

@@ -14,6 +14,7 @@ import shutil
 import stat
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -135,6 +136,25 @@ def test_the_agent_reports_a_fifo_in_its_directory_and_applies_nothing_until_it_
     (tree / "serve.yaml").write_bytes(GOOD)
     back = agent.wait_status(lambda s: s["lastSync"]["result"] == "in-sync", "serve.yaml back")
     assert back["generation"] == first["generation"]  # application a was never deleted
+    assert agent.stop() == 0
+
+
+def test_an_engine_state_directory_inside_the_tree_is_not_content(
+    tmp_path: Path, tree: Path, start_agent: Callable[..., AgentProcess]
+) -> None:
+    """``gitsync sync`` in a config directory keeps its state in ``./.gitsync`` there by
+    default: its database is not config, and its writes are no change to sync."""
+    first = gitsync("sync", cwd=tree)
+    assert first.returncode == 0, said(first)
+    again = gitsync("sync", cwd=tree)
+    assert again.returncode == 0, said(again)
+    assert "Already in sync at generation 2." in said(again)
+    agent = start_agent(str(tree), "--interval", "3600", state_dir=tree / ".gitsync")
+    synced = agent.wait_status(lambda s: bool(s["lastSync"]), "the agent's first sync")
+    assert synced["lastSync"]["result"] == "in-sync", synced
+    time.sleep(3)  # enough for dozens of syncs, were the engine's writes a change
+    later = agent.status()
+    assert (later["generation"], later["reconciles"]) == (2, synced["reconciles"]), later
     assert agent.stop() == 0
 
 

@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from gitsync.engine.store import LOCK_NAME
 from gitsync.errors import SourceError, UnsafeInput
+from gitsync.sources.collect import STATE_LOCK_NAME
 from gitsync.sources.directory import DirectoryWatcher, read_directory
 
 
@@ -59,6 +61,15 @@ def test_symlinks_are_recorded_never_followed(tmp_path: Path) -> None:
     # A symlink is part of the content: adding one changes the revision.
     os.symlink("app.yaml", root / "alias2.yaml")
     assert read_directory(root).revision != snap.revision
+
+
+def test_an_engine_state_directory_inside_the_tree_is_skipped(tmp_path: Path) -> None:
+    make_tree(
+        tmp_path,
+        {"app.yaml": "a\n", ".gitsync/engine.lock": "", ".gitsync/engine.sqlite3": "db"},
+    )
+    assert list(read_directory(tmp_path).files) == ["app.yaml"]
+    assert STATE_LOCK_NAME == LOCK_NAME  # the engine's own lock file's name
 
 
 def test_special_files_are_refused_at_their_name(tmp_path: Path) -> None:
