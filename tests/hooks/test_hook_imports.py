@@ -82,6 +82,8 @@ def test_the_hooks_without_an_agent_load_only_what_the_embedded_engine_needs(
         assert loaded(modules, "yaml") == [], hook  # plain configs: PyYAML is not needed
         # Archives are the agent's and the API's; logging only a managed runtime's.
         assert loaded(modules, "tarfile", "zipfile", "gzip", "logging", "uuid") == [], hook
+        if hook == "pre-receive":  # its records are NamedTuples: no dataclasses, no inspect
+            assert loaded(modules, "dataclasses", "inspect") == [], hook
     assert "applied as generation" in out
 
 
