@@ -81,7 +81,9 @@ def config_files(
     """Config files below ``root``: names matching ``include``, outside hidden directories."""
     prefix = root.strip("/") + "/" if root.strip("/") else ""
     found = []
-    for name in snapshot.files:
+    # A link named like a config file is one too: reading it reports it (links are
+    # never followed), rather than its applications silently leaving the config.
+    for name in (*snapshot.files, *snapshot.symlinks):
         if not name.startswith(prefix):
             continue
         parts = name[len(prefix) :].split("/")
@@ -186,7 +188,13 @@ class _Loader:
     def _parse(self, name: str) -> Any:
         data = self.snapshot.files.get(name)
         if data is None:
-            self.issues.append(Issue(name, 0, 0, (), "error", "file not found", "files"))
+            message = "file not found"
+            if name in self.snapshot.symlinks:
+                message = (
+                    "is a symbolic link: links in a config tree are not followed; "
+                    "make it a regular file, or leave it out of config.include"
+                )
+            self.issues.append(Issue(name, 0, 0, (), "error", message, "files"))
             return _UNREADABLE
         try:
             return yamlio.load(data, name, self.limits)

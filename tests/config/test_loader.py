@@ -190,3 +190,22 @@ def test_an_explicit_empty_applications_list_is_an_empty_unit() -> None:
     assert issues == []
     assert config is not None
     assert config["applications"] == []  # type: ignore[index]
+
+
+def test_a_link_named_like_a_config_file_is_an_error_at_its_name() -> None:
+    """Links are never followed; one that the selection would read is reported, so its
+    applications never silently leave the config. Other links are nobody's config."""
+    app = b"applications:\n  - name: a\n    import_path: m:app\n"
+    snapshot = Snapshot(
+        revision="r",
+        files={"apps/a.yaml": app},
+        symlinks=frozenset({"apps/b.yaml", "README", ".hidden/c.yaml"}),
+    )
+    result = load_snapshot(snapshot)
+    assert not result.ok
+    assert [(issue.file, issue.severity) for issue in result.issues] == [("apps/b.yaml", "error")]
+    assert "symbolic link" in result.issues[0].message
+    named = load_snapshot(snapshot, files=["apps/b.yaml"])
+    assert "symbolic link" in named.issues[0].message
+    alone = Snapshot(revision="r", files={"apps/a.yaml": app}, symlinks=frozenset({"README"}))
+    assert load_snapshot(alone).ok

@@ -4,7 +4,8 @@ The same commits go by a real ``git push`` into two bare repositories whose hook
 ``gitsync hook install --state-dir`` wrote: one whose state directory a running agent
 holds (the hooks send it ``git archive``), one without (the hooks read the tree
 themselves). Symlinks are never followed: one inside the repository and one pointing
-outside it are left out of the config alike; a ``working_dir`` through a symlink is
+outside it, named like config files, are refused alike at their names (their
+applications never silently leave the config); a ``working_dir`` through a symlink is
 refused alike, with the same message."""
 
 from __future__ import annotations
@@ -74,7 +75,8 @@ def test_symlinks_push_the_same_with_and_without_an_agent(
     # 1. a symlink inside the repository and one pointing outside it: neither is followed
     _link(repo, "apps/link.yaml", "a.yaml")
     _link(repo, "apps/secret.yaml", str(outside / "secret.yaml"))
-    good = repo.commit("symlinks, not followed", {"apps/a.yaml": app_yaml("a", price=2)})
+    links = repo.commit("symlinks, not followed", {"apps/a.yaml": app_yaml("a", price=2)})
+    good = repo.commit("no symlinks", {"apps/link.yaml": None, "apps/secret.yaml": None})
     # 2. a working_dir that is a symlink to a directory outside the repository
     _link(repo, "code", str(outside / "code"))
     bad_outside = repo.commit("working_dir through an outside symlink", {"apps/c.yaml": CODE_APP})
@@ -85,7 +87,7 @@ def test_symlinks_push_the_same_with_and_without_an_agent(
     bad_inside = repo.commit("working_dir through an inside symlink")
 
     outcomes: dict[str, list[tuple[int, list[str]]]] = {"local": [], "agent": []}
-    for sha in (good, bad_outside, bad_inside):
+    for sha in (links, good, bad_outside, bad_inside):
         git(repo.path, "checkout", "--quiet", "--detach", sha)
         for name, bare in (("local", local), ("agent", agented)):
             pushed = repo.push(bare.as_uri())
@@ -97,11 +99,14 @@ def test_symlinks_push_the_same_with_and_without_an_agent(
         git(repo.path, "checkout", "--quiet", "main")
 
     assert outcomes["local"] == outcomes["agent"], outcomes
-    (accepted, accepted_lines), (refused, refused_lines), (refused2, refused2_lines) = outcomes[
-        "local"
-    ]
+    linked, (accepted, accepted_lines), (refused, refused_lines), (refused2, refused2_lines) = (
+        outcomes["local"]
+    )
+    assert linked[0] != 0, linked
+    for name in ("apps/link.yaml", "apps/secret.yaml"):
+        assert any(f"{name}:0:0: error" in line and "symbolic link" in line for line in linked[1])
+    assert "stolen" not in " ".join(linked[1])  # the outside file was never read
     assert accepted == 0 and accepted_lines[0] == "gitsync: <sha> is valid", accepted_lines
-    assert "stolen" not in " ".join(accepted_lines)  # the outside file was never read
     assert refused != 0 and refused2 != 0
     assert refused_lines[0] == "gitsync: push refused: main at <sha> is invalid:"
     assert any(
