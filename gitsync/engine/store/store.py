@@ -447,10 +447,10 @@ class Store:
 
     @contextlib.contextmanager
     def activation(self, tenant: str, session_id: int) -> Iterator[ActivationTx]:
-        """One durable transaction for an activation. It opens with the state version's
-        row lock and what the engine checks (the session, its unit's active session);
-        the engine then writes with ``tx.write`` (committed when the block ends) or
-        leaves without writing (nothing is committed)."""
+        """An activation: what the engine checks (the session, its unit's active
+        session), then ``tx.write``, all or nothing; leaving without writing writes
+        nothing. SQLite: one durable transaction that opens with the write lock and
+        commits when the block ends. PostgreSQL: ``tx.write`` is the whole transaction."""
         if self.location.shared:
             # PostgreSQL: what this engine last wrote, or a read; then one statement that
             # writes everything or nothing (what it relies on re-checked under row
