@@ -83,7 +83,7 @@ def _sparse_past_the_cap(path: Path, outside: Path, good: bytes) -> None:
 
 
 # Inside the tree, each of these is refused at its name with these words; every link
-# of FILE_PLACES is left out of the config, never followed.
+# of FILE_PLACES is never followed, and one named like a config file is refused too.
 REFUSED_IN_TREE: dict[str, tuple[Callable[[Path, Path, bytes], None], str]] = {
     "a FIFO": (FILE_PLACES["a FIFO"], "serve.yaml is a FIFO, not a regular file"),
     "a socket": (_socket, "serve.yaml is a socket, not a regular file"),
@@ -159,15 +159,16 @@ def test_an_engine_state_directory_inside_the_tree_is_not_content(
 
 
 @pytest.mark.parametrize("name", LINKS)
-def test_a_config_file_that_is_a_link_is_never_followed(
+def test_a_config_file_that_is_a_link_is_refused_never_followed(
     tmp_path: Path, tree: Path, outside: Path, name: str
 ) -> None:
     (tree / "serve.yaml").unlink()
     FILE_PLACES[name](tree / "serve.yaml", outside, GOOD)
     before = listing(outside)
     done = gitsync("validate", str(tree), cwd=tmp_path)
-    assert done.returncode == 0, said(done)
-    assert "valid: 1 application in 1 file" in said(done)  # b.yaml alone
+    # Refused at its name, whatever it points to, and never read or followed.
+    assert done.returncode == 1, said(done)
+    assert "serve.yaml:0:0: error: $: is a symbolic link" in said(done)
     assert listing(outside) == before
     release_fifo_readers(outside / "fifo")
 
